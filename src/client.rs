@@ -1,0 +1,523 @@
+//! The sans-IO client (initiator) context, MS-NLMP §3.1.
+//!
+//! ```
+//! use ntlm::client::{ClientConfig, ClientContext};
+//! use ntlm::policy::LmCompatibilityLevel;
+//! let config = ClientConfig::new(LmCompatibilityLevel::L3, "DOMAIN", "alice", "Secret1");
+//! let mut client = ClientContext::new(config);
+//! let negotiate: Vec<u8> = client.negotiate().unwrap();
+//! assert_eq!(&negotiate[..8], b"NTLMSSP\0");
+//! // send it, read the server's CHALLENGE, then:
+//! // let authenticate = client.authenticate(&challenge, std::time::SystemTime::now())?;
+//! ```
+
+use core::fmt;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use crate::channel_bindings::ChannelBindings;
+use crate::crypto::{self, Side};
+use crate::error::DecodeError;
+use crate::filetime;
+use crate::guard::ReflectionGuard;
+use crate::policy::{ClientPolicy, LmCompatibilityLevel, V1LmField};
+use crate::secret::{LmHash, NtHash, Password, SessionKey};
+use crate::established::Established;
+use crate::wire::{
+    self, AuthenticateMessage, AvFlags, AvPair, ChallengeMessage, NegotiateFlags as F,
+    NegotiateMessage, TargetInfoBuilder, Version, WireString,
+};
+
+/// Who the client logs on as.
+#[derive(Clone, Debug)]
+pub enum ClientCredentials {
+    /// A user and password.
+    Password {
+        /// NetBIOS or DNS domain; may be empty.
+        domain: String,
+        /// User name.
+        user: String,
+        /// The password.
+        password: Password,
+    },
+    /// A user and their NT hash (and LM hash for LM responses, when known).
+    Hash {
+        /// NetBIOS or DNS domain; may be empty.
+        domain: String,
+        /// User name.
+        user: String,
+        /// NTOWFv1.
+        nt_hash: NtHash,
+        /// LMOWFv1, when known.
+        lm_hash: Option<LmHash>,
+    },
+    /// Anonymous authentication (MS-NLMP §3.2.5.1.2): empty user, Z(1) LM response.
+    Anonymous,
+}
+
+/// A source of random bytes (client challenge, exported session key). Tests inject one to
+/// reproduce known messages; the default is the operating system's generator.
+pub type Entropy = Arc<dyn Fn(&mut [u8]) + Send + Sync>;
+
+/// Everything a client context needs.
+#[derive(Clone)]
+pub struct ClientConfig {
+    /// What to send, from the level.
+    pub policy: ClientPolicy,
+    /// Who to log on as.
+    pub credentials: ClientCredentials,
+    /// Workstation name sent in AUTHENTICATE.
+    pub workstation: String,
+    /// The SPN of the service (e.g. `HTTP/server.example.com`), sent as MsvAvTargetName.
+    pub target_name: Option<String>,
+    /// Channel bindings of the TLS connection; without them MsvAvChannelBindings is Z(16).
+    pub channel_bindings: Option<ChannelBindings>,
+    /// The VERSION structure to send; `None` sends none.
+    pub version: Option<Version>,
+    /// The reflection guard (the process-wide one by default).
+    pub reflection_guard: Option<Arc<ReflectionGuard>>,
+    /// Random bytes; `None` uses the operating system's generator.
+    pub entropy: Option<Entropy>,
+}
+
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("policy", &self.policy)
+            .field("credentials", &self.credentials)
+            .field("workstation", &self.workstation)
+            .field("target_name", &self.target_name)
+            .field("channel_bindings", &self.channel_bindings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientConfig {
+    /// A client at `level` logging on with a password.
+    pub fn new(
+        level: LmCompatibilityLevel,
+        domain: &str,
+        user: &str,
+        password: impl Into<Password>,
+    ) -> Self {
+        Self::with_credentials(
+            level,
+            ClientCredentials::Password {
+                domain: domain.to_string(),
+                user: user.to_string(),
+                password: password.into(),
+            },
+        )
+    }
+
+    /// A client at `level` with any credentials.
+    pub fn with_credentials(level: LmCompatibilityLevel, credentials: ClientCredentials) -> Self {
+        Self {
+            policy: ClientPolicy::from_level(level),
+            credentials,
+            workstation: String::new(),
+            target_name: None,
+            channel_bindings: None,
+            version: Some(Version::WINDOWS_10),
+            reflection_guard: Some(ReflectionGuard::process()),
+            entropy: None,
+        }
+    }
+
+    /// An anonymous client.
+    pub fn anonymous(level: LmCompatibilityLevel) -> Self {
+        Self::with_credentials(level, ClientCredentials::Anonymous)
+    }
+
+    /// Sets the target SPN.
+    pub fn target_name(mut self, spn: impl Into<String>) -> Self {
+        self.target_name = Some(spn.into());
+        self
+    }
+
+    /// Sets the channel bindings.
+    pub fn channel_bindings(mut self, bindings: ChannelBindings) -> Self {
+        self.channel_bindings = Some(bindings);
+        self
+    }
+
+    /// Sets the workstation name.
+    pub fn workstation(mut self, name: impl Into<String>) -> Self {
+        self.workstation = name.into();
+        self
+    }
+}
+
+/// Splits `DOMAIN\user` or `user@domain` into (domain, user); a bare name has an empty domain.
+///
+/// ```
+/// assert_eq!(ntlm::client::split_user("CORP\\alice"), ("CORP", "alice"));
+/// assert_eq!(ntlm::client::split_user("alice@corp.example"), ("corp.example", "alice"));
+/// assert_eq!(ntlm::client::split_user("alice"), ("", "alice"));
+/// ```
+pub fn split_user(name: &str) -> (&str, &str) {
+    if let Some((domain, user)) = name.split_once('\\') {
+        (domain, user)
+    } else if let Some((user, domain)) = name.rsplit_once('@') {
+        (domain, user)
+    } else {
+        ("", name)
+    }
+}
+
+/// A client context used wrongly, or a CHALLENGE it cannot answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientError {
+    /// A step called out of order (`negotiate` twice, `authenticate` before `negotiate`, ...).
+    OutOfOrder(&'static str),
+    /// An earlier error left the context unusable.
+    Unusable,
+    /// The CHALLENGE could not be decoded.
+    Malformed(DecodeError),
+    /// The CHALLENGE's challenge was issued by a server in this process (NTLM reflection).
+    Reflection,
+    /// The server accepts neither Unicode nor OEM strings.
+    NoCommonCharset,
+}
+
+impl fmt::Display for ClientError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::OutOfOrder(what) => write!(f, "client context used out of order: {what}"),
+            Self::Unusable => f.write_str("client context is unusable after an earlier error"),
+            Self::Malformed(e) => write!(f, "malformed CHALLENGE: {e}"),
+            Self::Reflection => f.write_str(
+                "refused to answer a challenge issued by a server in this process (reflection)",
+            ),
+            Self::NoCommonCharset => f.write_str("server offered neither Unicode nor OEM"),
+        }
+    }
+}
+
+impl std::error::Error for ClientError {}
+
+enum State {
+    Start,
+    SentNegotiate(Vec<u8>),
+    Done(Box<Established>),
+    Failed,
+}
+
+/// The client side of one NTLM handshake.
+pub struct ClientContext {
+    config: ClientConfig,
+    state: State,
+}
+
+impl fmt::Debug for ClientContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match self.state {
+            State::Start => "start",
+            State::SentNegotiate(_) => "sent NEGOTIATE",
+            State::Done(_) => "done",
+            State::Failed => "failed",
+        };
+        f.debug_struct("ClientContext")
+            .field("config", &self.config)
+            .field("state", &state)
+            .finish()
+    }
+}
+
+impl ClientContext {
+    /// A new context.
+    pub fn new(config: ClientConfig) -> Self {
+        Self {
+            config,
+            state: State::Start,
+        }
+    }
+
+    /// The flags this client asks for in NEGOTIATE (MS-NLMP §3.1.5.1.1).
+    pub fn requested_flags(&self) -> F {
+        let p = &self.config.policy;
+        let mut f = F::NEGOTIATE_UNICODE
+            | F::NEGOTIATE_OEM
+            | F::REQUEST_TARGET
+            | F::NEGOTIATE_NTLM
+            | F::NEGOTIATE_ALWAYS_SIGN;
+        f.set(F::NEGOTIATE_EXTENDED_SESSIONSECURITY, p.request_ess || p.ntlmv2);
+        f.set(F::NEGOTIATE_SIGN, p.sign);
+        f.set(F::NEGOTIATE_SEAL, p.seal);
+        f.set(F::NEGOTIATE_128, p.request_128);
+        f.set(F::NEGOTIATE_56, p.request_56);
+        f.set(F::NEGOTIATE_KEY_EXCH, p.key_exchange);
+        f.set(F::NEGOTIATE_VERSION, self.config.version.is_some());
+        if matches!(self.config.credentials, ClientCredentials::Anonymous) {
+            f.insert(F::ANONYMOUS);
+        }
+        f
+    }
+
+    /// Step 1: the NEGOTIATE message.
+    pub fn negotiate(&mut self) -> Result<Vec<u8>, ClientError> {
+        match self.state {
+            State::Start => {}
+            State::Failed => return Err(ClientError::Unusable),
+            _ => return Err(self.fail(ClientError::OutOfOrder("negotiate called twice"))),
+        }
+        let mut message = NegotiateMessage::new(self.requested_flags());
+        message.version = self.config.version;
+        let bytes = message.encode();
+        self.state = State::SentNegotiate(bytes.clone());
+        Ok(bytes)
+    }
+
+    /// Step 2: answers the server's CHALLENGE with an AUTHENTICATE message. `now` is used
+    /// for the NTLMv2 timestamp when the server sends none.
+    pub fn authenticate(
+        &mut self,
+        challenge: &[u8],
+        now: SystemTime,
+    ) -> Result<Vec<u8>, ClientError> {
+        let negotiate = match std::mem::replace(&mut self.state, State::Failed) {
+            State::SentNegotiate(bytes) => bytes,
+            State::Failed => return Err(ClientError::Unusable),
+            _ => {
+                return Err(ClientError::OutOfOrder(
+                    "authenticate called before negotiate or after the handshake",
+                ))
+            }
+        };
+        let (bytes, established) = self.build_authenticate(&negotiate, challenge, now)?;
+        self.state = State::Done(Box::new(established));
+        Ok(bytes)
+    }
+
+    /// True once `authenticate` succeeded.
+    pub fn is_complete(&self) -> bool {
+        matches!(self.state, State::Done(_))
+    }
+
+    /// The result of the handshake (negotiated flags, exported session key, session
+    /// security); `None` before `authenticate` succeeded.
+    pub fn established(&self) -> Option<&Established> {
+        match &self.state {
+            State::Done(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Takes the result out of a completed context.
+    pub fn into_established(self) -> Option<Established> {
+        match self.state {
+            State::Done(e) => Some(*e),
+            _ => None,
+        }
+    }
+
+    fn fail(&mut self, error: ClientError) -> ClientError {
+        self.state = State::Failed;
+        error
+    }
+
+    fn random(&self, out: &mut [u8]) {
+        match &self.config.entropy {
+            Some(entropy) => entropy(out),
+            None => fill_random(out),
+        }
+    }
+
+    fn build_authenticate(
+        &self,
+        negotiate: &[u8],
+        challenge_bytes: &[u8],
+        now: SystemTime,
+    ) -> Result<(Vec<u8>, Established), ClientError> {
+        let challenge = ChallengeMessage::decode(challenge_bytes).map_err(ClientError::Malformed)?;
+        let server_challenge = challenge.server_challenge;
+        if let Some(guard) = &self.config.reflection_guard {
+            if !guard.client_may_answer(&server_challenge, now) {
+                return Err(ClientError::Reflection);
+            }
+            guard.client_answered(server_challenge, now);
+        }
+        let policy = &self.config.policy;
+        let flags = negotiated_flags(self.requested_flags(), challenge.flags)?;
+        let unicode = flags.contains(F::NEGOTIATE_UNICODE);
+
+        let mut client_challenge = [0u8; 8];
+        self.random(&mut client_challenge);
+
+        let anonymous = matches!(self.config.credentials, ClientCredentials::Anonymous);
+        let (domain, user) = match &self.config.credentials {
+            ClientCredentials::Password { domain, user, .. }
+            | ClientCredentials::Hash { domain, user, .. } => (domain.as_str(), user.as_str()),
+            ClientCredentials::Anonymous => ("", ""),
+        };
+
+        let mut mic_wanted = false;
+        let lm_response: Vec<u8>;
+        let nt_response: Vec<u8>;
+        let key_exchange_key: SessionKey;
+        if anonymous {
+            lm_response = vec![0];
+            nt_response = Vec::new();
+            key_exchange_key = SessionKey::from_bytes([0; 16]);
+        } else {
+            let (nt_hash, lm_hash) = self.hashes();
+            if policy.ntlmv2 {
+                let empty = wire::TargetInfo::empty();
+                let server_info = challenge.target_info.as_ref().unwrap_or(&empty);
+                let mut info = TargetInfoBuilder::from_target_info(server_info);
+                let server_time = server_info.timestamp();
+                let time = server_time.unwrap_or_else(|| filetime::from_system_time(now));
+                if server_time.is_some() && policy.mic_with_timestamp {
+                    let old = server_info.flags().map_or(0, |f| f.bits());
+                    info.set(AvPair::Flags(AvFlags::from_bits(old | AvFlags::MIC_PRESENT.bits())));
+                    mic_wanted = true;
+                }
+                let cb = self
+                    .config
+                    .channel_bindings
+                    .as_ref()
+                    .map_or([0u8; 16], ChannelBindings::md5);
+                info.set(AvPair::ChannelBindings(cb));
+                let spn_bytes;
+                if let Some(spn) = &self.config.target_name {
+                    spn_bytes = wire::utf16le(spn);
+                    info.set(AvPair::TargetName(WireString::Utf16(&spn_bytes)));
+                }
+                let info = info.encode();
+                let v2_key = crypto::ntowf_v2(&nt_hash, user, domain);
+                let blob = crypto::ntlm_v2_blob(time, &client_challenge, &info);
+                nt_response = crypto::ntlm_v2_response(&v2_key, &server_challenge, &blob);
+                let mut proof = [0u8; 16];
+                proof.copy_from_slice(&nt_response[..16]);
+                lm_response = if server_time.is_some() || !policy.lmv2 {
+                    vec![0; 24]
+                } else {
+                    crypto::lm_v2_response(&v2_key, &server_challenge, &client_challenge).to_vec()
+                };
+                let base = crypto::ntlm_v2_session_base_key(&v2_key, &proof);
+                key_exchange_key = crypto::kxkey_v2(&base);
+            } else {
+                let base = crypto::ntlm_v1_session_base_key(&nt_hash);
+                if flags.contains(F::NEGOTIATE_EXTENDED_SESSIONSECURITY) {
+                    lm_response = crypto::ess_lm_response(&client_challenge).to_vec();
+                    nt_response =
+                        crypto::ess_nt_response(&nt_hash, &server_challenge, &client_challenge)
+                            .to_vec();
+                } else {
+                    let nt = crypto::ntlm_v1_response(&nt_hash, &server_challenge);
+                    nt_response = nt.to_vec();
+                    lm_response = match (policy.v1_lm_field, &lm_hash) {
+                        (V1LmField::LmResponse, Some(lm)) => {
+                            crypto::lm_v1_response(lm, &server_challenge).to_vec()
+                        }
+                        _ => nt.to_vec(),
+                    };
+                }
+                key_exchange_key = crypto::kxkey_v1(
+                    flags,
+                    &base,
+                    lm_hash.as_ref(),
+                    &lm_response,
+                    &server_challenge,
+                )
+                .unwrap_or(base);
+            }
+        }
+
+        let (exported, encrypted_key) = if flags.contains(F::NEGOTIATE_KEY_EXCH) && !anonymous {
+            let mut random_key = [0u8; 16];
+            self.random(&mut random_key);
+            let exported = SessionKey::from_bytes(random_key);
+            let encrypted = crypto::rc4_session_key(&key_exchange_key, &random_key);
+            random_key.iter_mut().for_each(|b| *b = 0);
+            (exported, encrypted.as_bytes().to_vec())
+        } else {
+            (key_exchange_key, Vec::new())
+        };
+
+        let domain_bytes = encode_string(domain, unicode);
+        let user_bytes = encode_string(user, unicode);
+        let workstation_bytes = encode_string(&self.config.workstation, unicode);
+        let string = |b: &[u8]| -> WireString<'_> {
+            if unicode {
+                WireString::Utf16(b)
+            } else {
+                WireString::Oem(b)
+            }
+        };
+        let mut message = AuthenticateMessage::new(flags);
+        message.lm_challenge_response = &lm_response;
+        message.nt_challenge_response = &nt_response;
+        message.domain_name = string(&domain_bytes);
+        message.user_name = string(&user_bytes);
+        message.workstation = string(&workstation_bytes);
+        message.encrypted_random_session_key = &encrypted_key;
+        message.version = if flags.contains(F::NEGOTIATE_VERSION) {
+            self.config.version
+        } else {
+            None
+        };
+        if mic_wanted {
+            message.mic = Some([0; 16]);
+        }
+        let mut bytes = message.encode();
+        if let Some(offset) = message.mic_offset().filter(|_| mic_wanted) {
+            let mic = crypto::mic(&exported, negotiate, challenge_bytes, &bytes, offset);
+            if let Some(field) = bytes.get_mut(offset..offset + 16) {
+                field.copy_from_slice(&mic);
+            }
+        }
+        let established = Established::new(flags, exported, Side::Client, anonymous);
+        Ok((bytes, established))
+    }
+
+    fn hashes(&self) -> (NtHash, Option<LmHash>) {
+        match &self.config.credentials {
+            ClientCredentials::Password { password, .. } => {
+                let p = password.expose();
+                let lm = (p.chars().count() <= 14).then(|| crypto::lmowf_v1(p));
+                (crypto::ntowf_v1(p), lm)
+            }
+            ClientCredentials::Hash {
+                nt_hash, lm_hash, ..
+            } => (nt_hash.clone(), lm_hash.clone()),
+            ClientCredentials::Anonymous => (NtHash::from_bytes([0; 16]), None),
+        }
+    }
+}
+
+/// The flags of the AUTHENTICATE: what the client asked for and the server agreed to
+/// (MS-NLMP §3.1.5.1.2), plus the server's informational bits.
+fn negotiated_flags(requested: F, offered: F) -> Result<F, ClientError> {
+    let mut flags = requested & offered;
+    if offered.contains(F::NEGOTIATE_UNICODE) {
+        flags.insert(F::NEGOTIATE_UNICODE);
+        flags.remove(F::NEGOTIATE_OEM);
+    } else if offered.contains(F::NEGOTIATE_OEM) {
+        flags.insert(F::NEGOTIATE_OEM);
+    } else {
+        return Err(ClientError::NoCommonCharset);
+    }
+    flags |= offered
+        & (F::NEGOTIATE_TARGET_INFO | F::TARGET_TYPE_DOMAIN | F::TARGET_TYPE_SERVER);
+    flags.insert(F::NEGOTIATE_NTLM);
+    Ok(flags)
+}
+
+/// Fills `out` from the operating system's generator (MS-NLMP `NONCE`).
+pub(crate) fn fill_random(out: &mut [u8]) {
+    for chunk in out.chunks_mut(16) {
+        let random = crypto::random_bytes::<16>();
+        chunk.copy_from_slice(&random[..chunk.len()]);
+    }
+}
+
+fn encode_string(s: &str, unicode: bool) -> Vec<u8> {
+    if unicode {
+        wire::utf16le(s)
+    } else {
+        s.chars()
+            .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
+            .collect()
+    }
+}

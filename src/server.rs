@@ -1,0 +1,799 @@
+//! The sans-IO server (acceptor) context, MS-NLMP §3.2, and the verification that decides a
+//! logon.
+//!
+//! The server always verifies the response against the stored hash (a missing MIC never lets
+//! a wrong password in), computes the NTLMv2 proof over the client's blob exactly as received,
+//! and says which rule refused a logon: [`Refusal`].
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::time::SystemTime;
+//! use ntlm::client::{ClientConfig, ClientContext};
+//! use ntlm::guard::ReflectionGuard;
+//! use ntlm::policy::{LmCompatibilityLevel, ServerPolicy};
+//! use ntlm::server::{ServerConfig, ServerContext};
+//! use ntlm::store::MemoryStore;
+//!
+//! let mut store = MemoryStore::new();
+//! store.add_password("DOMAIN", "alice", "Secret1");
+//! let mut config = ServerConfig::new(ServerPolicy::domain_controller(LmCompatibilityLevel::L5), store);
+//! // This example plays both machines in one process: give the server its own guard.
+//! config.reflection_guard = Some(Arc::new(ReflectionGuard::new(std::time::Duration::from_secs(60))));
+//! let mut server = ServerContext::new(Arc::new(config));
+//! let mut client = ClientContext::new(ClientConfig::new(LmCompatibilityLevel::L3, "DOMAIN", "alice", "Secret1"));
+//!
+//! let now = SystemTime::now();
+//! let challenge = server.challenge(&client.negotiate().unwrap(), now).unwrap();
+//! let authenticate = client.authenticate(&challenge, now).unwrap();
+//! let logon = server.accept(&authenticate, now).unwrap();
+//! assert_eq!(logon.user, "alice");
+//! ```
+
+use core::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use subtle::ConstantTimeEq;
+
+use crate::channel_bindings::ChannelBindings;
+use crate::classify::{classify_fields, ResponseKinds};
+use crate::client::Entropy;
+use crate::crypto::{self, windows_uppercase, Side};
+use crate::error::DecodeError;
+use crate::established::Established;
+use crate::filetime;
+use crate::guard::{ReflectionGuard, ReplayCache};
+use crate::lockout::LockoutTracker;
+use crate::policy::{ChannelBindingPolicy, PolicyRefusal, ServerPolicy, Verify};
+use crate::secret::{NtHash, SessionKey};
+use crate::store::CredentialStore;
+use crate::wire::{
+    self, AuthenticateMessage, AvFlags, AvPair, ChallengeMessage, NegotiateFlags as F,
+    NegotiateMessage, NtlmV2Response, TargetInfo, TargetInfoBuilder, Version, WireString,
+};
+
+/// Everything a server needs; shared by all its contexts through an `Arc`.
+pub struct ServerConfig {
+    /// What is accepted.
+    pub policy: ServerPolicy,
+    /// Where users are looked up.
+    pub store: Arc<dyn CredentialStore>,
+    /// Account lockout, when enabled.
+    pub lockout: Option<Arc<LockoutTracker>>,
+    /// Replay detection (on by default, retention = the challenge lifetime).
+    pub replay: Option<Arc<ReplayCache>>,
+    /// Reflection detection (the process-wide guard by default).
+    pub reflection_guard: Option<Arc<ReflectionGuard>>,
+    /// NetBIOS domain name: the CHALLENGE's TargetName and MsvAvNbDomainName.
+    pub nb_domain: String,
+    /// NetBIOS computer name (MsvAvNbComputerName).
+    pub nb_computer: String,
+    /// DNS domain name (MsvAvDnsDomainName); empty: not sent.
+    pub dns_domain: String,
+    /// DNS computer name (MsvAvDnsComputerName); empty: not sent.
+    pub dns_computer: String,
+    /// The VERSION structure to send when the client asks for one.
+    pub version: Option<Version>,
+    /// Random bytes for challenges; `None` uses the operating system's generator.
+    pub entropy: Option<Entropy>,
+}
+
+impl fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("policy", &self.policy)
+            .field("lockout", &self.lockout)
+            .field("nb_domain", &self.nb_domain)
+            .field("nb_computer", &self.nb_computer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerConfig {
+    /// A server with `policy` over `store`, domain `DOMAIN`, computer `SERVER`.
+    pub fn new(policy: ServerPolicy, store: impl CredentialStore + 'static) -> Self {
+        let replay = ReplayCache::new(policy.challenge_lifetime.max(Duration::from_secs(60)));
+        Self {
+            policy,
+            store: Arc::new(store),
+            lockout: None,
+            replay: Some(Arc::new(replay)),
+            reflection_guard: Some(ReflectionGuard::process()),
+            nb_domain: "DOMAIN".into(),
+            nb_computer: "SERVER".into(),
+            dns_domain: String::new(),
+            dns_computer: String::new(),
+            version: Some(Version::WINDOWS_10),
+            entropy: None,
+        }
+    }
+}
+
+/// Why a server context could not produce a CHALLENGE.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ServerError {
+    /// `challenge` called twice, or after `accept`.
+    OutOfOrder(&'static str),
+    /// The NEGOTIATE could not be decoded.
+    Malformed(DecodeError),
+}
+
+impl fmt::Display for ServerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::OutOfOrder(what) => write!(f, "server context used out of order: {what}"),
+            Self::Malformed(e) => write!(f, "malformed NEGOTIATE: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ServerError {}
+
+/// How a MIC check failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MicFailure {
+    /// MsvAvFlags announces a MIC but the message has no MIC field ("drop the MIC").
+    Missing,
+    /// The MIC does not match the three messages.
+    Invalid,
+    /// Policy requires a MIC and the client did not announce one.
+    Required,
+}
+
+/// How a channel-binding check failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChannelBindingFailure {
+    /// The client sent bindings that differ from the connection's.
+    Mismatch,
+    /// Policy requires bindings and the client sent none (or could not: NTLMv1).
+    Missing,
+}
+
+/// Why a logon was refused: the rule, with what the operator needs to act on it.
+///
+/// [`Refusal::to_peer`] is all that should reach the client: NTLM has no error message, and an
+/// HTTP server answers 401 whatever the rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// The AUTHENTICATE could not be decoded.
+    Malformed(DecodeError),
+    /// The server's level (or preset) does not accept what the client sent.
+    Policy(PolicyRefusal),
+    /// No such user in the store.
+    UnknownUser,
+    /// The account is disabled.
+    AccountDisabled,
+    /// Wrong password; counted towards lockout (`failures` = the count after this one, 0
+    /// without lockout).
+    BadPassword {
+        /// Bad passwords counted for the account so far.
+        failures: u32,
+    },
+    /// The response matches one of the user's two previous passwords: a client still using
+    /// an old password. Not counted towards lockout (Active Directory's rule).
+    StaleCredentials {
+        /// 1 for the previous password, 2 for the one before.
+        generations_old: usize,
+    },
+    /// The account is locked out.
+    LockedOut {
+        /// When the lockout ends.
+        until: SystemTime,
+    },
+    /// MIC missing, invalid or required.
+    Mic(MicFailure),
+    /// The NTLMv2 timestamp is further from the server's clock than the allowed skew.
+    Timestamp {
+        /// The difference found.
+        skew: Duration,
+    },
+    /// The AV pairs the client echoed differ from those the server sent.
+    TargetInfoMismatch {
+        /// The AvId that differs or is missing.
+        av_id: u16,
+    },
+    /// This response was seen before.
+    Replay,
+    /// The challenge was answered by a client context of this process (NTLM reflection).
+    Reflection,
+    /// The challenge is older than the policy's challenge lifetime.
+    ChallengeExpired,
+    /// Channel bindings missing or wrong.
+    ChannelBindings(ChannelBindingFailure),
+    /// MsvAvTargetName missing or not one of the accepted SPNs.
+    TargetName {
+        /// What the client sent.
+        sent: Option<String>,
+    },
+    /// KEY_EXCH negotiated without a 16-byte EncryptedRandomSessionKey.
+    KeyExchange,
+    /// `accept` called before `challenge`, twice, or after an error.
+    OutOfOrder,
+}
+
+impl Refusal {
+    /// A short stable name of the rule, for logs and metrics.
+    pub fn rule(&self) -> &'static str {
+        match self {
+            Self::Malformed(_) => "malformed",
+            Self::Policy(_) => "policy level",
+            Self::UnknownUser => "unknown user",
+            Self::AccountDisabled => "account disabled",
+            Self::BadPassword { .. } => "bad password",
+            Self::StaleCredentials { .. } => "stale credentials",
+            Self::LockedOut { .. } => "locked out",
+            Self::Mic(_) => "MIC",
+            Self::Timestamp { .. } => "timestamp",
+            Self::TargetInfoMismatch { .. } => "target info",
+            Self::Replay => "replay",
+            Self::Reflection => "reflection",
+            Self::ChallengeExpired => "challenge expired",
+            Self::ChannelBindings(_) => "channel binding",
+            Self::TargetName { .. } => "target name",
+            Self::KeyExchange => "key exchange",
+            Self::OutOfOrder => "out of order",
+        }
+    }
+
+    /// What may be told to the peer: the same for every rule.
+    pub fn to_peer(&self) -> &'static str {
+        "logon failure"
+    }
+
+    /// True when the refusal counted a bad password against the account.
+    pub fn counted_towards_lockout(&self) -> bool {
+        matches!(self, Self::BadPassword { failures } if *failures > 0)
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Malformed(e) => write!(f, "malformed AUTHENTICATE: {e}"),
+            Self::Policy(p) => write!(f, "{p}"),
+            Self::UnknownUser => f.write_str("unknown user"),
+            Self::AccountDisabled => f.write_str("account disabled"),
+            Self::BadPassword { failures: 0 } => f.write_str("bad password"),
+            Self::BadPassword { failures } => write!(f, "bad password ({failures} counted)"),
+            Self::StaleCredentials { generations_old } => write!(
+                f,
+                "stale credentials: the password {generations_old} change(s) ago (not counted towards lockout)"
+            ),
+            Self::LockedOut { until } => {
+                let left = until
+                    .duration_since(SystemTime::now())
+                    .unwrap_or(Duration::ZERO);
+                write!(f, "account locked out ({}s left)", left.as_secs())
+            }
+            Self::Mic(MicFailure::Missing) => {
+                f.write_str("MIC announced in MsvAvFlags but absent (drop-the-MIC)")
+            }
+            Self::Mic(MicFailure::Invalid) => f.write_str("MIC does not match the messages"),
+            Self::Mic(MicFailure::Required) => f.write_str("MIC required by policy, none sent"),
+            Self::Timestamp { skew } => write!(
+                f,
+                "NTLMv2 timestamp {}s from the server clock",
+                skew.as_secs()
+            ),
+            Self::TargetInfoMismatch { av_id } => {
+                write!(f, "echoed target info differs from the server's (AvId {av_id})")
+            }
+            Self::Replay => f.write_str("replayed response"),
+            Self::Reflection => f.write_str("challenge answered by this process's own client (reflection)"),
+            Self::ChallengeExpired => f.write_str("challenge expired"),
+            Self::ChannelBindings(ChannelBindingFailure::Mismatch) => {
+                f.write_str("channel bindings do not match this connection")
+            }
+            Self::ChannelBindings(ChannelBindingFailure::Missing) => {
+                f.write_str("channel bindings required, none sent")
+            }
+            Self::TargetName { sent: Some(name) } => {
+                write!(f, "target name {name:?} is not accepted")
+            }
+            Self::TargetName { sent: None } => f.write_str("target name required, none sent"),
+            Self::KeyExchange => f.write_str("KEY_EXCH without a 16-byte encrypted session key"),
+            Self::OutOfOrder => f.write_str("server context used out of order"),
+        }
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+/// A successful logon.
+#[derive(Debug)]
+pub struct Authenticated {
+    /// The account name as stored (empty for anonymous).
+    pub user: String,
+    /// The domain the client named (or the stored one when it named none).
+    pub domain: String,
+    /// The workstation the client named (unprotected without a MIC).
+    pub workstation: String,
+    /// What the client sent.
+    pub responses: ResponseKinds,
+    /// Which response was verified.
+    pub verified: Verify,
+    /// True when a MIC was present and verified.
+    pub mic_verified: bool,
+    /// Flags, exported session key and session security.
+    pub established: Established,
+}
+
+struct Pending {
+    negotiate: Vec<u8>,
+    challenge: Vec<u8>,
+    server_challenge: [u8; 8],
+    flags: F,
+    issued: SystemTime,
+}
+
+enum State {
+    Start,
+    Challenged(Box<Pending>),
+    Done,
+    Failed,
+}
+
+/// The server side of one NTLM handshake.
+pub struct ServerContext {
+    config: Arc<ServerConfig>,
+    state: State,
+    expected_bindings: Option<[u8; 16]>,
+}
+
+impl fmt::Debug for ServerContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match self.state {
+            State::Start => "start",
+            State::Challenged(_) => "sent CHALLENGE",
+            State::Done => "done",
+            State::Failed => "failed",
+        };
+        f.debug_struct("ServerContext")
+            .field("state", &state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerContext {
+    /// A context for one handshake (one per connection for HTTP).
+    pub fn new(config: Arc<ServerConfig>) -> Self {
+        Self {
+            config,
+            state: State::Start,
+            expected_bindings: None,
+        }
+    }
+
+    /// The channel bindings of the connection this handshake runs on.
+    pub fn set_channel_bindings(&mut self, bindings: &ChannelBindings) {
+        self.expected_bindings = Some(bindings.md5());
+    }
+
+    /// The CHALLENGE flags for a client's NEGOTIATE flags (MS-NLMP §3.2.5.1.1).
+    pub fn challenge_flags(&self, requested: F) -> F {
+        let policy = &self.config.policy;
+        let mut f = F::NEGOTIATE_NTLM | F::NEGOTIATE_TARGET_INFO | F::TARGET_TYPE_DOMAIN;
+        if requested.contains(F::NEGOTIATE_UNICODE) {
+            f.insert(F::NEGOTIATE_UNICODE);
+        } else {
+            f.insert(F::NEGOTIATE_OEM);
+        }
+        if requested.contains(F::REQUEST_TARGET) {
+            f.insert(F::REQUEST_TARGET);
+        }
+        let echoed = F::NEGOTIATE_SIGN
+            | F::NEGOTIATE_SEAL
+            | F::NEGOTIATE_ALWAYS_SIGN
+            | F::NEGOTIATE_128
+            | F::NEGOTIATE_56
+            | F::NEGOTIATE_KEY_EXCH;
+        f |= requested & echoed;
+        if policy.offer_ess && requested.contains(F::NEGOTIATE_EXTENDED_SESSIONSECURITY) {
+            f.insert(F::NEGOTIATE_EXTENDED_SESSIONSECURITY);
+        }
+        if self.config.version.is_some() && requested.contains(F::NEGOTIATE_VERSION) {
+            f.insert(F::NEGOTIATE_VERSION);
+        }
+        f
+    }
+
+    /// Step 1: answers a NEGOTIATE with a CHALLENGE.
+    pub fn challenge(&mut self, negotiate: &[u8], now: SystemTime) -> Result<Vec<u8>, ServerError> {
+        if !matches!(self.state, State::Start) {
+            self.state = State::Failed;
+            return Err(ServerError::OutOfOrder("challenge called twice or after accept"));
+        }
+        let message = match NegotiateMessage::decode(negotiate) {
+            Ok(m) => m,
+            Err(e) => {
+                self.state = State::Failed;
+                return Err(ServerError::Malformed(e));
+            }
+        };
+        let flags = self.challenge_flags(message.flags);
+        let mut server_challenge = [0u8; 8];
+        match &self.config.entropy {
+            Some(entropy) => entropy(&mut server_challenge),
+            None => crate::client::fill_random(&mut server_challenge),
+        }
+        let unicode = flags.contains(F::NEGOTIATE_UNICODE);
+        let c = &self.config;
+        let name = |s: &str| wire::utf16le(s);
+        let (nb_domain, nb_computer, dns_domain, dns_computer) = (
+            name(&c.nb_domain),
+            name(&c.nb_computer),
+            name(&c.dns_domain),
+            name(&c.dns_computer),
+        );
+        let mut info = TargetInfoBuilder::new();
+        info.set(AvPair::NbDomainName(WireString::Utf16(&nb_domain)));
+        info.set(AvPair::NbComputerName(WireString::Utf16(&nb_computer)));
+        if !dns_domain.is_empty() {
+            info.set(AvPair::DnsDomainName(WireString::Utf16(&dns_domain)));
+        }
+        if !dns_computer.is_empty() {
+            info.set(AvPair::DnsComputerName(WireString::Utf16(&dns_computer)));
+        }
+        if c.policy.send_timestamp {
+            info.set(AvPair::Timestamp(filetime::from_system_time(now)));
+        }
+        let info = info.encode();
+        let target_info = TargetInfo::decode(&info).ok();
+        let oem_domain: Vec<u8> = c.nb_domain.bytes().collect();
+        let mut out = ChallengeMessage::new(flags, server_challenge);
+        out.target_name = if unicode {
+            WireString::Utf16(&nb_domain)
+        } else {
+            WireString::Oem(&oem_domain)
+        };
+        out.target_info = target_info;
+        out.version = if flags.contains(F::NEGOTIATE_VERSION) {
+            c.version
+        } else {
+            None
+        };
+        let bytes = out.encode();
+        if let Some(guard) = &c.reflection_guard {
+            guard.server_issued(server_challenge, now);
+        }
+        self.state = State::Challenged(Box::new(Pending {
+            negotiate: negotiate.to_vec(),
+            challenge: bytes.clone(),
+            server_challenge,
+            flags,
+            issued: now,
+        }));
+        Ok(bytes)
+    }
+
+    /// Step 2: verifies the AUTHENTICATE. The context is finished either way.
+    pub fn accept(&mut self, authenticate: &[u8], now: SystemTime) -> Result<Authenticated, Refusal> {
+        let pending = match std::mem::replace(&mut self.state, State::Failed) {
+            State::Challenged(p) => p,
+            _ => return Err(Refusal::OutOfOrder),
+        };
+        if let Some(guard) = &self.config.reflection_guard {
+            guard.server_finished(&pending.server_challenge);
+        }
+        let result = self.verify(&pending, authenticate, now);
+        if result.is_ok() {
+            self.state = State::Done;
+        }
+        result
+    }
+
+    fn verify(&self, pending: &Pending, bytes: &[u8], now: SystemTime) -> Result<Authenticated, Refusal> {
+        let config = &*self.config;
+        let policy = &config.policy;
+        let elapsed = now.duration_since(pending.issued).unwrap_or(Duration::ZERO);
+        if elapsed > policy.challenge_lifetime {
+            return Err(Refusal::ChallengeExpired);
+        }
+        let auth = AuthenticateMessage::decode(bytes).map_err(Refusal::Malformed)?;
+        // The client may only use what the CHALLENGE offered.
+        let flags = auth.flags & pending.flags;
+        let kinds = classify_fields(
+            flags,
+            auth.lm_challenge_response,
+            auth.nt_challenge_response,
+            auth.user_name.is_empty(),
+        );
+        if let Some(guard) = &config.reflection_guard {
+            if guard.answered_locally(&pending.server_challenge, now) {
+                return Err(Refusal::Reflection);
+            }
+        }
+        let verify = policy.judge_responses(&kinds).map_err(Refusal::Policy)?;
+        if verify != Verify::Anonymous {
+            if let Some(cache) = &config.replay {
+                if !cache.first_use(replay_key(&auth), now) {
+                    return Err(Refusal::Replay);
+                }
+            }
+        }
+        let user = auth.user_name.to_string_lossy();
+        let domain = auth.domain_name.to_string_lossy();
+        let workstation = auth.workstation.to_string_lossy();
+        if verify == Verify::Anonymous {
+            let established = Established::new(flags, SessionKey::from_bytes([0; 16]), Side::Server, true);
+            return Ok(Authenticated {
+                user: String::new(),
+                domain,
+                workstation,
+                responses: kinds,
+                verified: verify,
+                mic_verified: false,
+                established,
+            });
+        }
+
+        let v2 = match verify {
+            Verify::NtlmV2 => Some(NtlmV2Response::decode(auth.nt_challenge_response).map_err(Refusal::Malformed)?),
+            _ => None,
+        };
+        let record = config.store.lookup(&user, &domain).ok_or(Refusal::UnknownUser)?;
+        if record.disabled {
+            return Err(Refusal::AccountDisabled);
+        }
+        let account = format!(
+            "{}\\{}",
+            windows_uppercase(if record.domain.is_empty() { &domain } else { &record.domain }),
+            windows_uppercase(&record.user)
+        );
+        if let Some(lockout) = &config.lockout {
+            lockout
+                .check(&account, now)
+                .map_err(|l| Refusal::LockedOut { until: l.until })?;
+        }
+
+        let check = |nt: &NtHash, lm: Option<&crate::secret::LmHash>| {
+            check_response(verify, &auth, v2.as_ref(), nt, lm, &user, &domain, &pending.server_challenge, policy)
+        };
+        let session_base_key = match check(&record.nt_hash, record.lm_hash.as_ref()) {
+            Some(key) => key,
+            None => {
+                for (i, old) in record.previous_nt_hashes.iter().take(2).enumerate() {
+                    if check(old, None).is_some() {
+                        return Err(Refusal::StaleCredentials { generations_old: i + 1 });
+                    }
+                }
+                let failures = config
+                    .lockout
+                    .as_ref()
+                    .map_or(0, |l| l.record_failure(&account, now));
+                return Err(Refusal::BadPassword { failures });
+            }
+        };
+
+        // The password is right; now the integrity rules, which only a verified blob can tell.
+        let key_exchange_key = match verify {
+            Verify::NtlmV2 | Verify::LmV2Only => crypto::kxkey_v2(&session_base_key),
+            _ => crypto::kxkey_v1(
+                flags,
+                &session_base_key,
+                record.lm_hash.as_ref(),
+                auth.lm_challenge_response,
+                &pending.server_challenge,
+            )
+            .unwrap_or(session_base_key),
+        };
+        let exported = if flags.contains(F::NEGOTIATE_KEY_EXCH) {
+            let encrypted: &[u8; 16] = auth
+                .encrypted_random_session_key
+                .try_into()
+                .map_err(|_| Refusal::KeyExchange)?;
+            crypto::rc4_session_key(&key_exchange_key, encrypted)
+        } else {
+            key_exchange_key
+        };
+        let mic_verified = match &v2 {
+            Some(response) => self.check_v2_rules(pending, &auth, bytes, response, &exported, now)?,
+            None => {
+                self.check_v1_rules()?;
+                false
+            }
+        };
+        if let Some(lockout) = &config.lockout {
+            lockout.record_success(&account);
+        }
+        Ok(Authenticated {
+            user: record.user.clone(),
+            domain: if domain.is_empty() { record.domain.clone() } else { domain },
+            workstation,
+            responses: kinds,
+            verified: verify,
+            mic_verified,
+            established: Established::new(flags, exported, Side::Server, false),
+        })
+    }
+
+    /// MIC, timestamp, echoed AV pairs, channel bindings and target name (MS-NLMP §3.2.5.1.2).
+    fn check_v2_rules(
+        &self,
+        pending: &Pending,
+        auth: &AuthenticateMessage<'_>,
+        bytes: &[u8],
+        response: &NtlmV2Response<'_>,
+        exported: &SessionKey,
+        now: SystemTime,
+    ) -> Result<bool, Refusal> {
+        let policy = &self.config.policy;
+        let pairs = &response.av_pairs;
+        let announced = pairs.flags().is_some_and(|f| f.contains(AvFlags::MIC_PRESENT));
+        let mic_verified = if announced {
+            let (offset, mic) = match (auth.mic_offset(), auth.mic) {
+                (Some(offset), Some(mic)) => (offset, mic),
+                _ => return Err(Refusal::Mic(MicFailure::Missing)),
+            };
+            let expected = crypto::mic(exported, &pending.negotiate, &pending.challenge, bytes, offset);
+            if !bool::from(expected.ct_eq(&mic)) {
+                return Err(Refusal::Mic(MicFailure::Invalid));
+            }
+            true
+        } else if policy.require_mic {
+            return Err(Refusal::Mic(MicFailure::Required));
+        } else {
+            false
+        };
+
+        let skew = filetime::distance(response.timestamp, filetime::from_system_time(now));
+        if skew > policy.clock_skew {
+            return Err(Refusal::Timestamp { skew });
+        }
+
+        if let Ok(challenge) = ChallengeMessage::decode(&pending.challenge) {
+            if let Some(sent) = &challenge.target_info {
+                for pair in sent.iter() {
+                    let id = pair.id();
+                    if id == wire::AvId::Flags as u16 {
+                        continue;
+                    }
+                    if pairs.iter().find(|p| p.id() == id) != Some(pair) {
+                        return Err(Refusal::TargetInfoMismatch { av_id: id });
+                    }
+                }
+            }
+        }
+
+        let sent_bindings = pairs.channel_bindings().filter(|cb| cb != &[0u8; 16]);
+        match (policy.channel_bindings, sent_bindings, self.expected_bindings) {
+            (ChannelBindingPolicy::Never, _, _) => {}
+            (ChannelBindingPolicy::WhenSupported, None, _) => {}
+            (_, Some(sent), Some(expected)) if bool::from(sent.ct_eq(&expected)) => {}
+            (_, Some(_), _) => return Err(Refusal::ChannelBindings(ChannelBindingFailure::Mismatch)),
+            (ChannelBindingPolicy::Required, None, _) => {
+                return Err(Refusal::ChannelBindings(ChannelBindingFailure::Missing))
+            }
+        }
+
+        if !policy.target_names.is_empty() {
+            let sent = pairs
+                .target_name()
+                .map(|n| n.to_string_lossy())
+                .filter(|n| !n.is_empty());
+            match sent {
+                Some(name) => {
+                    let upper = windows_uppercase(&name);
+                    if !policy.target_names.iter().any(|t| windows_uppercase(t) == upper) {
+                        return Err(Refusal::TargetName { sent: Some(name) });
+                    }
+                }
+                None if policy.require_target_name => return Err(Refusal::TargetName { sent: None }),
+                None => {}
+            }
+        }
+        Ok(mic_verified)
+    }
+
+    /// What NTLMv1 cannot carry, refused when policy requires it.
+    fn check_v1_rules(&self) -> Result<(), Refusal> {
+        let policy = &self.config.policy;
+        if policy.require_mic {
+            return Err(Refusal::Mic(MicFailure::Required));
+        }
+        if policy.channel_bindings == ChannelBindingPolicy::Required {
+            return Err(Refusal::ChannelBindings(ChannelBindingFailure::Missing));
+        }
+        if !policy.target_names.is_empty() && policy.require_target_name {
+            return Err(Refusal::TargetName { sent: None });
+        }
+        Ok(())
+    }
+}
+
+/// 16 bytes identifying a response for the replay cache: the NTProofStr for NTLMv2, the
+/// start of the NTLMv1 response, or of the LM field when that is all there is.
+fn replay_key(auth: &AuthenticateMessage<'_>) -> [u8; 16] {
+    let source = if auth.nt_challenge_response.is_empty() {
+        auth.lm_challenge_response
+    } else {
+        auth.nt_challenge_response
+    };
+    let mut key = [0u8; 16];
+    for (k, b) in key.iter_mut().zip(source) {
+        *k = *b;
+    }
+    key
+}
+
+/// The domains NTOWFv2 is tried with: as sent, uppercased, and empty (Windows and Samba).
+fn domain_variants(domain: &str) -> impl Iterator<Item = String> + '_ {
+    let upper = windows_uppercase(domain);
+    let mut list = vec![domain.to_string()];
+    if upper != domain {
+        list.push(upper);
+    }
+    if !domain.is_empty() {
+        list.push(String::new());
+    }
+    list.into_iter()
+}
+
+/// Verifies the response `verify` names against one NT (and LM) hash; the session base key
+/// when it matches.
+#[allow(clippy::too_many_arguments)]
+fn check_response(
+    verify: Verify,
+    auth: &AuthenticateMessage<'_>,
+    v2: Option<&NtlmV2Response<'_>>,
+    nt_hash: &NtHash,
+    lm_hash: Option<&crate::secret::LmHash>,
+    user: &str,
+    domain: &str,
+    server_challenge: &[u8; 8],
+    policy: &ServerPolicy,
+) -> Option<SessionKey> {
+    let lm_field = auth.lm_challenge_response;
+    let nt_field = auth.nt_challenge_response;
+    match verify {
+        Verify::NtlmV2 => {
+            let response = v2?;
+            for d in domain_variants(domain) {
+                let key = crypto::ntowf_v2(nt_hash, user, &d);
+                let proof = crypto::nt_proof_str(&key, server_challenge, response.blob);
+                if bool::from(proof.ct_eq(&response.nt_proof_str)) {
+                    if policy.verify_lmv2_with_ntlmv2 && lm_field.len() == 24 && lm_field != [0u8; 24] {
+                        let cc: &[u8; 8] = lm_field.get(16..24)?.try_into().ok()?;
+                        let lmv2 = crypto::lm_v2_response(&key, server_challenge, cc);
+                        if !bool::from(lmv2.ct_eq(lm_field)) {
+                            return None;
+                        }
+                    }
+                    return Some(crypto::ntlm_v2_session_base_key(&key, &proof));
+                }
+            }
+            None
+        }
+        Verify::Ess => {
+            let cc: &[u8; 8] = lm_field.get(..8)?.try_into().ok()?;
+            let expected = crypto::ess_nt_response(nt_hash, server_challenge, cc);
+            bool::from(expected.ct_eq(nt_field)).then(|| crypto::ntlm_v1_session_base_key(nt_hash))
+        }
+        Verify::NtlmV1 => {
+            let expected = crypto::ntlm_v1_response(nt_hash, server_challenge);
+            bool::from(expected.ct_eq(nt_field)).then(|| crypto::ntlm_v1_session_base_key(nt_hash))
+        }
+        Verify::LmV2Only | Verify::LmOnly => {
+            if policy.accept_lmv2_only {
+                let cc: &[u8; 8] = lm_field.get(16..24)?.try_into().ok()?;
+                let proof: &[u8; 16] = lm_field.get(..16)?.try_into().ok()?;
+                for d in domain_variants(domain) {
+                    let key = crypto::ntowf_v2(nt_hash, user, &d);
+                    let expected = crypto::lm_v2_response(&key, server_challenge, cc);
+                    if bool::from(expected.ct_eq(lm_field)) {
+                        return Some(crypto::ntlm_v2_session_base_key(&key, proof));
+                    }
+                }
+            }
+            if policy.accept_lm {
+                let expected = crypto::lm_v1_response(lm_hash?, server_challenge);
+                if bool::from(expected.ct_eq(lm_field)) {
+                    return Some(crypto::ntlm_v1_session_base_key(nt_hash));
+                }
+            }
+            None
+        }
+        Verify::Anonymous => None,
+    }
+}

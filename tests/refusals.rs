@@ -1,0 +1,444 @@
+//! Every refusal rule of the server, each provoked on purpose and named.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::handshake::*;
+use ntlm::channel_bindings::ChannelBindings;
+use ntlm::client::{ClientContext, ClientError};
+use ntlm::crypto;
+use ntlm::guard::ReflectionGuard;
+use ntlm::lockout::{LockoutPolicy, LockoutTracker};
+use ntlm::policy::{ChannelBindingPolicy, RefusedKind, ServerPolicy, Verify};
+use ntlm::server::{ChannelBindingFailure, MicFailure, Refusal, ServerConfig, ServerContext};
+use ntlm::store::MemoryStore;
+use ntlm::wire::{
+    utf16le, AuthenticateMessage, AvId, AvPair, ChallengeMessage, NegotiateFlags, TargetInfo,
+    TargetInfoBuilder, WireString,
+};
+
+fn dc(n: u8) -> Arc<ServerConfig> {
+    Arc::new(server_config(ServerPolicy::domain_controller(level(n))))
+}
+
+fn refusal(run: Run) -> Refusal {
+    match run.result {
+        Ok(logon) => panic!("accepted: {logon:?}"),
+        Err(r) => r,
+    }
+}
+
+/// Rebuilds an AUTHENTICATE with another NT response / LM response / MIC.
+fn rebuild(
+    bytes: &[u8],
+    edit: impl FnOnce(&mut AuthenticateMessage<'_>),
+) -> Vec<u8> {
+    let decoded = AuthenticateMessage::decode(bytes).unwrap();
+    let mut fresh = AuthenticateMessage::new(decoded.flags);
+    fresh.lm_challenge_response = decoded.lm_challenge_response;
+    fresh.nt_challenge_response = decoded.nt_challenge_response;
+    fresh.domain_name = decoded.domain_name;
+    fresh.user_name = decoded.user_name;
+    fresh.workstation = decoded.workstation;
+    fresh.encrypted_random_session_key = decoded.encrypted_random_session_key;
+    fresh.version = decoded.version;
+    fresh.mic = decoded.mic;
+    edit(&mut fresh);
+    fresh.encode()
+}
+
+/// A server context that has sent its CHALLENGE to a fresh client; returns both.
+fn challenged(config: &Arc<ServerConfig>, client_level: u8, password: &str) -> (ClientContext, ServerContext, Vec<u8>) {
+    let mut client = ClientContext::new(client_config(level(client_level), password));
+    let mut server = ServerContext::new(config.clone());
+    let challenge = server.challenge(&client.negotiate().unwrap(), t0()).unwrap();
+    (client, server, challenge)
+}
+
+#[test]
+fn wrong_password_without_mic_is_bad_password() {
+    // Hand-built: a v2 AUTHENTICATE with the wrong password and the MIC field dropped. A
+    // missing MIC must never let a wrong password in, and it is reported as what it is.
+    let config = dc(3);
+    let (mut client, mut server, challenge) = challenged(&config, 3, "wrong");
+    let auth = client.authenticate(&challenge, t0()).unwrap();
+    let no_mic = rebuild(&auth, |m| m.mic = None);
+    assert_eq!(server.accept(&no_mic, t0()).unwrap_err(), Refusal::BadPassword { failures: 0 });
+    // And the same with the right password but a client that sends no MIC: accepted.
+    let mut c = client_config(level(3), PASSWORD);
+    c.policy.mic_with_timestamp = false;
+    let logon = run(c, &config, t0()).result.unwrap();
+    assert!(!logon.mic_verified);
+}
+
+#[test]
+fn dropped_mic_with_flag_kept_is_refused() {
+    let config = dc(3);
+    let (mut client, mut server, challenge) = challenged(&config, 3, PASSWORD);
+    let auth = client.authenticate(&challenge, t0()).unwrap();
+    let no_mic = rebuild(&auth, |m| m.mic = None);
+    assert_eq!(server.accept(&no_mic, t0()).unwrap_err(), Refusal::Mic(MicFailure::Missing));
+}
+
+#[test]
+fn altered_mic_is_refused() {
+    let config = dc(3);
+    let (mut client, mut server, challenge) = challenged(&config, 3, PASSWORD);
+    let mut auth = client.authenticate(&challenge, t0()).unwrap();
+    let offset = AuthenticateMessage::decode(&auth).unwrap().mic_offset().unwrap();
+    auth[offset] ^= 1;
+    assert_eq!(server.accept(&auth, t0()).unwrap_err(), Refusal::Mic(MicFailure::Invalid));
+}
+
+#[test]
+fn altered_workstation_breaks_the_mic() {
+    let config = dc(3);
+    let (mut client, mut server, challenge) = challenged(&config, 3, PASSWORD);
+    let auth = client.authenticate(&challenge, t0()).unwrap();
+    let evil = utf16le("EVIL");
+    let changed = rebuild(&auth, |m| m.workstation = WireString::Utf16(&evil));
+    assert_eq!(server.accept(&changed, t0()).unwrap_err(), Refusal::Mic(MicFailure::Invalid));
+}
+
+#[test]
+fn flipped_msv_av_flags_is_refused() {
+    // Clearing MIC_PRESENT inside the blob (to make a dropped MIC pass) breaks the NTProofStr.
+    let config = dc(3);
+    let (mut client, mut server, challenge) = challenged(&config, 3, PASSWORD);
+    let auth = client.authenticate(&challenge, t0()).unwrap();
+    let decoded = AuthenticateMessage::decode(&auth).unwrap();
+    let mut nt = decoded.nt_challenge_response.to_vec();
+    // Find MsvAvFlags (id 6, len 4) in the blob and clear bit 0x2.
+    let pos = (44..nt.len() - 8)
+        .find(|&i| nt[i..i + 4] == [6, 0, 4, 0])
+        .expect("MsvAvFlags in blob");
+    nt[pos + 4] &= !0x02;
+    let tampered = rebuild(&auth, |m| {
+        m.nt_challenge_response = &nt;
+        m.mic = None;
+    });
+    let r = server.accept(&tampered, t0()).unwrap_err();
+    assert_eq!(r, Refusal::BadPassword { failures: 0 });
+}
+
+#[test]
+fn replayed_authenticate_is_refused() {
+    let config = dc(3);
+    let first = run(client_config(level(3), PASSWORD), &config, t0());
+    assert!(first.result.is_ok());
+    // The same AUTHENTICATE again, to a new context of the same server.
+    let mut server = ServerContext::new(config.clone());
+    let mut other = ClientContext::new(client_config(level(3), PASSWORD));
+    server.challenge(&other.negotiate().unwrap(), t0()).unwrap();
+    assert_eq!(server.accept(&first.authenticate, t0()).unwrap_err(), Refusal::Replay);
+}
+
+#[test]
+fn skewed_timestamp_is_refused() {
+    let mut policy = ServerPolicy::domain_controller(level(3));
+    policy.send_timestamp = false; // the client uses its own clock
+    policy.clock_skew = Duration::from_secs(300);
+    let config = Arc::new(server_config(policy));
+    let (mut client, mut server, challenge) = challenged(&config, 3, PASSWORD);
+    let auth = client
+        .authenticate(&challenge, t0() - Duration::from_secs(3600))
+        .unwrap();
+    assert_eq!(
+        server.accept(&auth, t0()).unwrap_err(),
+        Refusal::Timestamp {
+            skew: Duration::from_secs(3600)
+        }
+    );
+}
+
+#[test]
+fn expired_challenge_is_refused() {
+    let config = dc(3);
+    let (mut client, mut server, challenge) = challenged(&config, 3, PASSWORD);
+    let later = t0() + Duration::from_secs(301);
+    let auth = client.authenticate(&challenge, later).unwrap();
+    assert_eq!(server.accept(&auth, later).unwrap_err(), Refusal::ChallengeExpired);
+}
+
+#[test]
+fn level_five_refuses_ntlmv1_and_names_the_rule() {
+    let r = refusal(run(client_config(level(0), PASSWORD), &dc(5), t0()));
+    match r {
+        Refusal::Policy(p) => {
+            assert_eq!(p.refused, RefusedKind::NtlmV1);
+            assert_eq!(p.level, level(5));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn lm_only_client_is_refused_at_level_four_and_accepted_at_three() {
+    for (n, accepted) in [(3, true), (4, false)] {
+        let mut policy = ServerPolicy::domain_controller(level(n));
+        policy.accept_lmv2_only = false;
+        let config = Arc::new(server_config(policy));
+        let (mut client, mut server, challenge) = challenged(&config, 0, PASSWORD);
+        let auth = client.authenticate(&challenge, t0()).unwrap();
+        let lm_only = rebuild(&auth, |m| m.nt_challenge_response = &[]);
+        match server.accept(&lm_only, t0()) {
+            Ok(logon) => {
+                assert!(accepted, "level {n}");
+                assert_eq!(logon.verified, Verify::LmOnly);
+            }
+            Err(Refusal::Policy(p)) => {
+                assert!(!accepted, "level {n}");
+                assert_eq!(p.refused, RefusedKind::Lm);
+            }
+            Err(other) => panic!("level {n}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn lockout_counts_bad_passwords_but_not_stale_ones() {
+    let mut users = MemoryStore::new();
+    users.add_password("CORP", "alice", "OldSecret");
+    users.change_password("CORP", "alice", PASSWORD);
+    let mut config = ServerConfig::new(ServerPolicy::domain_controller(level(3)), users);
+    config.reflection_guard = own_guard();
+    let tracker = Arc::new(LockoutTracker::new(LockoutPolicy {
+        threshold: 3,
+        observation_window: Duration::from_secs(600),
+        lockout_duration: Duration::from_secs(900),
+    }));
+    config.lockout = Some(tracker.clone());
+    let config = Arc::new(config);
+
+    // A background client with the previous password: stale, twenty times, never locked.
+    for i in 0..20 {
+        let r = refusal(run(client_config(level(3), "OldSecret"), &config, t0() + Duration::from_secs(i)));
+        assert_eq!(r, Refusal::StaleCredentials { generations_old: 1 });
+        assert!(!r.counted_towards_lockout());
+    }
+    assert_eq!(tracker.failures("CORP\\ALICE"), 0);
+    assert!(run(client_config(level(3), PASSWORD), &config, t0() + Duration::from_secs(30)).result.is_ok());
+
+    // Three wrong passwords lock the account; then even the right one is refused.
+    for i in 1..=3 {
+        let r = refusal(run(client_config(level(3), "guess"), &config, t0() + Duration::from_secs(40)));
+        assert_eq!(r, Refusal::BadPassword { failures: i });
+    }
+    let r = refusal(run(client_config(level(3), PASSWORD), &config, t0() + Duration::from_secs(41)));
+    assert!(matches!(r, Refusal::LockedOut { .. }), "{r:?}");
+    assert_eq!(r.rule(), "locked out");
+    // After the lockout duration the right password works again.
+    let later = t0() + Duration::from_secs(40 + 900);
+    assert!(run(client_config(level(3), PASSWORD), &config, later).result.is_ok());
+}
+
+#[test]
+fn stale_detection_works_for_ntlmv1_too() {
+    let mut users = MemoryStore::new();
+    users.add_password("CORP", "alice", "Old1");
+    users.change_password("CORP", "alice", "Old2");
+    users.change_password("CORP", "alice", PASSWORD);
+    let mut config = ServerConfig::new(ServerPolicy::domain_controller(level(0)), users);
+    config.reflection_guard = own_guard();
+    let config = Arc::new(config);
+    let r = refusal(run(client_config(level(1), "Old1"), &config, t0()));
+    assert_eq!(r, Refusal::StaleCredentials { generations_old: 2 });
+}
+
+#[test]
+fn unknown_and_disabled_users() {
+    let config = dc(3);
+    let mut c = client_config(level(3), PASSWORD);
+    c.credentials = ntlm::client::ClientCredentials::Password {
+        domain: "CORP".into(),
+        user: "mallory".into(),
+        password: PASSWORD.into(),
+    };
+    let r = refusal(run(c, &config, t0()));
+    assert_eq!(r, Refusal::UnknownUser);
+    assert_eq!(r.to_peer(), "logon failure");
+
+    let users = MemoryStore::parse(
+        "bob:1000:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:a4f49c406510bdcab6824ee7c30fd852:[DU         ]:LCT-00000000:\n",
+        "users",
+    )
+    .unwrap();
+    let mut config = ServerConfig::new(ServerPolicy::domain_controller(level(3)), users);
+    config.reflection_guard = own_guard();
+    let mut c = client_config(level(3), "Password");
+    c.credentials = ntlm::client::ClientCredentials::Password {
+        domain: "".into(),
+        user: "bob".into(),
+        password: "Password".into(),
+    };
+    assert_eq!(refusal(run(c, &Arc::new(config), t0())), Refusal::AccountDisabled);
+}
+
+#[test]
+fn channel_bindings_are_checked() {
+    let tls = ChannelBindings::from_application_data(b"tls-server-end-point:server".to_vec());
+    let other = ChannelBindings::from_application_data(b"tls-server-end-point:proxy".to_vec());
+    for (mode, client_cb, expect) in [
+        (ChannelBindingPolicy::Required, Some(&tls), None),
+        (ChannelBindingPolicy::Required, None, Some(ChannelBindingFailure::Missing)),
+        (ChannelBindingPolicy::Required, Some(&other), Some(ChannelBindingFailure::Mismatch)),
+        (ChannelBindingPolicy::WhenSupported, None, None),
+        (ChannelBindingPolicy::WhenSupported, Some(&other), Some(ChannelBindingFailure::Mismatch)),
+        (ChannelBindingPolicy::Never, Some(&other), None),
+    ] {
+        let mut policy = ServerPolicy::domain_controller(level(3));
+        policy.channel_bindings = mode;
+        let config = Arc::new(server_config(policy));
+        let mut cc = client_config(level(3), PASSWORD);
+        cc.channel_bindings = client_cb.cloned();
+        let mut client = ClientContext::new(cc);
+        let mut server = ServerContext::new(config);
+        server.set_channel_bindings(&tls);
+        let challenge = server.challenge(&client.negotiate().unwrap(), t0()).unwrap();
+        let auth = client.authenticate(&challenge, t0()).unwrap();
+        let result = server.accept(&auth, t0());
+        match expect {
+            None => assert!(result.is_ok(), "{mode:?} {client_cb:?}: {result:?}"),
+            Some(f) => assert_eq!(result.unwrap_err(), Refusal::ChannelBindings(f), "{mode:?}"),
+        }
+    }
+    // NTLMv1 cannot carry bindings: refused when they are required.
+    let mut policy = ServerPolicy::domain_controller(level(0));
+    policy.channel_bindings = ChannelBindingPolicy::Required;
+    let r = refusal(run(client_config(level(1), PASSWORD), &Arc::new(server_config(policy)), t0()));
+    assert_eq!(r, Refusal::ChannelBindings(ChannelBindingFailure::Missing));
+}
+
+#[test]
+fn target_name_is_checked() {
+    let mut policy = ServerPolicy::domain_controller(level(3));
+    policy.target_names = vec!["HTTP/server.example.com".into()];
+    policy.require_target_name = true;
+    let config = Arc::new(server_config(policy));
+    let ok = client_config(level(3), PASSWORD).target_name("http/SERVER.example.com");
+    assert!(run(ok, &config, t0()).result.is_ok());
+    let evil = client_config(level(3), PASSWORD).target_name("HTTP/evil.example.com");
+    assert_eq!(
+        refusal(run(evil, &config, t0())),
+        Refusal::TargetName {
+            sent: Some("HTTP/evil.example.com".into())
+        }
+    );
+    let none = client_config(level(3), PASSWORD);
+    assert_eq!(refusal(run(none, &config, t0())), Refusal::TargetName { sent: None });
+}
+
+#[test]
+fn require_mic_refuses_clients_without_one() {
+    let mut policy = ServerPolicy::domain_controller(level(3));
+    policy.require_mic = true;
+    let config = Arc::new(server_config(policy));
+    let mut c = client_config(level(3), PASSWORD);
+    c.policy.mic_with_timestamp = false;
+    assert_eq!(refusal(run(c, &config, t0())), Refusal::Mic(MicFailure::Required));
+    assert_eq!(
+        refusal(run(client_config(level(2), PASSWORD), &config, t0())),
+        Refusal::Mic(MicFailure::Required)
+    );
+    assert!(run(client_config(level(3), PASSWORD), &config, t0()).result.is_ok());
+}
+
+#[test]
+fn echoed_target_info_must_match() {
+    // A client (with the right password) that changes MsvAvNbDomainName in its echo.
+    let config = dc(3);
+    let mut server = ServerContext::new(config);
+    let mut client = ClientContext::new(client_config(level(3), PASSWORD));
+    let negotiate = client.negotiate().unwrap();
+    let challenge_bytes = server.challenge(&negotiate, t0()).unwrap();
+    let challenge = ChallengeMessage::decode(&challenge_bytes).unwrap();
+    let info = challenge.target_info.as_ref().unwrap();
+    let mut echo = TargetInfoBuilder::from_target_info(info);
+    let forged = utf16le("OTHER");
+    echo.set(AvPair::NbDomainName(WireString::Utf16(&forged)));
+    let echo = echo.encode();
+    let key = crypto::ntowf_v2(&crypto::ntowf_v1(PASSWORD), "alice", "CORP");
+    let blob = crypto::ntlm_v2_blob(info.timestamp().unwrap(), &[7; 8], &echo);
+    let nt = crypto::ntlm_v2_response(&key, &challenge.server_challenge, &blob);
+    let (d, u, w) = (utf16le("CORP"), utf16le("alice"), utf16le("WS01"));
+    let mut auth = AuthenticateMessage::new(
+        NegotiateFlags::NEGOTIATE_UNICODE | NegotiateFlags::NEGOTIATE_NTLM | NegotiateFlags::NEGOTIATE_EXTENDED_SESSIONSECURITY,
+    );
+    auth.lm_challenge_response = &[0; 24];
+    auth.nt_challenge_response = &nt;
+    auth.domain_name = WireString::Utf16(&d);
+    auth.user_name = WireString::Utf16(&u);
+    auth.workstation = WireString::Utf16(&w);
+    assert_eq!(
+        server.accept(&auth.encode(), t0()).unwrap_err(),
+        Refusal::TargetInfoMismatch {
+            av_id: AvId::NbDomainName as u16
+        }
+    );
+    let _ = TargetInfo::empty();
+}
+
+#[test]
+fn reflection_is_refused_on_both_sides() {
+    // Client and server share the process-wide guard: the client will not answer a
+    // challenge its own process issued.
+    let shared = Some(Arc::new(ReflectionGuard::new(Duration::from_secs(600))));
+    let mut config = ServerConfig::new(ServerPolicy::domain_controller(level(3)), users());
+    config.reflection_guard = shared.clone();
+    let config = Arc::new(config);
+    let mut cc = client_config(level(3), PASSWORD);
+    cc.reflection_guard = shared.clone();
+    let mut client = ClientContext::new(cc);
+    let mut server = ServerContext::new(config.clone());
+    let challenge = server.challenge(&client.negotiate().unwrap(), t0()).unwrap();
+    assert_eq!(client.authenticate(&challenge, t0()).unwrap_err(), ClientError::Reflection);
+    assert_eq!(client.authenticate(&challenge, t0()).unwrap_err(), ClientError::Unusable);
+
+    // A local client that answered without checking (another component in the process):
+    // the server refuses the answer to its challenge.
+    let mut server = ServerContext::new(config);
+    let mut remote = ClientContext::new(client_config(level(3), PASSWORD));
+    let challenge = server.challenge(&remote.negotiate().unwrap(), t0()).unwrap();
+    let sc = ChallengeMessage::decode(&challenge).unwrap().server_challenge;
+    shared.as_ref().unwrap().client_answered(sc, t0());
+    let auth = remote.authenticate(&challenge, t0()).unwrap();
+    assert_eq!(server.accept(&auth, t0()).unwrap_err(), Refusal::Reflection);
+}
+
+#[test]
+fn anonymous_is_a_policy_choice() {
+    let anon = |config: &Arc<ServerConfig>| {
+        let mut c = ntlm::client::ClientConfig::anonymous(level(3));
+        c.reflection_guard = own_guard();
+        run(c, config, t0()).result
+    };
+    let r = anon(&dc(3)).unwrap_err();
+    assert!(matches!(r, Refusal::Policy(p) if p.refused == RefusedKind::Anonymous));
+    let mut policy = ServerPolicy::domain_controller(level(3));
+    policy.allow_anonymous = true;
+    let logon = anon(&Arc::new(server_config(policy))).unwrap();
+    assert_eq!(logon.verified, Verify::Anonymous);
+    assert!(logon.established.is_anonymous() && logon.user.is_empty());
+}
+
+#[test]
+fn malformed_and_out_of_order() {
+    let config = dc(3);
+    let mut server = ServerContext::new(config.clone());
+    assert_eq!(server.accept(b"NTLMSSP\0", t0()).unwrap_err(), Refusal::OutOfOrder);
+    let mut server = ServerContext::new(config.clone());
+    let mut client = ClientContext::new(client_config(level(3), PASSWORD));
+    let negotiate = client.negotiate().unwrap();
+    let challenge = server.challenge(&negotiate, t0()).unwrap();
+    // A NEGOTIATE where the AUTHENTICATE should be: refused, and the context is finished.
+    assert!(matches!(server.accept(&negotiate, t0()).unwrap_err(), Refusal::Malformed(_)));
+    assert_eq!(server.accept(&negotiate, t0()).unwrap_err(), Refusal::OutOfOrder);
+    // The client fed its own NEGOTIATE as a CHALLENGE: refused and unusable after.
+    assert!(matches!(client.authenticate(&negotiate, t0()).unwrap_err(), ClientError::Malformed(_)));
+    assert_eq!(client.authenticate(&challenge, t0()).unwrap_err(), ClientError::Unusable);
+    let mut fresh = ClientContext::new(client_config(level(3), PASSWORD));
+    assert!(matches!(fresh.authenticate(&challenge, t0()).unwrap_err(), ClientError::OutOfOrder(_)));
+    assert_eq!(fresh.negotiate().unwrap_err(), ClientError::Unusable);
+}
