@@ -37,6 +37,77 @@ pub enum DecodeErrorKind {
         /// The type found.
         found: u32,
     },
+    /// The MessageType field is none of NEGOTIATE (1), CHALLENGE (2), AUTHENTICATE (3).
+    UnknownMessageType {
+        /// The type found.
+        found: u32,
+    },
+    /// A payload field (`Len`, `BufferOffset`) points past the end of the message, or
+    /// `BufferOffset + Len` overflows. `offset` of the error is the field's `BufferOffset`.
+    OutOfBounds {
+        /// The field's `Len`.
+        len: usize,
+        /// Length of the whole message.
+        message_len: usize,
+    },
+    /// A non-empty payload field starts inside the fixed header of the message.
+    OverlapsHeader {
+        /// Length of the fixed header the field must not overlap.
+        header_len: usize,
+    },
+    /// Two non-empty payload fields share bytes. `field` is the later field in header
+    /// order, `other` the earlier one.
+    FieldsOverlap {
+        /// MS-NLMP name of the other field.
+        other: &'static str,
+        /// `BufferOffset` of the other field.
+        other_offset: usize,
+    },
+    /// A string field is UTF-16LE (NTLMSSP_NEGOTIATE_UNICODE, or an AV pair) but has an
+    /// odd number of bytes.
+    OddUtf16Length {
+        /// The field's length in bytes.
+        len: usize,
+    },
+    /// An AV pair list ended without its MsvAvEOL terminator.
+    MissingEol,
+    /// The MsvAvEOL pair has a non-zero AvLen.
+    EolNonZeroLength {
+        /// The AvLen found.
+        len: u16,
+    },
+    /// A field or AV pair whose length is fixed has another length.
+    UnexpectedLength {
+        /// Length found.
+        found: usize,
+        /// Lengths accepted.
+        allowed: &'static [usize],
+    },
+    /// A field is longer than this crate accepts (see the `MAX_*` constants of
+    /// `ntlm::wire`).
+    TooLong {
+        /// Length found.
+        len: usize,
+        /// Largest length accepted.
+        max: usize,
+    },
+    /// A known AV pair (AvId 1 to 10) appears twice in one list.
+    DuplicateAvPair {
+        /// The repeated AvId.
+        id: u16,
+    },
+    /// Bytes follow the MsvAvEOL pair where the list must end.
+    TrailingBytes {
+        /// Number of bytes after the terminator.
+        count: usize,
+    },
+    /// A field has a value other than the one MS-NLMP requires.
+    UnexpectedValue {
+        /// Value found.
+        found: u32,
+        /// Value required.
+        expected: u32,
+    },
 }
 
 impl DecodeError {
@@ -50,9 +121,22 @@ impl DecodeError {
     }
 }
 
+impl DecodeError {
+    /// The same error with `offset` moved by `base`: used when a structure decoded on its
+    /// own (an AV pair list) sits at `base` inside a message.
+    pub(crate) fn shifted(mut self, base: usize) -> Self {
+        self.offset = self.offset.saturating_add(base);
+        self
+    }
+}
+
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} at offset {}: {:?}", self.field, self.offset, self.kind)
+        write!(
+            f,
+            "{} at offset {}: {:?}",
+            self.field, self.offset, self.kind
+        )
     }
 }
 

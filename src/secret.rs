@@ -108,6 +108,72 @@ impl fmt::Debug for Password {
     }
 }
 
+/// A sealing key of MS-NLMP §3.4.5.3 (SEALKEY): 16 bytes, or 8 bytes for the weakened
+/// NTLMv1 keys (`ExportedSessionKey[0..6] ‖ 0xA0` or `ExportedSessionKey[0..4] ‖ 0xE5 0x38 0xB0`).
+///
+/// Zeroized on drop, compared in constant time, `<redacted>` in `Debug`, like the other
+/// secrets of this module.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct SealKey {
+    bytes: [u8; 16],
+    len: u8,
+}
+
+impl SealKey {
+    /// Copies a key of 1 to 16 bytes (MS-NLMP uses 8 or 16).
+    ///
+    /// # Panics
+    /// If `key` is empty or longer than 16 bytes.
+    pub fn from_slice(key: &[u8]) -> Self {
+        assert!(
+            (1..=16).contains(&key.len()),
+            "seal key must be 1..=16 bytes, got {}",
+            key.len()
+        );
+        let mut bytes = [0u8; 16];
+        bytes[..key.len()].copy_from_slice(key);
+        Self {
+            bytes,
+            len: key.len() as u8,
+        }
+    }
+
+    /// The key bytes (8 or 16 of them in MS-NLMP). Keep the borrow short; never log them.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+
+    /// The key length in bytes.
+    pub fn len(&self) -> usize {
+        usize::from(self.len)
+    }
+
+    /// Always false: a seal key has at least one byte.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Constant-time equality with raw bytes (the length is not secret).
+    pub fn ct_eq_bytes(&self, other: &[u8]) -> bool {
+        other.len() == self.len() && bool::from(self.as_bytes().ct_eq(other))
+    }
+}
+
+impl ConstantTimeEq for SealKey {
+    fn ct_eq(&self, other: &Self) -> Choice {
+        if self.len != other.len {
+            return Choice::from(0);
+        }
+        self.as_bytes().ct_eq(other.as_bytes())
+    }
+}
+
+impl fmt::Debug for SealKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SealKey(<redacted>)")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

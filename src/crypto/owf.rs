@@ -1,0 +1,153 @@
+//! One-way functions of MS-NLMP §3.3.1 (LMOWFv1, NTOWFv1) and §3.3.2 (NTOWFv2), and the
+//! Windows uppercase mapping they need.
+
+use crate::crypto::des::des7;
+use crate::secret::{LmHash, NtHash, NtlmV2Hash};
+use hmac::{digest::Update, Hmac, KeyInit, Mac};
+use md4::{Digest, Md4};
+use md5::Md5;
+use zeroize::Zeroize;
+
+pub(crate) type HmacMd5 = Hmac<Md5>;
+
+/// Uppercases one character as Windows' `RtlUpcaseUnicodeChar` does: a 1:1 mapping of a
+/// UTF-16 code unit. A character whose Unicode uppercase is more than one character
+/// (`ß` -> `SS`, `ŉ`, `ﬁ`, `ΐ`, ...) is left unchanged, and so is every character outside
+/// the Basic Multilingual Plane (Windows maps code units, and a surrogate maps to itself).
+fn upcase_char(c: char) -> char {
+    if c.is_ascii() {
+        return c.to_ascii_uppercase();
+    }
+    if u32::from(c) > 0xffff {
+        return c;
+    }
+    let mut up = c.to_uppercase();
+    match (up.next(), up.next()) {
+        (Some(u), None) if u32::from(u) <= 0xffff => u,
+        _ => c,
+    }
+}
+
+/// Uppercases a string as Windows does for NTOWFv2's `Uppercase(User)` (MS-NLMP §3.3.2)
+/// and for case-insensitive account lookup: character by character, 1:1.
+///
+/// Unlike [`str::to_uppercase`], a character whose Unicode uppercase is several characters
+/// stays as it is (`"ß"` stays `"ß"`, not `"SS"`), and characters outside the BMP are not
+/// changed (Windows' `RtlUpcaseUnicodeString` maps UTF-16 code units one to one). The
+/// result always has as many UTF-16 code units as the input.
+///
+/// Greek letters with ypogegrammeni (`ᾳ` U+1FB3 ...) have a multi-character full uppercase
+/// and are kept unchanged here, although their *simple* Unicode uppercase is a single
+/// titlecase letter (`ᾼ`); Windows' own table may differ for such rare characters.
+///
+/// ```
+/// use ntlm::crypto::windows_uppercase;
+/// assert_eq!(windows_uppercase("User"), "USER");
+/// assert_eq!(windows_uppercase("straße"), "STRAßE");
+/// assert_eq!(windows_uppercase("ﬁx"), "ﬁX");
+/// assert_eq!(windows_uppercase("élan"), "ÉLAN");
+/// assert_eq!(windows_uppercase("𐐨"), "𐐨"); // outside the BMP: unchanged
+/// ```
+pub fn windows_uppercase(s: &str) -> String {
+    s.chars().map(upcase_char).collect()
+}
+
+/// Feeds the UTF-16LE encoding of `units` to `sink` in 64-byte chunks, without allocating.
+/// The stack buffer is zeroized afterwards (it holds password material).
+fn feed_utf16le(units: impl Iterator<Item = u16>, mut sink: impl FnMut(&[u8])) {
+    let mut buf = [0u8; 64];
+    let mut n = 0;
+    for u in units {
+        buf[n..n + 2].copy_from_slice(&u.to_le_bytes());
+        n += 2;
+        if n == buf.len() {
+            sink(&buf);
+            n = 0;
+        }
+    }
+    if n > 0 {
+        sink(&buf[..n]);
+    }
+    buf.zeroize();
+}
+
+/// LMOWFv1 (MS-NLMP §3.3.1):
+/// `DES(UpperCase(Passwd)[0..6], "KGS!@#$%") ‖ DES(UpperCase(Passwd)[7..13], "KGS!@#$%")`.
+///
+/// The password is uppercased with the full Unicode mapping ([`char::to_uppercase`], so
+/// `ß` becomes `SS`), encoded as **UTF-8**, then zero-padded or truncated to 14 bytes (a
+/// multi-byte character may be cut). This matches pyspnego
+/// (`password.upper().encode("utf-8")`, `src/spnego/_ntlm_raw/crypto.py`); Windows uses the
+/// system OEM code page instead, so for non-ASCII passwords the LM hash of a Windows host can
+/// differ. For ASCII passwords all agree. The LM hash is weak and only used by legacy peers.
+///
+/// ```
+/// let lm = ntlm::crypto::lmowf_v1("Password");
+/// assert_eq!(lm.as_bytes(), &0xe52cac67419a9a224a3b108f3fa6cb6du128.to_be_bytes());
+/// ```
+pub fn lmowf_v1(password: &str) -> LmHash {
+    const MAGIC: &[u8; 8] = b"KGS!@#$%";
+    let mut buf = [0u8; 14];
+    let mut n = 0;
+    'fill: for c in password.chars() {
+        for u in c.to_uppercase() {
+            let mut tmp = [0u8; 4];
+            for &b in u.encode_utf8(&mut tmp).as_bytes() {
+                if n == buf.len() {
+                    break 'fill;
+                }
+                buf[n] = b;
+                n += 1;
+            }
+            tmp.zeroize();
+        }
+    }
+    let mut out = [0u8; 16];
+    out[..8].copy_from_slice(&des7(buf[..7].try_into().expect("7 bytes"), MAGIC));
+    out[8..].copy_from_slice(&des7(buf[7..].try_into().expect("7 bytes"), MAGIC));
+    buf.zeroize();
+    let hash = LmHash::from_bytes(out);
+    out.zeroize();
+    hash
+}
+
+/// NTOWFv1 (MS-NLMP §3.3.1): `MD4(UNICODE(Passwd))`, UNICODE being UTF-16LE. Characters
+/// outside the BMP are encoded as surrogate pairs. No allocation: the UTF-16 units are fed
+/// to MD4 in chunks.
+///
+/// ```
+/// let nt = ntlm::crypto::ntowf_v1("Password");
+/// assert_eq!(nt.as_bytes(), &0xa4f49c406510bdcab6824ee7c30fd852u128.to_be_bytes());
+/// ```
+pub fn ntowf_v1(password: &str) -> NtHash {
+    let mut md4 = Md4::new();
+    feed_utf16le(password.encode_utf16(), |b| Digest::update(&mut md4, b));
+    NtHash::from_bytes(md4.finalize().into())
+}
+
+/// NTOWFv2 / LMOWFv2 (MS-NLMP §3.3.2):
+/// `HMAC_MD5(NTOWFv1(Passwd), UNICODE(ConcatenationOf(Uppercase(User), UserDom)))`.
+///
+/// `Uppercase` is [`windows_uppercase`] (1:1, `ß` unchanged); the domain is used as given,
+/// not uppercased. Taking the NT hash rather than the password allows pass-the-hash clients
+/// and servers that store only NT hashes. No allocation.
+///
+/// ```
+/// use ntlm::crypto::{ntowf_v1, ntowf_v2};
+/// let key = ntowf_v2(&ntowf_v1("Password"), "User", "Domain");
+/// assert_eq!(key.as_bytes(), &0x0c868a403bfd7a93a3001ef22ef02e3fu128.to_be_bytes());
+/// ```
+pub fn ntowf_v2(nt: &NtHash, user: &str, domain: &str) -> NtlmV2Hash {
+    let mut mac = <HmacMd5 as KeyInit>::new_from_slice(nt.as_bytes()).expect("any key length");
+    let units = user
+        .chars()
+        .map(upcase_char)
+        .flat_map(|c| {
+            let mut b = [0u16; 2];
+            let n = c.encode_utf16(&mut b).len();
+            b.into_iter().take(n)
+        })
+        .chain(domain.encode_utf16());
+    feed_utf16le(units, |b| Update::update(&mut mac, b));
+    NtlmV2Hash::from_bytes(mac.finalize().into_bytes().into())
+}

@@ -1,0 +1,266 @@
+//! AUTHENTICATE_MESSAGE (MS-NLMP §2.2.1.3).
+
+use crate::error::{DecodeError, DecodeErrorKind};
+
+use super::layout::{
+    array, check_len_in, check_max, expect_header, place, put_payload, resolve, u32_at, FieldPos,
+    Layout, Recorded, SIGNATURE,
+};
+use super::{
+    NegotiateFlags, Version, WireString, ENCRYPTED_RANDOM_SESSION_KEY_LENS,
+    LM_CHALLENGE_RESPONSE_LENS, MAX_NAME_LEN, MAX_NT_CHALLENGE_RESPONSE_LEN,
+};
+
+const LM: usize = 0;
+const NT: usize = 1;
+const DOMAIN: usize = 2;
+const USER: usize = 3;
+const WORKSTATION: usize = 4;
+const KEY: usize = 5;
+const NAMES: [&str; 6] = [
+    "LmChallengeResponseFields",
+    "NtChallengeResponseFields",
+    "DomainNameFields",
+    "UserNameFields",
+    "WorkstationFields",
+    "EncryptedRandomSessionKeyFields",
+];
+/// Windows' payload order: Domain, User, Workstation, LM, NT, EncryptedRandomSessionKey.
+const ORDER: [usize; 6] = [DOMAIN, USER, WORKSTATION, LM, NT, KEY];
+/// Signature, MessageType, six field descriptors, NegotiateFlags.
+const BASE_HEADER: usize = 64;
+
+/// The AUTHENTICATE_MESSAGE of MS-NLMP §2.2.1.3: the client's response.
+///
+/// Decoding rules:
+/// - Fields must lie inside the message, outside the 64-byte fixed header, and must not
+///   overlap one another.
+/// - DomainName, UserName and Workstation are [`WireString::Utf16`] (even length required)
+///   when NTLMSSP_NEGOTIATE_UNICODE is set, else [`WireString::Oem`]; each at most
+///   [`MAX_NAME_LEN`](super::MAX_NAME_LEN) bytes.
+/// - LmChallengeResponse is 0, 1 (anonymous `Z(1)`) or 24 bytes
+///   ([`LM_CHALLENGE_RESPONSE_LENS`](super::LM_CHALLENGE_RESPONSE_LENS));
+///   EncryptedRandomSessionKey 0 or 16. NtChallengeResponse is only limited to
+///   [`MAX_NT_CHALLENGE_RESPONSE_LEN`](super::MAX_NT_CHALLENGE_RESPONSE_LEN) bytes: its
+///   structure (24-byte NTLMv1, or an NTLMv2 response, see
+///   [`NtlmV2Response`](super::NtlmV2Response)) is for the verifier to check.
+/// - VERSION and MIC are inferred from where the payload starts (`P`, the lowest
+///   `BufferOffset` of a non-empty field, or the message length when all are empty), as
+///   pyspnego and sspi-rs do:
+///   - `P >= 88`: VERSION at 64 (read only when NTLMSSP_NEGOTIATE_VERSION is set, else
+///     ignored) and MIC at 72;
+///   - `80 <= P < 88`: with NTLMSSP_NEGOTIATE_VERSION, VERSION at 64 and no MIC;
+///     without, MIC at 64 (no VERSION);
+///   - `72 <= P < 80`: VERSION at 64 when NTLMSSP_NEGOTIATE_VERSION is set; no MIC;
+///   - `P < 72`: neither.
+///
+/// Encoding: a decoded message keeps its layout (offsets, MaxLen, header shape, length)
+/// while field lengths and the presence of VERSION and MIC allow it; otherwise, and for
+/// messages from [`new`](Self::new), the canonical layout: header of 64 bytes, + 8 for
+/// VERSION, and when a MIC is present VERSION's 8 bytes (zero if `version` is `None`) and
+/// the MIC at 72, so the payload starts at 64, 72 or 88. Equality ignores the layout.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthenticateMessage<'a> {
+    /// NegotiateFlags.
+    pub flags: NegotiateFlags,
+    /// LmChallengeResponse.
+    pub lm_challenge_response: &'a [u8],
+    /// NtChallengeResponse.
+    pub nt_challenge_response: &'a [u8],
+    /// DomainName.
+    pub domain_name: WireString<'a>,
+    /// UserName.
+    pub user_name: WireString<'a>,
+    /// Workstation.
+    pub workstation: WireString<'a>,
+    /// EncryptedRandomSessionKey (with NTLMSSP_NEGOTIATE_KEY_EXCH).
+    pub encrypted_random_session_key: &'a [u8],
+    /// VERSION; set NTLMSSP_NEGOTIATE_VERSION too for the peer to read it.
+    pub version: Option<Version>,
+    /// MIC: HMAC-MD5 over the three messages with this field zeroed (§3.1.5.1.2).
+    pub mic: Option<[u8; 16]>,
+    layout: Recorded<6>,
+}
+
+impl<'a> AuthenticateMessage<'a> {
+    /// MessageType of MS-NLMP §2.2.1.3.
+    pub const MESSAGE_TYPE: u32 = 3;
+
+    /// A message with `flags` and every field empty (strings of the encoding
+    /// NTLMSSP_NEGOTIATE_UNICODE selects), no VERSION, no MIC; canonical layout. Set the
+    /// public fields afterwards.
+    pub fn new(flags: NegotiateFlags) -> Self {
+        let s = WireString::empty(flags.contains(NegotiateFlags::NEGOTIATE_UNICODE));
+        Self {
+            flags,
+            lm_challenge_response: &[],
+            nt_challenge_response: &[],
+            domain_name: s,
+            user_name: s,
+            workstation: s,
+            encrypted_random_session_key: &[],
+            version: None,
+            mic: None,
+            layout: Recorded::default(),
+        }
+    }
+
+    /// Decodes MS-NLMP §2.2.1.3 bytes; see the type documentation for the rules.
+    pub fn decode(bytes: &'a [u8]) -> Result<Self, DecodeError> {
+        expect_header(bytes, Self::MESSAGE_TYPE)?;
+        let mut pos = [FieldPos::default(); 6];
+        for ((p, name), at) in pos.iter_mut().zip(NAMES).zip((12..).step_by(8)) {
+            *p = FieldPos::read(bytes, at, name)?;
+        }
+        let flags = NegotiateFlags::from_bits(u32_at(bytes, 60, "NegotiateFlags")?);
+        let r = resolve(bytes, &NAMES, pos, BASE_HEADER)?;
+        let [lm, nt, domain, user, workstation, key] = r.slices;
+        let [lm_pos, nt_pos, domain_pos, user_pos, ws_pos, key_pos] = r.pos;
+
+        check_len_in(lm, LM_CHALLENGE_RESPONSE_LENS, NAMES[LM], lm_pos.offset)?;
+        check_max(nt, MAX_NT_CHALLENGE_RESPONSE_LEN, NAMES[NT], nt_pos.offset)?;
+        let unicode = flags.contains(NegotiateFlags::NEGOTIATE_UNICODE);
+        let string = |s: &'a [u8], i: usize, p: FieldPos| -> Result<WireString<'a>, DecodeError> {
+            let name = NAMES.get(i).copied().unwrap_or("");
+            check_max(s, MAX_NAME_LEN, name, p.offset)?;
+            if !unicode {
+                return Ok(WireString::Oem(s));
+            }
+            if s.len() % 2 != 0 {
+                return Err(DecodeError::new(
+                    name,
+                    usize::try_from(p.offset).unwrap_or(usize::MAX),
+                    DecodeErrorKind::OddUtf16Length { len: s.len() },
+                ));
+            }
+            Ok(WireString::Utf16(s))
+        };
+        let domain_name = string(domain, DOMAIN, domain_pos)?;
+        let user_name = string(user, USER, user_pos)?;
+        let workstation = string(workstation, WORKSTATION, ws_pos)?;
+        check_len_in(
+            key,
+            ENCRYPTED_RANDOM_SESSION_KEY_LENS,
+            NAMES[KEY],
+            key_pos.offset,
+        )?;
+
+        let has_version_flag = flags.contains(NegotiateFlags::NEGOTIATE_VERSION);
+        let p = r.payload_start;
+        let (header_len, version_at, mic_at) = if p >= 88 {
+            (88, has_version_flag.then_some(64), Some(72))
+        } else if p >= 80 && !has_version_flag {
+            (80, None, Some(64))
+        } else if p >= 72 && has_version_flag {
+            (72, Some(64), None)
+        } else {
+            (64, None, None)
+        };
+        let version = match version_at {
+            Some(at) => Some(Version::decode(bytes.get(at..).unwrap_or(&[]))?),
+            None => None,
+        };
+        let mic = match mic_at {
+            Some(at) => Some(array(bytes, at, "MIC")?),
+            None => None,
+        };
+        Ok(Self {
+            flags,
+            lm_challenge_response: lm,
+            nt_challenge_response: nt,
+            domain_name,
+            user_name,
+            workstation,
+            encrypted_random_session_key: key,
+            version,
+            mic,
+            layout: Recorded(Some(Layout {
+                header_len,
+                fields: r.pos,
+                total_len: bytes.len(),
+            })),
+        })
+    }
+
+    /// Forgets the received layout: the next encode uses the canonical one.
+    pub fn canonicalize(&mut self) {
+        self.layout = Recorded::default();
+    }
+
+    /// Header length (64, 72, 80 or 88) the next encode uses.
+    fn header_len(&self) -> usize {
+        let (v, m) = (self.version.is_some(), self.mic.is_some());
+        if let Some(l) = self.layout.0 {
+            let fits = match l.header_len {
+                64 => !v && !m,
+                72 => v && !m,
+                80 => !v && m,
+                88 => m,
+                _ => false,
+            };
+            if fits {
+                return l.header_len;
+            }
+        }
+        match (v, m) {
+            (_, true) => 88,
+            (true, false) => 72,
+            (false, false) => 64,
+        }
+    }
+
+    /// Byte offset of the 16-byte MIC in [`encode`](Self::encode)'s output: 72 normally
+    /// (after VERSION), 64 for a received message that had a MIC but no room for VERSION;
+    /// `None` without a MIC. To compute the MIC, encode with `mic = Some([0; 16])` and
+    /// zero nothing else.
+    pub fn mic_offset(&self) -> Option<usize> {
+        self.mic?;
+        Some(if self.header_len() == 80 { 64 } else { 72 })
+    }
+
+    /// The message bytes.
+    ///
+    /// # Panics
+    /// When a field is longer than 65535 bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.encode_into(&mut out);
+        out
+    }
+
+    /// Appends the message bytes to `out`.
+    ///
+    /// # Panics
+    /// When a field is longer than 65535 bytes.
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        let payloads = [
+            self.lm_challenge_response,
+            self.nt_challenge_response,
+            self.domain_name.as_bytes(),
+            self.user_name.as_bytes(),
+            self.workstation.as_bytes(),
+            self.encrypted_random_session_key,
+        ];
+        let header_len = self.header_len();
+        let layout = place(&self.layout, header_len, &NAMES, &payloads, &ORDER);
+        let start = out.len();
+        out.extend_from_slice(&SIGNATURE);
+        out.extend_from_slice(&Self::MESSAGE_TYPE.to_le_bytes());
+        for f in &layout.fields {
+            f.write(out);
+        }
+        out.extend_from_slice(&self.flags.bits().to_le_bytes());
+        let version = self.version.map_or([0; 8], |v| v.encode());
+        let mic = self.mic.unwrap_or([0; 16]);
+        match header_len {
+            72 => out.extend_from_slice(&version),
+            80 => out.extend_from_slice(&mic),
+            88 => {
+                out.extend_from_slice(&version);
+                out.extend_from_slice(&mic);
+            }
+            _ => {}
+        }
+        put_payload(out, start, &layout, &payloads);
+    }
+}

@@ -1,0 +1,511 @@
+//! AV pairs and the TargetInfo list (MS-NLMP §2.2.2.1).
+
+use core::fmt;
+
+use crate::error::{DecodeError, DecodeErrorKind};
+
+use super::layout::{take, u16_at, wire_len};
+use super::string::WireString;
+
+/// The MsvAvFlags value (MS-NLMP §2.2.2.1, AvId 0x0006). Unknown bits are kept.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct AvFlags(u32);
+
+impl AvFlags {
+    /// 0x1: the client's account authentication is constrained.
+    pub const CONSTRAINED: Self = Self(0x1);
+    /// 0x2: the AUTHENTICATE_MESSAGE carries a MIC.
+    pub const MIC_PRESENT: Self = Self(0x2);
+    /// 0x4: the client's SPN (MsvAvTargetName) came from an untrusted source.
+    pub const UNTRUSTED_SPN_SOURCE: Self = Self(0x4);
+
+    /// Any 32-bit value.
+    pub const fn from_bits(bits: u32) -> Self {
+        Self(bits)
+    }
+
+    /// The 32-bit value.
+    pub const fn bits(self) -> u32 {
+        self.0
+    }
+
+    /// True when every bit of `other` is set here.
+    pub const fn contains(self, other: Self) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// Sets the bits of `other`.
+    pub fn insert(&mut self, other: Self) {
+        self.0 |= other.0;
+    }
+}
+
+impl core::ops::BitOr for AvFlags {
+    type Output = Self;
+    fn bitor(self, rhs: Self) -> Self {
+        Self(self.0 | rhs.0)
+    }
+}
+
+/// The AvId values of MS-NLMP §2.2.2.1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u16)]
+pub enum AvId {
+    /// MsvAvEOL: end of the list.
+    Eol = 0,
+    /// MsvAvNbComputerName: the server's NetBIOS computer name.
+    NbComputerName = 1,
+    /// MsvAvNbDomainName: the server's NetBIOS domain name.
+    NbDomainName = 2,
+    /// MsvAvDnsComputerName: the computer's FQDN.
+    DnsComputerName = 3,
+    /// MsvAvDnsDomainName: the domain's FQDN.
+    DnsDomainName = 4,
+    /// MsvAvDnsTreeName: the forest's FQDN.
+    DnsTreeName = 5,
+    /// MsvAvFlags: a 32-bit [`AvFlags`].
+    Flags = 6,
+    /// MsvAvTimestamp: a FILETIME.
+    Timestamp = 7,
+    /// MsvAvSingleHost: a Single_Host_Data structure (§2.2.2.2).
+    SingleHost = 8,
+    /// MsvAvTargetName: the SPN of the target server.
+    TargetName = 9,
+    /// MsvAvChannelBindings: MD5 of gss_channel_bindings_struct.
+    ChannelBindings = 10,
+}
+
+impl AvId {
+    /// The AvId for a wire value, `None` for ids MS-NLMP does not define.
+    pub const fn from_u16(id: u16) -> Option<Self> {
+        Some(match id {
+            0 => Self::Eol,
+            1 => Self::NbComputerName,
+            2 => Self::NbDomainName,
+            3 => Self::DnsComputerName,
+            4 => Self::DnsDomainName,
+            5 => Self::DnsTreeName,
+            6 => Self::Flags,
+            7 => Self::Timestamp,
+            8 => Self::SingleHost,
+            9 => Self::TargetName,
+            10 => Self::ChannelBindings,
+            _ => return None,
+        })
+    }
+
+    /// The MS-NLMP name (`"MsvAvTimestamp"`), used as the field of decode errors.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Eol => "MsvAvEOL",
+            Self::NbComputerName => "MsvAvNbComputerName",
+            Self::NbDomainName => "MsvAvNbDomainName",
+            Self::DnsComputerName => "MsvAvDnsComputerName",
+            Self::DnsDomainName => "MsvAvDnsDomainName",
+            Self::DnsTreeName => "MsvAvDnsTreeName",
+            Self::Flags => "MsvAvFlags",
+            Self::Timestamp => "MsvAvTimestamp",
+            Self::SingleHost => "MsvAvSingleHost",
+            Self::TargetName => "MsvAvTargetName",
+            Self::ChannelBindings => "MsvAvChannelBindings",
+        }
+    }
+}
+
+/// Field name of an AV pair with an undefined AvId.
+const UNKNOWN_AV_PAIR: &str = "AV_PAIR";
+
+/// One AV_PAIR of MS-NLMP §2.2.2.1, other than MsvAvEOL.
+///
+/// Names are UTF-16LE. Decoding never yields `Unknown` for an AvId MS-NLMP defines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AvPair<'a> {
+    /// MsvAvNbComputerName (1).
+    NbComputerName(WireString<'a>),
+    /// MsvAvNbDomainName (2).
+    NbDomainName(WireString<'a>),
+    /// MsvAvDnsComputerName (3).
+    DnsComputerName(WireString<'a>),
+    /// MsvAvDnsDomainName (4).
+    DnsDomainName(WireString<'a>),
+    /// MsvAvDnsTreeName (5).
+    DnsTreeName(WireString<'a>),
+    /// MsvAvFlags (6), 4 bytes.
+    Flags(AvFlags),
+    /// MsvAvTimestamp (7), a FILETIME (100 ns since 1601-01-01 UTC), 8 bytes.
+    Timestamp(u64),
+    /// MsvAvSingleHost (8): the Single_Host_Data structure of §2.2.2.2, raw and
+    /// unvalidated (it is opaque to NTLM authentication).
+    SingleHost(&'a [u8]),
+    /// MsvAvTargetName (9): SPN of the target, UTF-16LE.
+    TargetName(WireString<'a>),
+    /// MsvAvChannelBindings (10): 16 bytes.
+    ChannelBindings([u8; 16]),
+    /// An AvId MS-NLMP does not define, kept as received.
+    Unknown {
+        /// The AvId.
+        id: u16,
+        /// The value.
+        value: &'a [u8],
+    },
+}
+
+impl<'a> AvPair<'a> {
+    /// The AvId on the wire.
+    pub const fn id(&self) -> u16 {
+        match self {
+            Self::NbComputerName(_) => AvId::NbComputerName as u16,
+            Self::NbDomainName(_) => AvId::NbDomainName as u16,
+            Self::DnsComputerName(_) => AvId::DnsComputerName as u16,
+            Self::DnsDomainName(_) => AvId::DnsDomainName as u16,
+            Self::DnsTreeName(_) => AvId::DnsTreeName as u16,
+            Self::Flags(_) => AvId::Flags as u16,
+            Self::Timestamp(_) => AvId::Timestamp as u16,
+            Self::SingleHost(_) => AvId::SingleHost as u16,
+            Self::TargetName(_) => AvId::TargetName as u16,
+            Self::ChannelBindings(_) => AvId::ChannelBindings as u16,
+            Self::Unknown { id, .. } => *id,
+        }
+    }
+
+    /// Parses the value of a pair with AvId `id` (not MsvAvEOL); `offset` is where the
+    /// value starts, for errors.
+    fn parse(id: u16, value: &'a [u8], offset: usize) -> Result<Self, DecodeError> {
+        let Some(known) = AvId::from_u16(id) else {
+            return Ok(Self::Unknown { id, value });
+        };
+        let name = known.name();
+        let bad_len = |allowed: &'static [usize]| {
+            DecodeError::new(
+                name,
+                offset,
+                DecodeErrorKind::UnexpectedLength {
+                    found: value.len(),
+                    allowed,
+                },
+            )
+        };
+        let utf16 = || {
+            if value.len() % 2 != 0 {
+                Err(DecodeError::new(
+                    name,
+                    offset,
+                    DecodeErrorKind::OddUtf16Length { len: value.len() },
+                ))
+            } else {
+                Ok(WireString::Utf16(value))
+            }
+        };
+        Ok(match known {
+            AvId::Eol => {
+                return Err(DecodeError::new(
+                    name,
+                    offset,
+                    DecodeErrorKind::UnexpectedValue {
+                        found: 0,
+                        expected: 1,
+                    },
+                ))
+            }
+            AvId::NbComputerName => Self::NbComputerName(utf16()?),
+            AvId::NbDomainName => Self::NbDomainName(utf16()?),
+            AvId::DnsComputerName => Self::DnsComputerName(utf16()?),
+            AvId::DnsDomainName => Self::DnsDomainName(utf16()?),
+            AvId::DnsTreeName => Self::DnsTreeName(utf16()?),
+            AvId::TargetName => Self::TargetName(utf16()?),
+            AvId::SingleHost => Self::SingleHost(value),
+            AvId::Flags => {
+                let b: [u8; 4] = value.try_into().map_err(|_| bad_len(&[4]))?;
+                Self::Flags(AvFlags(u32::from_le_bytes(b)))
+            }
+            AvId::Timestamp => {
+                let b: [u8; 8] = value.try_into().map_err(|_| bad_len(&[8]))?;
+                Self::Timestamp(u64::from_le_bytes(b))
+            }
+            AvId::ChannelBindings => {
+                Self::ChannelBindings(value.try_into().map_err(|_| bad_len(&[16]))?)
+            }
+        })
+    }
+
+    /// Appends the value bytes (without AvId and AvLen).
+    fn value_into(&self, out: &mut Vec<u8>) {
+        match self {
+            Self::NbComputerName(s)
+            | Self::NbDomainName(s)
+            | Self::DnsComputerName(s)
+            | Self::DnsDomainName(s)
+            | Self::DnsTreeName(s)
+            | Self::TargetName(s) => out.extend_from_slice(s.as_bytes()),
+            Self::Flags(f) => out.extend_from_slice(&f.bits().to_le_bytes()),
+            Self::Timestamp(t) => out.extend_from_slice(&t.to_le_bytes()),
+            Self::SingleHost(v) | Self::Unknown { value: v, .. } => out.extend_from_slice(v),
+            Self::ChannelBindings(c) => out.extend_from_slice(c),
+        }
+    }
+
+    /// The value bytes (without AvId and AvLen).
+    pub fn value(&self) -> Vec<u8> {
+        let mut v = Vec::new();
+        self.value_into(&mut v);
+        v
+    }
+}
+
+/// Reads the pair at `pos`: `Ok(None)` for MsvAvEOL, else the pair and where the next
+/// one starts. Checks lengths and value formats, not duplicates.
+fn read_pair(bytes: &[u8], pos: usize) -> Result<(Option<AvPair<'_>>, usize), DecodeError> {
+    if pos >= bytes.len() {
+        return Err(DecodeError::new(
+            "MsvAvEOL",
+            pos,
+            DecodeErrorKind::MissingEol,
+        ));
+    }
+    let id = u16_at(bytes, pos, "AvId")?;
+    let len = u16_at(bytes, pos.saturating_add(2), "AvLen")?;
+    let name = AvId::from_u16(id).map_or(UNKNOWN_AV_PAIR, AvId::name);
+    let value_at = pos.saturating_add(4);
+    let value = take(bytes, value_at, usize::from(len), name)?;
+    let next = value_at.saturating_add(value.len());
+    if id == AvId::Eol as u16 {
+        if len != 0 {
+            return Err(DecodeError::new(
+                name,
+                pos,
+                DecodeErrorKind::EolNonZeroLength { len },
+            ));
+        }
+        return Ok((None, next));
+    }
+    Ok((Some(AvPair::parse(id, value, value_at)?), next))
+}
+
+/// A validated AV pair list (MS-NLMP §2.2.2.1), borrowed: the TargetInfo of a
+/// CHALLENGE_MESSAGE (§2.2.1.2) or the AvPairs of an NTLMv2_CLIENT_CHALLENGE (§2.2.2.7).
+///
+/// Validation guarantees: the list ends with MsvAvEOL of length 0; every known pair has
+/// its fixed length (MsvAvFlags 4, MsvAvTimestamp 8, MsvAvChannelBindings 16) and names
+/// are even-length UTF-16LE; no known AvId appears twice (unknown ids may repeat).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct TargetInfo<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> TargetInfo<'a> {
+    /// Decodes a whole AV pair list: `bytes` must end exactly after MsvAvEOL.
+    pub fn decode(bytes: &'a [u8]) -> Result<Self, DecodeError> {
+        let (list, rest) = Self::decode_prefix(bytes)?;
+        if !rest.is_empty() {
+            return Err(DecodeError::new(
+                "MsvAvEOL",
+                list.bytes.len(),
+                DecodeErrorKind::TrailingBytes { count: rest.len() },
+            ));
+        }
+        Ok(list)
+    }
+
+    /// Decodes an AV pair list at the start of `bytes` up to and including MsvAvEOL, and
+    /// returns the bytes after it (the padding that follows the list in an NTLMv2 blob).
+    pub fn decode_prefix(bytes: &'a [u8]) -> Result<(Self, &'a [u8]), DecodeError> {
+        let mut seen: u32 = 0;
+        let mut pos = 0;
+        loop {
+            let (pair, next) = read_pair(bytes, pos)?;
+            let Some(pair) = pair else {
+                let (list, rest) = bytes.split_at_checked(next).unwrap_or((bytes, &[]));
+                return Ok((Self { bytes: list }, rest));
+            };
+            let id = pair.id();
+            if let Some(known) = AvId::from_u16(id) {
+                let bit = 1u32 << (id & 31);
+                if seen & bit != 0 {
+                    return Err(DecodeError::new(
+                        known.name(),
+                        pos,
+                        DecodeErrorKind::DuplicateAvPair { id },
+                    ));
+                }
+                seen |= bit;
+            }
+            pos = next;
+        }
+    }
+
+    /// A list with no pairs: a lone MsvAvEOL.
+    pub const fn empty() -> TargetInfo<'static> {
+        TargetInfo {
+            bytes: &[0, 0, 0, 0],
+        }
+    }
+
+    /// The pairs in wire order, without MsvAvEOL.
+    pub fn iter(&self) -> AvPairs<'a> {
+        AvPairs {
+            bytes: self.bytes,
+            pos: 0,
+        }
+    }
+
+    /// The pair with AvId `id` (the first, for an unknown id).
+    pub fn get(&self, id: AvId) -> Option<AvPair<'a>> {
+        self.iter().find(|p| p.id() == id as u16)
+    }
+
+    /// MsvAvTimestamp.
+    pub fn timestamp(&self) -> Option<u64> {
+        match self.get(AvId::Timestamp) {
+            Some(AvPair::Timestamp(t)) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// MsvAvFlags.
+    pub fn flags(&self) -> Option<AvFlags> {
+        match self.get(AvId::Flags) {
+            Some(AvPair::Flags(f)) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// MsvAvChannelBindings.
+    pub fn channel_bindings(&self) -> Option<[u8; 16]> {
+        match self.get(AvId::ChannelBindings) {
+            Some(AvPair::ChannelBindings(c)) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// MsvAvTargetName.
+    pub fn target_name(&self) -> Option<WireString<'a>> {
+        match self.get(AvId::TargetName) {
+            Some(AvPair::TargetName(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The list as on the wire, including MsvAvEOL.
+    pub const fn as_bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+}
+
+impl fmt::Debug for TargetInfo<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<'a> IntoIterator for &TargetInfo<'a> {
+    type Item = AvPair<'a>;
+    type IntoIter = AvPairs<'a>;
+    fn into_iter(self) -> AvPairs<'a> {
+        self.iter()
+    }
+}
+
+/// Iterator over the pairs of a [`TargetInfo`] (MS-NLMP §2.2.2.1), lazily parsed.
+#[derive(Clone, Debug)]
+pub struct AvPairs<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Iterator for AvPairs<'a> {
+    type Item = AvPair<'a>;
+
+    fn next(&mut self) -> Option<AvPair<'a>> {
+        // The list was validated; an error here cannot happen and simply ends iteration.
+        match read_pair(self.bytes, self.pos) {
+            Ok((Some(pair), next)) => {
+                self.pos = next;
+                Some(pair)
+            }
+            _ => {
+                self.pos = self.bytes.len();
+                None
+            }
+        }
+    }
+}
+
+/// An owned AV pair list under construction (MS-NLMP §2.2.2.1): a server's TargetInfo,
+/// or a client's modified echo of it (adding MsvAvFlags, MsvAvTimestamp,
+/// MsvAvTargetName, MsvAvChannelBindings, §3.1.5.1.2).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TargetInfoBuilder {
+    pairs: Vec<(u16, Vec<u8>)>,
+}
+
+impl TargetInfoBuilder {
+    /// An empty list.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every pair of `list`, in order, unknown and repeated ones included.
+    pub fn from_target_info(list: &TargetInfo<'_>) -> Self {
+        Self {
+            pairs: list.iter().map(|p| (p.id(), p.value())).collect(),
+        }
+    }
+
+    /// Replaces the first pair with the same AvId in place (dropping any later pair with
+    /// that id), or appends `pair` at the end (before MsvAvEOL). An `Unknown` pair with
+    /// AvId 0 (MsvAvEOL) is ignored.
+    pub fn set(&mut self, pair: AvPair<'_>) {
+        let id = pair.id();
+        if id == AvId::Eol as u16 {
+            return;
+        }
+        let value = pair.value();
+        match self.pairs.iter().position(|(i, _)| *i == id) {
+            Some(at) => {
+                let mut n = 0;
+                self.pairs.retain(|(i, _)| {
+                    n += 1;
+                    *i != id || n - 1 == at
+                });
+                if let Some(slot) = self.pairs.get_mut(at) {
+                    slot.1 = value;
+                }
+            }
+            None => self.pairs.push((id, value)),
+        }
+    }
+
+    /// Appends `pair` even if its AvId is already present (for unknown ids that repeat).
+    /// An AvId 0 pair is ignored.
+    pub fn push(&mut self, pair: AvPair<'_>) {
+        if pair.id() != AvId::Eol as u16 {
+            self.pairs.push((pair.id(), pair.value()));
+        }
+    }
+
+    /// Removes every pair with AvId `id`.
+    pub fn remove(&mut self, id: u16) {
+        self.pairs.retain(|(i, _)| *i != id);
+    }
+
+    /// True when the list has a pair with AvId `id`.
+    pub fn contains(&self, id: u16) -> bool {
+        self.pairs.iter().any(|(i, _)| *i == id)
+    }
+
+    /// The list as on the wire, MsvAvEOL included.
+    ///
+    /// # Panics
+    /// When a value is longer than 65535 bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out =
+            Vec::with_capacity(self.pairs.iter().map(|(_, v)| v.len() + 4).sum::<usize>() + 4);
+        for (id, value) in &self.pairs {
+            out.extend_from_slice(&id.to_le_bytes());
+            out.extend_from_slice(&wire_len("AvLen", value).to_le_bytes());
+            out.extend_from_slice(value);
+        }
+        out.extend_from_slice(&[0, 0, 0, 0]);
+        out
+    }
+}

@@ -1,0 +1,167 @@
+//! CHALLENGE_MESSAGE (MS-NLMP §2.2.1.2).
+
+use crate::error::{DecodeError, DecodeErrorKind};
+
+use super::layout::{
+    array, check_max, expect_header, place, put_payload, resolve, u32_at, FieldPos, Layout,
+    Recorded, SIGNATURE,
+};
+use super::{NegotiateFlags, TargetInfo, Version, WireString, MAX_NAME_LEN, MAX_TARGET_INFO_LEN};
+
+const NAMES: [&str; 2] = ["TargetNameFields", "TargetInfoFields"];
+const ORDER: [usize; 2] = [0, 1];
+/// Signature, MessageType, TargetNameFields, NegotiateFlags, ServerChallenge, Reserved,
+/// TargetInfoFields.
+const BASE_HEADER: usize = 48;
+
+/// The CHALLENGE_MESSAGE of MS-NLMP §2.2.1.2: the server's challenge.
+///
+/// Decoding rules:
+/// - TargetName is [`WireString::Utf16`] (even length required) when
+///   NTLMSSP_NEGOTIATE_UNICODE is set, else [`WireString::Oem`]; at most
+///   [`MAX_NAME_LEN`](super::MAX_NAME_LEN) bytes.
+/// - `target_info` is `Some` exactly when TargetInfoLen is non-zero, whatever
+///   NTLMSSP_NEGOTIATE_TARGET_INFO says; it must then be a valid AV pair list ending
+///   exactly at the end of the field, at most
+///   [`MAX_TARGET_INFO_LEN`](super::MAX_TARGET_INFO_LEN) bytes. Error offsets inside it
+///   are message offsets.
+/// - VERSION is read when NTLMSSP_NEGOTIATE_VERSION is set and the payload (lowest
+///   `BufferOffset` of a non-empty field, or the message end) starts at 56 or later.
+///
+/// A decoded message remembers its layout, so [`encode`](Self::encode) gives back the
+/// received bytes while field lengths and VERSION presence are unchanged (bytes no field
+/// references come back as zero); otherwise the canonical layout is used (TargetName then
+/// TargetInfo right after the header). Equality ignores the layout.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChallengeMessage<'a> {
+    /// NegotiateFlags.
+    pub flags: NegotiateFlags,
+    /// ServerChallenge: the 8-byte nonce.
+    pub server_challenge: [u8; 8],
+    /// Reserved (8 bytes, zero on send), kept as received.
+    pub reserved: [u8; 8],
+    /// TargetName.
+    pub target_name: WireString<'a>,
+    /// TargetInfo; `None` encodes as an empty field.
+    pub target_info: Option<TargetInfo<'a>>,
+    /// VERSION; set NTLMSSP_NEGOTIATE_VERSION too for the peer to read it.
+    pub version: Option<Version>,
+    layout: Recorded<2>,
+}
+
+impl<'a> ChallengeMessage<'a> {
+    /// MessageType of MS-NLMP §2.2.1.2.
+    pub const MESSAGE_TYPE: u32 = 2;
+
+    /// A message with `flags` and `server_challenge`; empty TargetName (of the encoding
+    /// NTLMSSP_NEGOTIATE_UNICODE selects), no TargetInfo, no VERSION, zero Reserved.
+    pub fn new(flags: NegotiateFlags, server_challenge: [u8; 8]) -> Self {
+        Self {
+            flags,
+            server_challenge,
+            reserved: [0; 8],
+            target_name: WireString::empty(flags.contains(NegotiateFlags::NEGOTIATE_UNICODE)),
+            target_info: None,
+            version: None,
+            layout: Recorded::default(),
+        }
+    }
+
+    /// Decodes MS-NLMP §2.2.1.2 bytes; see the type documentation for the rules.
+    pub fn decode(bytes: &'a [u8]) -> Result<Self, DecodeError> {
+        expect_header(bytes, Self::MESSAGE_TYPE)?;
+        let name_pos = FieldPos::read(bytes, 12, NAMES[0])?;
+        let flags = NegotiateFlags::from_bits(u32_at(bytes, 20, "NegotiateFlags")?);
+        let server_challenge = array(bytes, 24, "ServerChallenge")?;
+        let reserved = array(bytes, 32, "Reserved")?;
+        let info_pos = FieldPos::read(bytes, 40, NAMES[1])?;
+        let r = resolve(bytes, &NAMES, [name_pos, info_pos], BASE_HEADER)?;
+        let [name, info] = r.slices;
+
+        check_max(name, MAX_NAME_LEN, NAMES[0], name_pos.offset)?;
+        let name_at = usize::try_from(name_pos.offset).unwrap_or(usize::MAX);
+        let target_name = if flags.contains(NegotiateFlags::NEGOTIATE_UNICODE) {
+            if name.len() % 2 != 0 {
+                return Err(DecodeError::new(
+                    NAMES[0],
+                    name_at,
+                    DecodeErrorKind::OddUtf16Length { len: name.len() },
+                ));
+            }
+            WireString::Utf16(name)
+        } else {
+            WireString::Oem(name)
+        };
+
+        check_max(info, MAX_TARGET_INFO_LEN, NAMES[1], info_pos.offset)?;
+        let target_info = if info.is_empty() {
+            None
+        } else {
+            let at = usize::try_from(info_pos.offset).unwrap_or(usize::MAX);
+            Some(TargetInfo::decode(info).map_err(|e| e.shifted(at))?)
+        };
+
+        let (version, header_len) =
+            if flags.contains(NegotiateFlags::NEGOTIATE_VERSION) && r.payload_start >= 56 {
+                (Some(Version::decode(bytes.get(48..).unwrap_or(&[]))?), 56)
+            } else {
+                (None, BASE_HEADER)
+            };
+        Ok(Self {
+            flags,
+            server_challenge,
+            reserved,
+            target_name,
+            target_info,
+            version,
+            layout: Recorded(Some(Layout {
+                header_len,
+                fields: r.pos,
+                total_len: bytes.len(),
+            })),
+        })
+    }
+
+    /// Forgets the received layout: the next encode uses the canonical one.
+    pub fn canonicalize(&mut self) {
+        self.layout = Recorded::default();
+    }
+
+    /// The message bytes.
+    ///
+    /// # Panics
+    /// When a field is longer than 65535 bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.encode_into(&mut out);
+        out
+    }
+
+    /// Appends the message bytes to `out`.
+    ///
+    /// # Panics
+    /// When a field is longer than 65535 bytes.
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        let payloads = [
+            self.target_name.as_bytes(),
+            self.target_info
+                .as_ref()
+                .map_or(&[][..], TargetInfo::as_bytes),
+        ];
+        let header_len = BASE_HEADER + if self.version.is_some() { 8 } else { 0 };
+        let layout = place(&self.layout, header_len, &NAMES, &payloads, &ORDER);
+        let [name_pos, info_pos] = layout.fields;
+        let start = out.len();
+        out.extend_from_slice(&SIGNATURE);
+        out.extend_from_slice(&Self::MESSAGE_TYPE.to_le_bytes());
+        name_pos.write(out);
+        out.extend_from_slice(&self.flags.bits().to_le_bytes());
+        out.extend_from_slice(&self.server_challenge);
+        out.extend_from_slice(&self.reserved);
+        info_pos.write(out);
+        if let Some(v) = &self.version {
+            out.extend_from_slice(&v.encode());
+        }
+        put_payload(out, start, &layout, &payloads);
+    }
+}

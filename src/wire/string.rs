@@ -1,0 +1,78 @@
+//! Strings as NTLM messages carry them (MS-NLMP §2.2 "Character Sets and Unicode"):
+//! UTF-16LE when NTLMSSP_NEGOTIATE_UNICODE is negotiated, otherwise the OEM code page.
+
+use core::fmt;
+
+/// A string field exactly as on the wire (MS-NLMP §2.2, §2.2.2.5 flags A and B).
+///
+/// Decoders produce `Utf16` when NTLMSSP_NEGOTIATE_UNICODE is set (and for AV pair
+/// names, which are always UTF-16LE); its length is then validated even. Nothing is
+/// converted: the bytes are borrowed from the message.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WireString<'a> {
+    /// UTF-16LE bytes (even length when decoded).
+    Utf16(&'a [u8]),
+    /// OEM code page bytes.
+    Oem(&'a [u8]),
+}
+
+impl<'a> WireString<'a> {
+    /// An empty string of the encoding `unicode` selects.
+    pub const fn empty(unicode: bool) -> Self {
+        if unicode {
+            Self::Utf16(&[])
+        } else {
+            Self::Oem(&[])
+        }
+    }
+
+    /// The bytes as on the wire.
+    pub const fn as_bytes(&self) -> &'a [u8] {
+        match *self {
+            Self::Utf16(b) | Self::Oem(b) => b,
+        }
+    }
+
+    /// True when no bytes.
+    pub const fn is_empty(&self) -> bool {
+        self.as_bytes().is_empty()
+    }
+
+    /// True for the UTF-16LE variant.
+    pub const fn is_unicode(&self) -> bool {
+        matches!(self, Self::Utf16(_))
+    }
+
+    /// The text: UTF-16LE decoded with U+FFFD for unpaired surrogates (and a dangling odd
+    /// byte); OEM bytes decoded as Latin-1, which is exact for ASCII.
+    pub fn to_string_lossy(&self) -> String {
+        match *self {
+            Self::Utf16(b) => {
+                let units = b.chunks(2).map(|c| match *c {
+                    [lo, hi] => u16::from_le_bytes([lo, hi]),
+                    _ => 0xFFFD,
+                });
+                char::decode_utf16(units)
+                    .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
+                    .collect()
+            }
+            Self::Oem(b) => b.iter().map(|&c| char::from(c)).collect(),
+        }
+    }
+}
+
+impl fmt::Debug for WireString<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = if self.is_unicode() { "Utf16" } else { "Oem" };
+        write!(f, "{kind}({:?})", self.to_string_lossy())
+    }
+}
+
+/// `s` as UTF-16LE bytes, the Unicode string encoding of MS-NLMP §2.2.
+///
+/// ```
+/// assert_eq!(ntlm::wire::utf16le("Ué"), [0x55, 0, 0xe9, 0]);
+/// ```
+pub fn utf16le(s: &str) -> Vec<u8> {
+    s.encode_utf16().flat_map(u16::to_le_bytes).collect()
+}
