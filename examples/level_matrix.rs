@@ -40,15 +40,10 @@ fn handshake(client_level: LmCompatibilityLevel, policy: ServerPolicy) -> Cell {
 
     let message = AuthenticateMessage::decode(&authenticate).expect("our own AUTHENTICATE");
     let kinds = classify(&message);
-    let ess = message
-        .flags
-        .contains(NegotiateFlags::NEGOTIATE_EXTENDED_SESSIONSECURITY)
-        && kinds.nt != ntlm::classify::NtKind::NtlmV2;
     let sent = format!(
-        "{} / {}{}{}",
+        "{} / {}{}",
         kinds.lm,
         kinds.nt,
-        if ess { ", ESS" } else { "" },
         if message.mic.is_some() { ", MIC" } else { "" }
     );
     let outcome = match server.accept(&authenticate, now) {
@@ -118,6 +113,10 @@ fn main() {
         ServerPreset::Symmetric,
         true,
     );
-    println!("\nLM field kinds: LM = DESL(LM hash), NT copy = copy of the NTLMv1 response (level 2),");
-    println!("CC+Z(16) = client challenge under ESS, Z(24) = NTLMv2 with a server timestamp (MIC sent).");
+    println!(
+        "\nLM field kinds: LM = DESL(LM hash), NT copy = copy of the NTLMv1 response (level 2),"
+    );
+    println!(
+        "CC+Z(16) = client challenge under ESS, Z(24) = NTLMv2 with a server timestamp (MIC sent)."
+    );
 }

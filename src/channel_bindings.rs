@@ -260,10 +260,16 @@ mod tests {
         assert_eq!(cb.application_data().len(), 21 + 32);
         let sha1_rsa = fake_cert(&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 5]);
         let cb1 = ChannelBindings::tls_server_end_point(&sha1_rsa).unwrap();
-        assert_eq!(&cb1.application_data()[21..], &Sha256::digest(&sha1_rsa)[..]);
+        assert_eq!(
+            &cb1.application_data()[21..],
+            &Sha256::digest(&sha1_rsa)[..]
+        );
         let ecdsa384 = fake_cert(&[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 3]);
         let cb384 = ChannelBindings::tls_server_end_point(&ecdsa384).unwrap();
-        assert_eq!(&cb384.application_data()[21..], &Sha384::digest(&ecdsa384)[..]);
+        assert_eq!(
+            &cb384.application_data()[21..],
+            &Sha384::digest(&ecdsa384)[..]
+        );
     }
 
     #[test]
@@ -276,6 +282,8 @@ mod tests {
             ChannelBindings::tls_server_end_point(&fake_cert(&[1, 2, 3])),
             Err(CertificateError::UnknownAlgorithm(vec![1, 2, 3]))
         );
-        assert!(ChannelBindings::tls_server_end_point(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff]).is_err());
+        assert!(
+            ChannelBindings::tls_server_end_point(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff]).is_err()
+        );
     }
 }

@@ -100,8 +100,9 @@ pub fn classify_fields(
         }
         _ => LmKind::Other,
     };
-    let anonymous =
-        user_empty && nt_kind == NtKind::Empty && matches!(lm_kind, LmKind::Empty | LmKind::Anonymous);
+    let anonymous = user_empty
+        && nt_kind == NtKind::Empty
+        && matches!(lm_kind, LmKind::Empty | LmKind::Anonymous);
     ResponseKinds {
         lm: lm_kind,
         nt: nt_kind,

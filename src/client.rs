@@ -18,11 +18,11 @@ use std::time::SystemTime;
 use crate::channel_bindings::ChannelBindings;
 use crate::crypto::{self, Side};
 use crate::error::DecodeError;
+use crate::established::Established;
 use crate::filetime;
 use crate::guard::ReflectionGuard;
 use crate::policy::{ClientPolicy, LmCompatibilityLevel, V1LmField};
 use crate::secret::{LmHash, NtHash, Password, SessionKey};
-use crate::established::Established;
 use crate::wire::{
     self, AuthenticateMessage, AvFlags, AvPair, ChallengeMessage, NegotiateFlags as F,
     NegotiateMessage, TargetInfoBuilder, Version, WireString,
@@ -241,7 +241,10 @@ impl ClientContext {
             | F::REQUEST_TARGET
             | F::NEGOTIATE_NTLM
             | F::NEGOTIATE_ALWAYS_SIGN;
-        f.set(F::NEGOTIATE_EXTENDED_SESSIONSECURITY, p.request_ess || p.ntlmv2);
+        f.set(
+            F::NEGOTIATE_EXTENDED_SESSIONSECURITY,
+            p.request_ess || p.ntlmv2,
+        );
         f.set(F::NEGOTIATE_SIGN, p.sign);
         f.set(F::NEGOTIATE_SEAL, p.seal);
         f.set(F::NEGOTIATE_128, p.request_128);
@@ -329,7 +332,8 @@ impl ClientContext {
         challenge_bytes: &[u8],
         now: SystemTime,
     ) -> Result<(Vec<u8>, Established), ClientError> {
-        let challenge = ChallengeMessage::decode(challenge_bytes).map_err(ClientError::Malformed)?;
+        let challenge =
+            ChallengeMessage::decode(challenge_bytes).map_err(ClientError::Malformed)?;
         let server_challenge = challenge.server_challenge;
         if let Some(guard) = &self.config.reflection_guard {
             if !guard.client_may_answer(&server_challenge, now) {
@@ -369,7 +373,9 @@ impl ClientContext {
                 let time = server_time.unwrap_or_else(|| filetime::from_system_time(now));
                 if server_time.is_some() && policy.mic_with_timestamp {
                     let old = server_info.flags().map_or(0, |f| f.bits());
-                    info.set(AvPair::Flags(AvFlags::from_bits(old | AvFlags::MIC_PRESENT.bits())));
+                    info.set(AvPair::Flags(AvFlags::from_bits(
+                        old | AvFlags::MIC_PRESENT.bits(),
+                    )));
                     mic_wanted = true;
                 }
                 let cb = self
@@ -438,19 +444,19 @@ impl ClientContext {
         let domain_bytes = encode_string(domain, unicode);
         let user_bytes = encode_string(user, unicode);
         let workstation_bytes = encode_string(&self.config.workstation, unicode);
-        let string = |b: &[u8]| -> WireString<'_> {
+        fn string(b: &[u8], unicode: bool) -> WireString<'_> {
             if unicode {
                 WireString::Utf16(b)
             } else {
                 WireString::Oem(b)
             }
-        };
+        }
         let mut message = AuthenticateMessage::new(flags);
         message.lm_challenge_response = &lm_response;
         message.nt_challenge_response = &nt_response;
-        message.domain_name = string(&domain_bytes);
-        message.user_name = string(&user_bytes);
-        message.workstation = string(&workstation_bytes);
+        message.domain_name = string(&domain_bytes, unicode);
+        message.user_name = string(&user_bytes, unicode);
+        message.workstation = string(&workstation_bytes, unicode);
         message.encrypted_random_session_key = &encrypted_key;
         message.version = if flags.contains(F::NEGOTIATE_VERSION) {
             self.config.version
@@ -498,8 +504,7 @@ fn negotiated_flags(requested: F, offered: F) -> Result<F, ClientError> {
     } else {
         return Err(ClientError::NoCommonCharset);
     }
-    flags |= offered
-        & (F::NEGOTIATE_TARGET_INFO | F::TARGET_TYPE_DOMAIN | F::TARGET_TYPE_SERVER);
+    flags |= offered & (F::NEGOTIATE_TARGET_INFO | F::TARGET_TYPE_DOMAIN | F::TARGET_TYPE_SERVER);
     flags.insert(F::NEGOTIATE_NTLM);
     Ok(flags)
 }

@@ -43,7 +43,12 @@ mod tests {
     fn round_trip() {
         let t = SystemTime::UNIX_EPOCH + Duration::from_nanos(1_700_000_000_123_456_700);
         assert_eq!(to_system_time(from_system_time(t)), t);
-        assert_eq!(from_system_time(SystemTime::UNIX_EPOCH - Duration::from_secs(EPOCH_DIFFERENCE_SECS + 5)), 0);
+        assert_eq!(
+            from_system_time(
+                SystemTime::UNIX_EPOCH - Duration::from_secs(EPOCH_DIFFERENCE_SECS + 5)
+            ),
+            0
+        );
         assert_eq!(distance(10, 10_000_010), Duration::from_secs(1));
     }
 }

@@ -127,7 +127,10 @@ impl LockoutTracker {
     /// A successful logon resets the count (not an active lockout: that is checked first).
     pub fn record_success(&self, account: &str) {
         let mut accounts = self.accounts();
-        if accounts.get(account).is_some_and(|s| s.locked_until.is_none()) {
+        if accounts
+            .get(account)
+            .is_some_and(|s| s.locked_until.is_none())
+        {
             accounts.remove(account);
         }
     }

@@ -402,7 +402,9 @@ impl ServerContext {
     pub fn challenge(&mut self, negotiate: &[u8], now: SystemTime) -> Result<Vec<u8>, ServerError> {
         if !matches!(self.state, State::Start) {
             self.state = State::Failed;
-            return Err(ServerError::OutOfOrder("challenge called twice or after accept"));
+            return Err(ServerError::OutOfOrder(
+                "challenge called twice or after accept",
+            ));
         }
         let message = match NegotiateMessage::decode(negotiate) {
             Ok(m) => m,
@@ -468,7 +470,11 @@ impl ServerContext {
     }
 
     /// Step 2: verifies the AUTHENTICATE. The context is finished either way.
-    pub fn accept(&mut self, authenticate: &[u8], now: SystemTime) -> Result<Authenticated, Refusal> {
+    pub fn accept(
+        &mut self,
+        authenticate: &[u8],
+        now: SystemTime,
+    ) -> Result<Authenticated, Refusal> {
         let pending = match std::mem::replace(&mut self.state, State::Failed) {
             State::Challenged(p) => p,
             _ => return Err(Refusal::OutOfOrder),
@@ -483,7 +489,12 @@ impl ServerContext {
         result
     }
 
-    fn verify(&self, pending: &Pending, bytes: &[u8], now: SystemTime) -> Result<Authenticated, Refusal> {
+    fn verify(
+        &self,
+        pending: &Pending,
+        bytes: &[u8],
+        now: SystemTime,
+    ) -> Result<Authenticated, Refusal> {
         let config = &*self.config;
         let policy = &config.policy;
         let elapsed = now.duration_since(pending.issued).unwrap_or(Duration::ZERO);
@@ -516,7 +527,8 @@ impl ServerContext {
         let domain = auth.domain_name.to_string_lossy();
         let workstation = auth.workstation.to_string_lossy();
         if verify == Verify::Anonymous {
-            let established = Established::new(flags, SessionKey::from_bytes([0; 16]), Side::Server, true);
+            let established =
+                Established::new(flags, SessionKey::from_bytes([0; 16]), Side::Server, true);
             return Ok(Authenticated {
                 user: String::new(),
                 domain,
@@ -529,16 +541,25 @@ impl ServerContext {
         }
 
         let v2 = match verify {
-            Verify::NtlmV2 => Some(NtlmV2Response::decode(auth.nt_challenge_response).map_err(Refusal::Malformed)?),
+            Verify::NtlmV2 => Some(
+                NtlmV2Response::decode(auth.nt_challenge_response).map_err(Refusal::Malformed)?,
+            ),
             _ => None,
         };
-        let record = config.store.lookup(&user, &domain).ok_or(Refusal::UnknownUser)?;
+        let record = config
+            .store
+            .lookup(&user, &domain)
+            .ok_or(Refusal::UnknownUser)?;
         if record.disabled {
             return Err(Refusal::AccountDisabled);
         }
         let account = format!(
             "{}\\{}",
-            windows_uppercase(if record.domain.is_empty() { &domain } else { &record.domain }),
+            windows_uppercase(if record.domain.is_empty() {
+                &domain
+            } else {
+                &record.domain
+            }),
             windows_uppercase(&record.user)
         );
         if let Some(lockout) = &config.lockout {
@@ -548,14 +569,26 @@ impl ServerContext {
         }
 
         let check = |nt: &NtHash, lm: Option<&crate::secret::LmHash>| {
-            check_response(verify, &auth, v2.as_ref(), nt, lm, &user, &domain, &pending.server_challenge, policy)
+            check_response(
+                verify,
+                &auth,
+                v2.as_ref(),
+                nt,
+                lm,
+                &user,
+                &domain,
+                &pending.server_challenge,
+                policy,
+            )
         };
         let session_base_key = match check(&record.nt_hash, record.lm_hash.as_ref()) {
             Some(key) => key,
             None => {
                 for (i, old) in record.previous_nt_hashes.iter().take(2).enumerate() {
                     if check(old, None).is_some() {
-                        return Err(Refusal::StaleCredentials { generations_old: i + 1 });
+                        return Err(Refusal::StaleCredentials {
+                            generations_old: i + 1,
+                        });
                     }
                 }
                 let failures = config
@@ -588,7 +621,9 @@ impl ServerContext {
             key_exchange_key
         };
         let mic_verified = match &v2 {
-            Some(response) => self.check_v2_rules(pending, &auth, bytes, response, &exported, now)?,
+            Some(response) => {
+                self.check_v2_rules(pending, &auth, bytes, response, &exported, now)?
+            }
             None => {
                 self.check_v1_rules()?;
                 false
@@ -599,7 +634,11 @@ impl ServerContext {
         }
         Ok(Authenticated {
             user: record.user.clone(),
-            domain: if domain.is_empty() { record.domain.clone() } else { domain },
+            domain: if domain.is_empty() {
+                record.domain.clone()
+            } else {
+                domain
+            },
             workstation,
             responses: kinds,
             verified: verify,
@@ -620,13 +659,21 @@ impl ServerContext {
     ) -> Result<bool, Refusal> {
         let policy = &self.config.policy;
         let pairs = &response.av_pairs;
-        let announced = pairs.flags().is_some_and(|f| f.contains(AvFlags::MIC_PRESENT));
+        let announced = pairs
+            .flags()
+            .is_some_and(|f| f.contains(AvFlags::MIC_PRESENT));
         let mic_verified = if announced {
             let (offset, mic) = match (auth.mic_offset(), auth.mic) {
                 (Some(offset), Some(mic)) => (offset, mic),
                 _ => return Err(Refusal::Mic(MicFailure::Missing)),
             };
-            let expected = crypto::mic(exported, &pending.negotiate, &pending.challenge, bytes, offset);
+            let expected = crypto::mic(
+                exported,
+                &pending.negotiate,
+                &pending.challenge,
+                bytes,
+                offset,
+            );
             if !bool::from(expected.ct_eq(&mic)) {
                 return Err(Refusal::Mic(MicFailure::Invalid));
             }
@@ -657,11 +704,17 @@ impl ServerContext {
         }
 
         let sent_bindings = pairs.channel_bindings().filter(|cb| cb != &[0u8; 16]);
-        match (policy.channel_bindings, sent_bindings, self.expected_bindings) {
+        match (
+            policy.channel_bindings,
+            sent_bindings,
+            self.expected_bindings,
+        ) {
             (ChannelBindingPolicy::Never, _, _) => {}
             (ChannelBindingPolicy::WhenSupported, None, _) => {}
             (_, Some(sent), Some(expected)) if bool::from(sent.ct_eq(&expected)) => {}
-            (_, Some(_), _) => return Err(Refusal::ChannelBindings(ChannelBindingFailure::Mismatch)),
+            (_, Some(_), _) => {
+                return Err(Refusal::ChannelBindings(ChannelBindingFailure::Mismatch))
+            }
             (ChannelBindingPolicy::Required, None, _) => {
                 return Err(Refusal::ChannelBindings(ChannelBindingFailure::Missing))
             }
@@ -675,11 +728,17 @@ impl ServerContext {
             match sent {
                 Some(name) => {
                     let upper = windows_uppercase(&name);
-                    if !policy.target_names.iter().any(|t| windows_uppercase(t) == upper) {
+                    if !policy
+                        .target_names
+                        .iter()
+                        .any(|t| windows_uppercase(t) == upper)
+                    {
                         return Err(Refusal::TargetName { sent: Some(name) });
                     }
                 }
-                None if policy.require_target_name => return Err(Refusal::TargetName { sent: None }),
+                None if policy.require_target_name => {
+                    return Err(Refusal::TargetName { sent: None })
+                }
                 None => {}
             }
         }
@@ -753,7 +812,10 @@ fn check_response(
                 let key = crypto::ntowf_v2(nt_hash, user, &d);
                 let proof = crypto::nt_proof_str(&key, server_challenge, response.blob);
                 if bool::from(proof.ct_eq(&response.nt_proof_str)) {
-                    if policy.verify_lmv2_with_ntlmv2 && lm_field.len() == 24 && lm_field != [0u8; 24] {
+                    if policy.verify_lmv2_with_ntlmv2
+                        && lm_field.len() == 24
+                        && lm_field != [0u8; 24]
+                    {
                         let cc: &[u8; 8] = lm_field.get(16..24)?.try_into().ok()?;
                         let lmv2 = crypto::lm_v2_response(&key, server_challenge, cc);
                         if !bool::from(lmv2.ct_eq(lm_field)) {

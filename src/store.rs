@@ -155,9 +155,7 @@ impl CredentialStore for MemoryStore {
     fn lookup(&self, user: &str, domain: &str) -> Option<Cow<'_, UserRecord>> {
         let list = self.users.get(&windows_uppercase(user))?;
         let wanted = windows_uppercase(domain);
-        let exact = list
-            .iter()
-            .find(|r| windows_uppercase(&r.domain) == wanted);
+        let exact = list.iter().find(|r| windows_uppercase(&r.domain) == wanted);
         let any = || list.iter().find(|r| r.domain.is_empty());
         // A client that names no domain still finds a user who exists in one domain only.
         let only = || (domain.is_empty() && list.len() == 1).then(|| &list[0]);
@@ -173,7 +171,13 @@ impl<S: CredentialStore + ?Sized> CredentialStore for std::sync::Arc<S> {
 
 fn parse_line(line: &str) -> Result<UserRecord, String> {
     let fields: Vec<&str> = line.split(':').collect();
-    if fields.len() >= 6 && is_hash_field(fields[2]) && is_hash_field(fields[3]) {
+    // smbpasswd: a numeric UID and bracketed account flags; anything else with two colons is
+    // DOMAIN:USER:PASSWORD (whose password may contain colons).
+    let looks_smbpasswd = fields.len() >= 6
+        && !fields[1].is_empty()
+        && fields[1].bytes().all(|b| b.is_ascii_digit())
+        && fields[4].starts_with('[');
+    if looks_smbpasswd {
         return parse_smbpasswd(&fields);
     }
     let mut parts = line.splitn(3, ':');
@@ -184,10 +188,6 @@ fn parse_line(line: &str) -> Result<UserRecord, String> {
         (Some(_), Some(""), Some(_)) => Err("empty user name".into()),
         _ => Err("expected DOMAIN:USER:PASSWORD or USER:UID:LMHEX:NTHEX:FLAGS:LCT".into()),
     }
-}
-
-fn is_hash_field(s: &str) -> bool {
-    s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b'X' || b == b'*')
 }
 
 fn parse_smbpasswd(fields: &[&str]) -> Result<UserRecord, String> {
@@ -217,6 +217,9 @@ fn parse_smbpasswd(fields: &[&str]) -> Result<UserRecord, String> {
 }
 
 fn parse_hash(s: &str) -> Result<Option<[u8; 16]>, String> {
+    if s.len() != 32 {
+        return Err(format!("{} characters, not 32 hex digits", s.len()));
+    }
     if s.bytes().all(|b| b == b'X' || b == b'*') {
         return Ok(None);
     }
@@ -282,7 +285,8 @@ mod tests {
         let err = MemoryStore::parse("D:u:p\nnonsense\n", "/etc/ntlm/users").unwrap_err();
         assert_eq!(err.line, 2);
         assert!(err.to_string().starts_with("/etc/ntlm/users:2: expected"));
-        let bad_hex = "bob:1:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:a4f49c406510bdcab6824ee7c30fd8zz:[U]:LCT-0:";
+        let bad_hex =
+            "bob:1:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:a4f49c406510bdcab6824ee7c30fd8zz:[U]:LCT-0:";
         let err = MemoryStore::parse(bad_hex, "f").unwrap_err();
         assert_eq!(err.line, 1);
         let err = MemoryStore::parse("D::pw", "f").unwrap_err();
@@ -300,7 +304,9 @@ mod tests {
         s.change_password("D", "u", "four");
         let r = s.lookup("u", "d").unwrap();
         assert_eq!(r.previous_nt_hashes.len(), 2);
-        assert!(bool::from(r.previous_nt_hashes[0].ct_eq(&ntowf_v1("three"))));
+        assert!(bool::from(
+            r.previous_nt_hashes[0].ct_eq(&ntowf_v1("three"))
+        ));
         assert!(bool::from(r.previous_nt_hashes[1].ct_eq(&ntowf_v1("two"))));
     }
 }

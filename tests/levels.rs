@@ -66,7 +66,11 @@ fn check_matrix(preset: ServerPreset, ess_offered: bool) {
             let message = AuthenticateMessage::decode(&run.authenticate).unwrap();
             let kinds = classify(&message);
             let cell = format!("{preset:?} ess={ess_offered} client L{c} server L{s}");
-            assert_eq!((kinds.lm, kinds.nt), expected_sent(c, ess_offered), "{cell}");
+            assert_eq!(
+                (kinds.lm, kinds.nt),
+                expected_sent(c, ess_offered),
+                "{cell}"
+            );
             assert_eq!(message.mic.is_some(), c >= 3, "{cell}: MIC");
             match (expected_outcome(preset, c, s, ess_offered), run.result) {
                 (Ok(verify), Ok(mut logon)) => {
@@ -85,7 +89,11 @@ fn check_matrix(preset: ServerPreset, ess_offered: bool) {
                     let mut client = run.client.into_established().unwrap();
                     let mut data = b"matrix cell".to_vec();
                     let sig = client.security().seal(&mut data);
-                    logon.established.security().unseal(&mut data, &sig).unwrap();
+                    logon
+                        .established
+                        .security()
+                        .unseal(&mut data, &sig)
+                        .unwrap();
                     assert_eq!(data, b"matrix cell", "{cell}");
                 }
                 (Err(kind), Err(Refusal::Policy(p))) => {

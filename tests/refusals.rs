@@ -31,10 +31,7 @@ fn refusal(run: Run) -> Refusal {
 }
 
 /// Rebuilds an AUTHENTICATE with another NT response / LM response / MIC.
-fn rebuild(
-    bytes: &[u8],
-    edit: impl FnOnce(&mut AuthenticateMessage<'_>),
-) -> Vec<u8> {
+fn rebuild<'a>(bytes: &'a [u8], edit: impl FnOnce(&mut AuthenticateMessage<'a>)) -> Vec<u8> {
     let decoded = AuthenticateMessage::decode(bytes).unwrap();
     let mut fresh = AuthenticateMessage::new(decoded.flags);
     fresh.lm_challenge_response = decoded.lm_challenge_response;
@@ -50,10 +47,16 @@ fn rebuild(
 }
 
 /// A server context that has sent its CHALLENGE to a fresh client; returns both.
-fn challenged(config: &Arc<ServerConfig>, client_level: u8, password: &str) -> (ClientContext, ServerContext, Vec<u8>) {
+fn challenged(
+    config: &Arc<ServerConfig>,
+    client_level: u8,
+    password: &str,
+) -> (ClientContext, ServerContext, Vec<u8>) {
     let mut client = ClientContext::new(client_config(level(client_level), password));
     let mut server = ServerContext::new(config.clone());
-    let challenge = server.challenge(&client.negotiate().unwrap(), t0()).unwrap();
+    let challenge = server
+        .challenge(&client.negotiate().unwrap(), t0())
+        .unwrap();
     (client, server, challenge)
 }
 
@@ -65,7 +68,10 @@ fn wrong_password_without_mic_is_bad_password() {
     let (mut client, mut server, challenge) = challenged(&config, 3, "wrong");
     let auth = client.authenticate(&challenge, t0()).unwrap();
     let no_mic = rebuild(&auth, |m| m.mic = None);
-    assert_eq!(server.accept(&no_mic, t0()).unwrap_err(), Refusal::BadPassword { failures: 0 });
+    assert_eq!(
+        server.accept(&no_mic, t0()).unwrap_err(),
+        Refusal::BadPassword { failures: 0 }
+    );
     // And the same with the right password but a client that sends no MIC: accepted.
     let mut c = client_config(level(3), PASSWORD);
     c.policy.mic_with_timestamp = false;
@@ -79,7 +85,10 @@ fn dropped_mic_with_flag_kept_is_refused() {
     let (mut client, mut server, challenge) = challenged(&config, 3, PASSWORD);
     let auth = client.authenticate(&challenge, t0()).unwrap();
     let no_mic = rebuild(&auth, |m| m.mic = None);
-    assert_eq!(server.accept(&no_mic, t0()).unwrap_err(), Refusal::Mic(MicFailure::Missing));
+    assert_eq!(
+        server.accept(&no_mic, t0()).unwrap_err(),
+        Refusal::Mic(MicFailure::Missing)
+    );
 }
 
 #[test]
@@ -87,9 +96,15 @@ fn altered_mic_is_refused() {
     let config = dc(3);
     let (mut client, mut server, challenge) = challenged(&config, 3, PASSWORD);
     let mut auth = client.authenticate(&challenge, t0()).unwrap();
-    let offset = AuthenticateMessage::decode(&auth).unwrap().mic_offset().unwrap();
+    let offset = AuthenticateMessage::decode(&auth)
+        .unwrap()
+        .mic_offset()
+        .unwrap();
     auth[offset] ^= 1;
-    assert_eq!(server.accept(&auth, t0()).unwrap_err(), Refusal::Mic(MicFailure::Invalid));
+    assert_eq!(
+        server.accept(&auth, t0()).unwrap_err(),
+        Refusal::Mic(MicFailure::Invalid)
+    );
 }
 
 #[test]
@@ -99,7 +114,10 @@ fn altered_workstation_breaks_the_mic() {
     let auth = client.authenticate(&challenge, t0()).unwrap();
     let evil = utf16le("EVIL");
     let changed = rebuild(&auth, |m| m.workstation = WireString::Utf16(&evil));
-    assert_eq!(server.accept(&changed, t0()).unwrap_err(), Refusal::Mic(MicFailure::Invalid));
+    assert_eq!(
+        server.accept(&changed, t0()).unwrap_err(),
+        Refusal::Mic(MicFailure::Invalid)
+    );
 }
 
 #[test]
@@ -132,7 +150,10 @@ fn replayed_authenticate_is_refused() {
     let mut server = ServerContext::new(config.clone());
     let mut other = ClientContext::new(client_config(level(3), PASSWORD));
     server.challenge(&other.negotiate().unwrap(), t0()).unwrap();
-    assert_eq!(server.accept(&first.authenticate, t0()).unwrap_err(), Refusal::Replay);
+    assert_eq!(
+        server.accept(&first.authenticate, t0()).unwrap_err(),
+        Refusal::Replay
+    );
 }
 
 #[test]
@@ -159,7 +180,10 @@ fn expired_challenge_is_refused() {
     let (mut client, mut server, challenge) = challenged(&config, 3, PASSWORD);
     let later = t0() + Duration::from_secs(301);
     let auth = client.authenticate(&challenge, later).unwrap();
-    assert_eq!(server.accept(&auth, later).unwrap_err(), Refusal::ChallengeExpired);
+    assert_eq!(
+        server.accept(&auth, later).unwrap_err(),
+        Refusal::ChallengeExpired
+    );
 }
 
 #[test]
@@ -214,24 +238,44 @@ fn lockout_counts_bad_passwords_but_not_stale_ones() {
 
     // A background client with the previous password: stale, twenty times, never locked.
     for i in 0..20 {
-        let r = refusal(run(client_config(level(3), "OldSecret"), &config, t0() + Duration::from_secs(i)));
+        let r = refusal(run(
+            client_config(level(3), "OldSecret"),
+            &config,
+            t0() + Duration::from_secs(i),
+        ));
         assert_eq!(r, Refusal::StaleCredentials { generations_old: 1 });
         assert!(!r.counted_towards_lockout());
     }
     assert_eq!(tracker.failures("CORP\\ALICE"), 0);
-    assert!(run(client_config(level(3), PASSWORD), &config, t0() + Duration::from_secs(30)).result.is_ok());
+    assert!(run(
+        client_config(level(3), PASSWORD),
+        &config,
+        t0() + Duration::from_secs(30)
+    )
+    .result
+    .is_ok());
 
     // Three wrong passwords lock the account; then even the right one is refused.
     for i in 1..=3 {
-        let r = refusal(run(client_config(level(3), "guess"), &config, t0() + Duration::from_secs(40)));
+        let r = refusal(run(
+            client_config(level(3), "guess"),
+            &config,
+            t0() + Duration::from_secs(40),
+        ));
         assert_eq!(r, Refusal::BadPassword { failures: i });
     }
-    let r = refusal(run(client_config(level(3), PASSWORD), &config, t0() + Duration::from_secs(41)));
+    let r = refusal(run(
+        client_config(level(3), PASSWORD),
+        &config,
+        t0() + Duration::from_secs(41),
+    ));
     assert!(matches!(r, Refusal::LockedOut { .. }), "{r:?}");
     assert_eq!(r.rule(), "locked out");
     // After the lockout duration the right password works again.
     let later = t0() + Duration::from_secs(40 + 900);
-    assert!(run(client_config(level(3), PASSWORD), &config, later).result.is_ok());
+    assert!(run(client_config(level(3), PASSWORD), &config, later)
+        .result
+        .is_ok());
 }
 
 #[test]
@@ -273,7 +317,10 @@ fn unknown_and_disabled_users() {
         user: "bob".into(),
         password: "Password".into(),
     };
-    assert_eq!(refusal(run(c, &Arc::new(config), t0())), Refusal::AccountDisabled);
+    assert_eq!(
+        refusal(run(c, &Arc::new(config), t0())),
+        Refusal::AccountDisabled
+    );
 }
 
 #[test]
@@ -282,10 +329,22 @@ fn channel_bindings_are_checked() {
     let other = ChannelBindings::from_application_data(b"tls-server-end-point:proxy".to_vec());
     for (mode, client_cb, expect) in [
         (ChannelBindingPolicy::Required, Some(&tls), None),
-        (ChannelBindingPolicy::Required, None, Some(ChannelBindingFailure::Missing)),
-        (ChannelBindingPolicy::Required, Some(&other), Some(ChannelBindingFailure::Mismatch)),
+        (
+            ChannelBindingPolicy::Required,
+            None,
+            Some(ChannelBindingFailure::Missing),
+        ),
+        (
+            ChannelBindingPolicy::Required,
+            Some(&other),
+            Some(ChannelBindingFailure::Mismatch),
+        ),
         (ChannelBindingPolicy::WhenSupported, None, None),
-        (ChannelBindingPolicy::WhenSupported, Some(&other), Some(ChannelBindingFailure::Mismatch)),
+        (
+            ChannelBindingPolicy::WhenSupported,
+            Some(&other),
+            Some(ChannelBindingFailure::Mismatch),
+        ),
         (ChannelBindingPolicy::Never, Some(&other), None),
     ] {
         let mut policy = ServerPolicy::domain_controller(level(3));
@@ -296,7 +355,9 @@ fn channel_bindings_are_checked() {
         let mut client = ClientContext::new(cc);
         let mut server = ServerContext::new(config);
         server.set_channel_bindings(&tls);
-        let challenge = server.challenge(&client.negotiate().unwrap(), t0()).unwrap();
+        let challenge = server
+            .challenge(&client.negotiate().unwrap(), t0())
+            .unwrap();
         let auth = client.authenticate(&challenge, t0()).unwrap();
         let result = server.accept(&auth, t0());
         match expect {
@@ -307,7 +368,11 @@ fn channel_bindings_are_checked() {
     // NTLMv1 cannot carry bindings: refused when they are required.
     let mut policy = ServerPolicy::domain_controller(level(0));
     policy.channel_bindings = ChannelBindingPolicy::Required;
-    let r = refusal(run(client_config(level(1), PASSWORD), &Arc::new(server_config(policy)), t0()));
+    let r = refusal(run(
+        client_config(level(1), PASSWORD),
+        &Arc::new(server_config(policy)),
+        t0(),
+    ));
     assert_eq!(r, Refusal::ChannelBindings(ChannelBindingFailure::Missing));
 }
 
@@ -327,7 +392,10 @@ fn target_name_is_checked() {
         }
     );
     let none = client_config(level(3), PASSWORD);
-    assert_eq!(refusal(run(none, &config, t0())), Refusal::TargetName { sent: None });
+    assert_eq!(
+        refusal(run(none, &config, t0())),
+        Refusal::TargetName { sent: None }
+    );
 }
 
 #[test]
@@ -337,12 +405,17 @@ fn require_mic_refuses_clients_without_one() {
     let config = Arc::new(server_config(policy));
     let mut c = client_config(level(3), PASSWORD);
     c.policy.mic_with_timestamp = false;
-    assert_eq!(refusal(run(c, &config, t0())), Refusal::Mic(MicFailure::Required));
+    assert_eq!(
+        refusal(run(c, &config, t0())),
+        Refusal::Mic(MicFailure::Required)
+    );
     assert_eq!(
         refusal(run(client_config(level(2), PASSWORD), &config, t0())),
         Refusal::Mic(MicFailure::Required)
     );
-    assert!(run(client_config(level(3), PASSWORD), &config, t0()).result.is_ok());
+    assert!(run(client_config(level(3), PASSWORD), &config, t0())
+        .result
+        .is_ok());
 }
 
 #[test]
@@ -364,7 +437,9 @@ fn echoed_target_info_must_match() {
     let nt = crypto::ntlm_v2_response(&key, &challenge.server_challenge, &blob);
     let (d, u, w) = (utf16le("CORP"), utf16le("alice"), utf16le("WS01"));
     let mut auth = AuthenticateMessage::new(
-        NegotiateFlags::NEGOTIATE_UNICODE | NegotiateFlags::NEGOTIATE_NTLM | NegotiateFlags::NEGOTIATE_EXTENDED_SESSIONSECURITY,
+        NegotiateFlags::NEGOTIATE_UNICODE
+            | NegotiateFlags::NEGOTIATE_NTLM
+            | NegotiateFlags::NEGOTIATE_EXTENDED_SESSIONSECURITY,
     );
     auth.lm_challenge_response = &[0; 24];
     auth.nt_challenge_response = &nt;
@@ -392,16 +467,28 @@ fn reflection_is_refused_on_both_sides() {
     cc.reflection_guard = shared.clone();
     let mut client = ClientContext::new(cc);
     let mut server = ServerContext::new(config.clone());
-    let challenge = server.challenge(&client.negotiate().unwrap(), t0()).unwrap();
-    assert_eq!(client.authenticate(&challenge, t0()).unwrap_err(), ClientError::Reflection);
-    assert_eq!(client.authenticate(&challenge, t0()).unwrap_err(), ClientError::Unusable);
+    let challenge = server
+        .challenge(&client.negotiate().unwrap(), t0())
+        .unwrap();
+    assert_eq!(
+        client.authenticate(&challenge, t0()).unwrap_err(),
+        ClientError::Reflection
+    );
+    assert_eq!(
+        client.authenticate(&challenge, t0()).unwrap_err(),
+        ClientError::Unusable
+    );
 
     // A local client that answered without checking (another component in the process):
     // the server refuses the answer to its challenge.
     let mut server = ServerContext::new(config);
     let mut remote = ClientContext::new(client_config(level(3), PASSWORD));
-    let challenge = server.challenge(&remote.negotiate().unwrap(), t0()).unwrap();
-    let sc = ChallengeMessage::decode(&challenge).unwrap().server_challenge;
+    let challenge = server
+        .challenge(&remote.negotiate().unwrap(), t0())
+        .unwrap();
+    let sc = ChallengeMessage::decode(&challenge)
+        .unwrap()
+        .server_challenge;
     shared.as_ref().unwrap().client_answered(sc, t0());
     let auth = remote.authenticate(&challenge, t0()).unwrap();
     assert_eq!(server.accept(&auth, t0()).unwrap_err(), Refusal::Reflection);
@@ -427,18 +514,36 @@ fn anonymous_is_a_policy_choice() {
 fn malformed_and_out_of_order() {
     let config = dc(3);
     let mut server = ServerContext::new(config.clone());
-    assert_eq!(server.accept(b"NTLMSSP\0", t0()).unwrap_err(), Refusal::OutOfOrder);
+    assert_eq!(
+        server.accept(b"NTLMSSP\0", t0()).unwrap_err(),
+        Refusal::OutOfOrder
+    );
     let mut server = ServerContext::new(config.clone());
     let mut client = ClientContext::new(client_config(level(3), PASSWORD));
     let negotiate = client.negotiate().unwrap();
     let challenge = server.challenge(&negotiate, t0()).unwrap();
     // A NEGOTIATE where the AUTHENTICATE should be: refused, and the context is finished.
-    assert!(matches!(server.accept(&negotiate, t0()).unwrap_err(), Refusal::Malformed(_)));
-    assert_eq!(server.accept(&negotiate, t0()).unwrap_err(), Refusal::OutOfOrder);
+    assert!(matches!(
+        server.accept(&negotiate, t0()).unwrap_err(),
+        Refusal::Malformed(_)
+    ));
+    assert_eq!(
+        server.accept(&negotiate, t0()).unwrap_err(),
+        Refusal::OutOfOrder
+    );
     // The client fed its own NEGOTIATE as a CHALLENGE: refused and unusable after.
-    assert!(matches!(client.authenticate(&negotiate, t0()).unwrap_err(), ClientError::Malformed(_)));
-    assert_eq!(client.authenticate(&challenge, t0()).unwrap_err(), ClientError::Unusable);
+    assert!(matches!(
+        client.authenticate(&negotiate, t0()).unwrap_err(),
+        ClientError::Malformed(_)
+    ));
+    assert_eq!(
+        client.authenticate(&challenge, t0()).unwrap_err(),
+        ClientError::Unusable
+    );
     let mut fresh = ClientContext::new(client_config(level(3), PASSWORD));
-    assert!(matches!(fresh.authenticate(&challenge, t0()).unwrap_err(), ClientError::OutOfOrder(_)));
+    assert!(matches!(
+        fresh.authenticate(&challenge, t0()).unwrap_err(),
+        ClientError::OutOfOrder(_)
+    ));
     assert_eq!(fresh.negotiate().unwrap_err(), ClientError::Unusable);
 }
