@@ -206,7 +206,11 @@ fn field_overlaps_header() {
     put32(&mut b, USER_DESC + 4, 0x20);
     assert_eq!(
         AuthenticateMessage::decode(&b),
-        Err(err("UserNameFields", 0x20, K::OverlapsHeader { header_len: 64 }))
+        Err(err(
+            "UserNameFields",
+            0x20,
+            K::OverlapsHeader { header_len: 64 }
+        ))
     );
     let mut b = chal();
     put32(&mut b, 16, 40);
@@ -290,7 +294,10 @@ fn av_list_without_eol() {
         ChallengeMessage::decode(&b),
         Err(err("MsvAvEOL", 0x44 + 0x20, K::MissingEol))
     );
-    assert_eq!(TargetInfo::decode(&[]), Err(err("MsvAvEOL", 0, K::MissingEol)));
+    assert_eq!(
+        TargetInfo::decode(&[]),
+        Err(err("MsvAvEOL", 0, K::MissingEol))
+    );
     // Two bytes left where a pair header is expected.
     assert_eq!(
         TargetInfo::decode(&[0, 0]),
@@ -346,7 +353,9 @@ fn av_pair_wrong_length() {
             &[8],
         ),
         (
-            &[10, 0, 15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            &[
+                10, 0, 15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            ],
             "MsvAvChannelBindings",
             15,
             &[16],

@@ -14,7 +14,10 @@ fn u16s(s: &str) -> Vec<u8> {
 
 /// Checks the AUTHENTICATE_MESSAGE fields common to §4.2.2 and §4.2.4.
 fn check_auth_names(m: &AuthenticateMessage<'_>, v: &Vectors) {
-    assert_eq!(m.domain_name, WireString::Utf16(&u16s(v.get("inputs.domain"))));
+    assert_eq!(
+        m.domain_name,
+        WireString::Utf16(&u16s(v.get("inputs.domain")))
+    );
     assert_eq!(m.user_name, WireString::Utf16(&u16s(v.get("inputs.user"))));
     assert_eq!(
         m.workstation,
@@ -187,7 +190,10 @@ fn negotiate_round_trip_and_canonical_layout() {
     assert_eq!(&bytes[..8], b"NTLMSSP\0");
     assert_eq!(bytes.len(), 40 + 6 + 8);
     // DomainNameFields: len 6, maxlen 6, offset 40; WorkstationFields at 46.
-    assert_eq!(&bytes[16..32], &[6, 0, 6, 0, 40, 0, 0, 0, 8, 0, 8, 0, 46, 0, 0, 0]);
+    assert_eq!(
+        &bytes[16..32],
+        &[6, 0, 6, 0, 40, 0, 0, 0, 8, 0, 8, 0, 46, 0, 0, 0]
+    );
     assert_eq!(&bytes[32..40], &[10, 0, 0x61, 0x4a, 0, 0, 0, 15]);
     let d = NegotiateMessage::decode(&bytes).unwrap();
     assert_eq!(d, m);
