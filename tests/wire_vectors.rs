@@ -244,6 +244,25 @@ fn windows_style_empty_fields_with_offsets_round_trip() {
 }
 
 #[test]
+fn max_len_and_trailing_zeros_are_kept() {
+    let v = Vectors::nlmp();
+    let mut bytes = v.hex("ntlmv2.authenticate_message");
+    // UserNameFields.MaxLen 0x20 instead of 8, and four zero bytes after the payload.
+    bytes[38..40].copy_from_slice(&0x20u16.to_le_bytes());
+    bytes.extend_from_slice(&[0; 4]);
+    let m = AuthenticateMessage::decode(&bytes).unwrap();
+    assert_eq!(m.user_name.to_string_lossy(), "User");
+    assert_eq!(m.encode(), bytes);
+    // Changing a field's length falls back to the canonical layout.
+    let longer = utf16le("Users");
+    let mut m2 = m.clone();
+    m2.user_name = WireString::Utf16(&longer);
+    let e = m2.encode();
+    assert_eq!(&e[36..44], &[10, 0, 10, 0, 0x54, 0, 0, 0]);
+    assert_eq!(AuthenticateMessage::decode(&e).unwrap(), m2);
+}
+
+#[test]
 fn client_echo_of_target_info() {
     let v = Vectors::nlmp();
     let ti_bytes = v.hex("ntlmv2.target_info");

@@ -65,7 +65,7 @@ impl<'a> NtlmV2Response<'a> {
         }
         let timestamp = u64_at(b, 24, "TimeStamp")?;
         let client_challenge = array(b, 32, "ChallengeFromClient")?;
-        let rest = take(b, FIXED_LEN, b.len() - FIXED_LEN, "AvPairs")?;
+        let rest = take(b, FIXED_LEN, b.len().saturating_sub(FIXED_LEN), "AvPairs")?;
         let (av_pairs, _padding) =
             TargetInfo::decode_prefix(rest).map_err(|e| e.shifted(FIXED_LEN))?;
         Ok(Self {
