@@ -37,7 +37,7 @@ pub struct NtlmV2Response<'a> {
 }
 
 impl<'a> NtlmV2Response<'a> {
-    /// Decodes an NtChallengeResponse as an NTLMv2 response; see the type documentation.
+    /// Decodes an NtChallengeResponse as an NTLMv2 response; see the type documentation (MS-NLMP §2.2.2.8).
     pub fn decode(nt_challenge_response: &'a [u8]) -> Result<Self, DecodeError> {
         let b = nt_challenge_response;
         if b.len() < FIXED_LEN {
