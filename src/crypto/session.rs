@@ -197,8 +197,8 @@ enum State {
 ///   everything a context sends and receives**, as Samba (`libcli/auth/ntlmssp_sign.c`: a
 ///   single `crypt->ntlm.seal_state` and `crypt->ntlm.seq_num` used by sign, check, seal and
 ///   unseal) and pyspnego (`spnego/_ntlm.py`: `self._handle_out = self._handle_in = rc4init(...)`
-///   and `_seq_num_in` returning the *outgoing* counter when ESS is off) do; MS-NLMP §3.4
-///   likewise says the NTLMv1 handle is shared. Both ends therefore stay in step only if every
+///   and `_seq_num_in` returning the *outgoing* counter when ESS is off, citing MS-NLMP) do.
+///   Both ends therefore stay in step only if every
 ///   message is processed in the one order both sides see (e.g. strict request/response).
 ///
 /// # The NTLMv1 RandomPad
