@@ -39,7 +39,9 @@ impl Vectors {
 
     /// A string value, e.g. `get("inputs.user")`.
     pub fn get(&self, key: &str) -> &str {
-        self.0.get(key).unwrap_or_else(|| panic!("no vector {key}"))
+        self.0
+            .get(key)
+            .unwrap_or_else(|| panic!("no vector {key}"))
     }
 
     /// A hex value as bytes.
