@@ -15,7 +15,7 @@ use ntlm::guard::ReflectionGuard;
 use ntlm::policy::{LmCompatibilityLevel, ServerPolicy, ServerPreset};
 use ntlm::server::{ServerConfig, ServerContext};
 use ntlm::store::MemoryStore;
-use ntlm::wire::{AuthenticateMessage, NegotiateFlags};
+use ntlm::wire::AuthenticateMessage;
 
 struct Cell {
     sent: String,

@@ -132,7 +132,11 @@ impl DecodeError {
 
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} at offset {}: {:?}", self.field, self.offset, self.kind)
+        write!(
+            f,
+            "{} at offset {}: {:?}",
+            self.field, self.offset, self.kind
+        )
     }
 }
 
