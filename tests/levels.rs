@@ -62,7 +62,7 @@ fn check_matrix(preset: ServerPreset, ess_offered: bool) {
             let mut policy = ServerPolicy::new(preset, level(s));
             policy.offer_ess = ess_offered;
             let config = Arc::new(server_config(policy));
-            let mut run = run(client_config(level(c), PASSWORD), &config, t0());
+            let run = run(client_config(level(c), PASSWORD), &config, t0());
             let message = AuthenticateMessage::decode(&run.authenticate).unwrap();
             let kinds = classify(&message);
             let cell = format!("{preset:?} ess={ess_offered} client L{c} server L{s}");
