@@ -124,13 +124,15 @@ impl LockoutTracker {
         state.failures
     }
 
-    /// A successful logon resets the count (not an active lockout: that is checked first).
-    pub fn record_success(&self, account: &str) {
+    /// A successful logon resets the count, unless the account is locked at `now` (the
+    /// server checks the lock first, so that happens only with a concurrent lockout).
+    pub fn record_success(&self, account: &str, now: SystemTime) {
         let mut accounts = self.accounts();
-        if accounts
+        let locked = accounts
             .get(account)
-            .is_some_and(|s| s.locked_until.is_none())
-        {
+            .and_then(|s| s.locked_until)
+            .is_some_and(|until| now < until);
+        if !locked {
             accounts.remove(account);
         }
     }
@@ -187,11 +189,14 @@ mod tests {
             ..Default::default()
         });
         t.record_failure("A", t0());
-        t.record_success("A");
+        t.record_success("A", t0());
         assert_eq!(t.failures("A"), 0);
         t.record_failure("A", t0());
         t.record_failure("A", t0());
-        t.record_success("A");
+        t.record_success("A", t0());
         assert!(t.check("A", t0()).is_err());
+        // Once the lock has expired, a success clears everything.
+        t.record_success("A", t0() + Duration::from_secs(601));
+        assert_eq!(t.failures("A"), 0);
     }
 }

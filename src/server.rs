@@ -261,10 +261,7 @@ impl fmt::Display for Refusal {
                 "stale credentials: the password {generations_old} change(s) ago (not counted towards lockout)"
             ),
             Self::LockedOut { until } => {
-                let left = until
-                    .duration_since(SystemTime::now())
-                    .unwrap_or(Duration::ZERO);
-                write!(f, "account locked out ({}s left)", left.as_secs())
+                write!(f, "account locked out until {}", filetime::iso8601(*until))
             }
             Self::Mic(MicFailure::Missing) => {
                 f.write_str("MIC announced in MsvAvFlags but absent (drop-the-MIC)")
@@ -630,7 +627,7 @@ impl ServerContext {
             }
         };
         if let Some(lockout) = &config.lockout {
-            lockout.record_success(&account);
+            lockout.record_success(&account, now);
         }
         Ok(Authenticated {
             user: record.user.clone(),

@@ -547,3 +547,42 @@ fn malformed_and_out_of_order() {
     ));
     assert_eq!(fresh.negotiate().unwrap_err(), ClientError::Unusable);
 }
+
+#[test]
+fn stripped_msv_av_flags_is_refused() {
+    // Removing MsvAvFlags from the echoed target info (and the MIC with it) breaks the
+    // NTProofStr, which covers the blob: the logon is refused, never accepted without a MIC.
+    let config = dc(3);
+    let (mut client, mut server, challenge) = challenged(&config, 3, PASSWORD);
+    let auth = client.authenticate(&challenge, t0()).unwrap();
+    let decoded = AuthenticateMessage::decode(&auth).unwrap();
+    let nt = decoded.nt_challenge_response;
+    let pos = (44..nt.len() - 8)
+        .find(|&i| nt[i..i + 4] == [6, 0, 4, 0])
+        .expect("MsvAvFlags in blob");
+    let mut stripped = nt[..pos].to_vec();
+    stripped.extend_from_slice(&nt[pos + 8..]);
+    let tampered = rebuild(&auth, |m| {
+        m.nt_challenge_response = &stripped;
+        m.mic = None;
+    });
+    let r = server.accept(&tampered, t0()).unwrap_err();
+    assert_eq!(r, Refusal::BadPassword { failures: 0 });
+}
+
+#[test]
+fn missing_mic_never_lets_a_wrong_password_in_under_any_policy() {
+    for require_mic in [false, true] {
+        let mut policy = ServerPolicy::domain_controller(level(3));
+        policy.require_mic = require_mic;
+        let config = Arc::new(server_config(policy));
+        let mut c = client_config(level(3), "wrong");
+        c.policy.mic_with_timestamp = false;
+        let r = refusal(run(c, &config, t0()));
+        assert_eq!(
+            r,
+            Refusal::BadPassword { failures: 0 },
+            "require_mic={require_mic}"
+        );
+    }
+}
