@@ -131,6 +131,10 @@ pub struct ClientPolicy {
     pub lmv2: bool,
     /// With NTLMv2 and a server timestamp: set MsvAvFlags 0x2 and send a MIC.
     pub mic_with_timestamp: bool,
+    /// Send an NT response (true at every level). `false` models a legacy client that
+    /// sends only the LM field (Windows 9x without the directory services client): the LM
+    /// response, or LMv2 when `ntlmv2` is set. This is what level 4 servers refuse.
+    pub send_nt_response: bool,
     /// Request 128-bit keys.
     pub request_128: bool,
     /// Request 56-bit keys.
@@ -158,6 +162,7 @@ impl ClientPolicy {
             },
             lmv2: true,
             mic_with_timestamp: true,
+            send_nt_response: true,
             request_128: true,
             request_56: true,
             key_exchange: true,

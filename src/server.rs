@@ -44,7 +44,7 @@ use crate::established::Established;
 use crate::filetime;
 use crate::guard::{ReflectionGuard, ReplayCache};
 use crate::lockout::LockoutTracker;
-use crate::policy::{ChannelBindingPolicy, PolicyRefusal, ServerPolicy, Verify};
+use crate::policy::{ChannelBindingPolicy, PolicyRefusal, RefusedKind, ServerPolicy, Verify};
 use crate::secret::{NtHash, SessionKey};
 use crate::store::CredentialStore;
 use crate::wire::{
@@ -578,11 +578,18 @@ impl ServerContext {
                 policy,
             )
         };
-        let session_base_key = match check(&record.nt_hash, record.lm_hash.as_ref()) {
-            Some(key) => key,
-            None => {
+        let (session_base_key, verify) = match check(&record.nt_hash, record.lm_hash.as_ref()) {
+            Ok(found) => found,
+            Err(Mismatch::LmRefused) => {
+                return Err(Refusal::Policy(PolicyRefusal {
+                    refused: RefusedKind::Lm,
+                    level: policy.level,
+                    preset: policy.preset,
+                }))
+            }
+            Err(Mismatch::NoMatch) => {
                 for (i, old) in record.previous_nt_hashes.iter().take(2).enumerate() {
-                    if check(old, None).is_some() {
+                    if check(old, None).is_ok() {
                         return Err(Refusal::StaleCredentials {
                             generations_old: i + 1,
                         });
@@ -786,8 +793,18 @@ fn domain_variants(domain: &str) -> impl Iterator<Item = String> + '_ {
     list.into_iter()
 }
 
-/// Verifies the response `verify` names against one NT (and LM) hash; the session base key
-/// when it matches.
+/// Why a response did not verify against one set of hashes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mismatch {
+    /// Wrong password (or not the hash tried).
+    NoMatch,
+    /// An LM response alone that is right, but the level refuses LM: a policy refusal, not a
+    /// bad password (it must not count towards lockout).
+    LmRefused,
+}
+
+/// Verifies the response `verify` names against one NT (and LM) hash: the session base key
+/// and the response kind that matched (an LM field alone may turn out to be LM or LMv2).
 #[allow(clippy::too_many_arguments)]
 fn check_response(
     verify: Verify,
@@ -799,12 +816,19 @@ fn check_response(
     domain: &str,
     server_challenge: &[u8; 8],
     policy: &ServerPolicy,
-) -> Option<SessionKey> {
+) -> Result<(SessionKey, Verify), Mismatch> {
     let lm_field = auth.lm_challenge_response;
     let nt_field = auth.nt_challenge_response;
+    let matched = |ok: bool, key: SessionKey| {
+        if ok {
+            Ok((key, verify))
+        } else {
+            Err(Mismatch::NoMatch)
+        }
+    };
     match verify {
         Verify::NtlmV2 => {
-            let response = v2?;
+            let response = v2.ok_or(Mismatch::NoMatch)?;
             for d in domain_variants(domain) {
                 let key = crypto::ntowf_v2(nt_hash, user, &d);
                 let proof = crypto::nt_proof_str(&key, server_challenge, response.blob);
@@ -813,46 +837,71 @@ fn check_response(
                         && lm_field.len() == 24
                         && lm_field != [0u8; 24]
                     {
-                        let cc: &[u8; 8] = lm_field.get(16..24)?.try_into().ok()?;
-                        let lmv2 = crypto::lm_v2_response(&key, server_challenge, cc);
+                        let cc = lm_tail(lm_field).ok_or(Mismatch::NoMatch)?;
+                        let lmv2 = crypto::lm_v2_response(&key, server_challenge, &cc);
                         if !bool::from(lmv2.ct_eq(lm_field)) {
-                            return None;
+                            return Err(Mismatch::NoMatch);
                         }
                     }
-                    return Some(crypto::ntlm_v2_session_base_key(&key, &proof));
+                    return Ok((crypto::ntlm_v2_session_base_key(&key, &proof), verify));
                 }
             }
-            None
+            Err(Mismatch::NoMatch)
         }
         Verify::Ess => {
-            let cc: &[u8; 8] = lm_field.get(..8)?.try_into().ok()?;
-            let expected = crypto::ess_nt_response(nt_hash, server_challenge, cc);
-            bool::from(expected.ct_eq(nt_field)).then(|| crypto::ntlm_v1_session_base_key(nt_hash))
+            let cc = lm_head(lm_field).ok_or(Mismatch::NoMatch)?;
+            let expected = crypto::ess_nt_response(nt_hash, server_challenge, &cc);
+            matched(
+                bool::from(expected.ct_eq(nt_field)),
+                crypto::ntlm_v1_session_base_key(nt_hash),
+            )
         }
         Verify::NtlmV1 => {
             let expected = crypto::ntlm_v1_response(nt_hash, server_challenge);
-            bool::from(expected.ct_eq(nt_field)).then(|| crypto::ntlm_v1_session_base_key(nt_hash))
+            matched(
+                bool::from(expected.ct_eq(nt_field)),
+                crypto::ntlm_v1_session_base_key(nt_hash),
+            )
         }
         Verify::LmV2Only | Verify::LmOnly => {
             if policy.accept_lmv2_only {
-                let cc: &[u8; 8] = lm_field.get(16..24)?.try_into().ok()?;
-                let proof: &[u8; 16] = lm_field.get(..16)?.try_into().ok()?;
+                let cc = lm_tail(lm_field).ok_or(Mismatch::NoMatch)?;
+                let proof: [u8; 16] = lm_field
+                    .get(..16)
+                    .and_then(|p| p.try_into().ok())
+                    .ok_or(Mismatch::NoMatch)?;
                 for d in domain_variants(domain) {
                     let key = crypto::ntowf_v2(nt_hash, user, &d);
-                    let expected = crypto::lm_v2_response(&key, server_challenge, cc);
+                    let expected = crypto::lm_v2_response(&key, server_challenge, &cc);
                     if bool::from(expected.ct_eq(lm_field)) {
-                        return Some(crypto::ntlm_v2_session_base_key(&key, proof));
+                        return Ok((
+                            crypto::ntlm_v2_session_base_key(&key, &proof),
+                            Verify::LmV2Only,
+                        ));
                     }
                 }
             }
-            if policy.accept_lm {
-                let expected = crypto::lm_v1_response(lm_hash?, server_challenge);
-                if bool::from(expected.ct_eq(lm_field)) {
-                    return Some(crypto::ntlm_v1_session_base_key(nt_hash));
-                }
+            let lm_hash = lm_hash.ok_or(Mismatch::NoMatch)?;
+            let expected = crypto::lm_v1_response(lm_hash, server_challenge);
+            if !bool::from(expected.ct_eq(lm_field)) {
+                return Err(Mismatch::NoMatch);
             }
-            None
+            if policy.accept_lm {
+                Ok((crypto::ntlm_v1_session_base_key(nt_hash), Verify::LmOnly))
+            } else {
+                Err(Mismatch::LmRefused)
+            }
         }
-        Verify::Anonymous => None,
+        Verify::Anonymous => Err(Mismatch::NoMatch),
     }
+}
+
+/// The first 8 bytes of the LM field (the client challenge under ESS).
+fn lm_head(lm_field: &[u8]) -> Option<[u8; 8]> {
+    lm_field.get(..8)?.try_into().ok()
+}
+
+/// The last 8 bytes of a 24-byte LM field (the LMv2 client challenge).
+fn lm_tail(lm_field: &[u8]) -> Option<[u8; 8]> {
+    lm_field.get(16..24)?.try_into().ok()
 }

@@ -200,25 +200,52 @@ fn level_five_refuses_ntlmv1_and_names_the_rule() {
 
 #[test]
 fn lm_only_client_is_refused_at_level_four_and_accepted_at_three() {
-    for (n, accepted) in [(3, true), (4, false)] {
-        let mut policy = ServerPolicy::domain_controller(level(n));
-        policy.accept_lmv2_only = false;
-        let config = Arc::new(server_config(policy));
-        let (mut client, mut server, challenge) = challenged(&config, 0, PASSWORD);
-        let auth = client.authenticate(&challenge, t0()).unwrap();
-        let lm_only = rebuild(&auth, |m| m.nt_challenge_response = &[]);
-        match server.accept(&lm_only, t0()) {
+    // A legacy client that sends only the LM response, against default domain controllers.
+    for n in 0..=5u8 {
+        let config = dc(n);
+        let mut legacy = client_config(level(0), PASSWORD);
+        legacy.policy.send_nt_response = false;
+        let run = run(legacy, &config, t0());
+        let message = AuthenticateMessage::decode(&run.authenticate).unwrap();
+        assert!(message.nt_challenge_response.is_empty());
+        match run.result {
             Ok(logon) => {
-                assert!(accepted, "level {n}");
+                assert!(n <= 3, "level {n} accepted LM");
                 assert_eq!(logon.verified, Verify::LmOnly);
             }
             Err(Refusal::Policy(p)) => {
-                assert!(!accepted, "level {n}");
+                assert!(n >= 4, "level {n}: {p}");
                 assert_eq!(p.refused, RefusedKind::Lm);
             }
             Err(other) => panic!("level {n}: {other:?}"),
         }
     }
+    // With a wrong password an LM-only logon is a bad password at every level, never a
+    // policy refusal that would reveal the password was right.
+    for n in [3u8, 4] {
+        let mut legacy = client_config(level(0), "wrong");
+        legacy.policy.send_nt_response = false;
+        let r = refusal(run(legacy, &dc(n), t0()));
+        assert_eq!(r, Refusal::BadPassword { failures: 0 }, "level {n}");
+    }
+}
+
+#[test]
+fn lmv2_only_client_is_accepted_and_keys_agree() {
+    let mut legacy = client_config(level(3), PASSWORD);
+    legacy.policy.send_nt_response = false;
+    let run = run(legacy, &dc(5), t0());
+    let mut logon = run.result.unwrap();
+    assert_eq!(logon.verified, Verify::LmV2Only);
+    let mut client = run.client.into_established().unwrap();
+    let mut data = b"lmv2 only".to_vec();
+    let sig = client.security().seal(&mut data);
+    logon
+        .established
+        .security()
+        .unseal(&mut data, &sig)
+        .unwrap();
+    assert_eq!(data, b"lmv2 only");
 }
 
 #[test]
