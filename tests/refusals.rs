@@ -613,3 +613,27 @@ fn missing_mic_never_lets_a_wrong_password_in_under_any_policy() {
         );
     }
 }
+
+#[test]
+fn forged_ess_lm_only_message_is_refused() {
+    // The shape that logs on to pyspnego 0.12.4's acceptor without a password: the ESS flag,
+    // no NT response, LM field = 8 chosen bytes ‖ Z(16). Here it is a bad password at every
+    // level, since the LM field is verified against the stored hashes, never against itself.
+    for n in 0..=5u8 {
+        let config = dc(n);
+        let (mut client, mut server, challenge) = challenged(&config, 1, PASSWORD);
+        let auth = client.authenticate(&challenge, t0()).unwrap();
+        let mut lm = [0u8; 24];
+        lm[..8].copy_from_slice(b"attacker");
+        let forged = rebuild(&auth, |m| {
+            m.flags.insert(NegotiateFlags::NEGOTIATE_EXTENDED_SESSIONSECURITY);
+            m.lm_challenge_response = &lm;
+            m.nt_challenge_response = &[];
+        });
+        let r = server.accept(&forged, t0()).unwrap_err();
+        assert!(
+            matches!(r, Refusal::BadPassword { .. } | Refusal::Policy(_)),
+            "level {n}: {r:?}"
+        );
+    }
+}
