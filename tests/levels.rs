@@ -87,14 +87,7 @@ fn check_matrix(preset: ServerPreset, ess_offered: bool) {
                     ));
                     assert_eq!(client.flags(), logon.established.flags(), "{cell}");
                     let mut client = run.client.into_established().unwrap();
-                    let mut data = b"matrix cell".to_vec();
-                    let sig = client.security().seal(&mut data);
-                    logon
-                        .established
-                        .security()
-                        .unseal(&mut data, &sig)
-                        .unwrap();
-                    assert_eq!(data, b"matrix cell", "{cell}");
+                    assert_seal_crosses(&mut client, &mut logon.established, &cell);
                 }
                 (Err(kind), Err(Refusal::Policy(p))) => {
                     assert_eq!(p.refused, kind, "{cell}");

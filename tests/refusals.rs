@@ -238,14 +238,7 @@ fn lmv2_only_client_is_accepted_and_keys_agree() {
     let mut logon = run.result.unwrap();
     assert_eq!(logon.verified, Verify::LmV2Only);
     let mut client = run.client.into_established().unwrap();
-    let mut data = b"lmv2 only".to_vec();
-    let sig = client.security().seal(&mut data);
-    logon
-        .established
-        .security()
-        .unseal(&mut data, &sig)
-        .unwrap();
-    assert_eq!(data, b"lmv2 only");
+    assert_seal_crosses(&mut client, &mut logon.established, "lmv2 only");
 }
 
 #[test]
@@ -626,7 +619,8 @@ fn forged_ess_lm_only_message_is_refused() {
         let mut lm = [0u8; 24];
         lm[..8].copy_from_slice(b"attacker");
         let forged = rebuild(&auth, |m| {
-            m.flags.insert(NegotiateFlags::NEGOTIATE_EXTENDED_SESSIONSECURITY);
+            m.flags
+                .insert(NegotiateFlags::NEGOTIATE_EXTENDED_SESSIONSECURITY);
             m.lm_challenge_response = &lm;
             m.nt_challenge_response = &[];
         });
