@@ -59,10 +59,9 @@ pub fn main(args: &[String]) -> ExitCode {
 }
 
 fn build_config(parsed: &crate::args::Parsed) -> Result<ClientConfig, String> {
-    if !parsed.positional.is_empty() {
+    if let Some(extra) = parsed.positional.first() {
         return Err(format!(
-            "unexpected argument {:?} (the password is read from --password-env)",
-            parsed.positional[0]
+            "unexpected argument {extra:?} (the password is read from --password-env)"
         ));
     }
     let level: LmCompatibilityLevel = parsed

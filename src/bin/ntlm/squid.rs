@@ -67,8 +67,8 @@ pub fn main(args: &[String]) -> ExitCode {
 }
 
 fn build_config(parsed: &crate::args::Parsed) -> Result<ServerConfig, String> {
-    if !parsed.positional.is_empty() {
-        return Err(format!("unexpected argument {:?}", parsed.positional[0]));
+    if let Some(extra) = parsed.positional.first() {
+        return Err(format!("unexpected argument {extra:?}"));
     }
     let level: LmCompatibilityLevel = parsed
         .required("level")?
