@@ -90,7 +90,7 @@ fn table(title: &str, preset: ServerPreset, offer_ess: bool) {
         let mut cells = String::new();
         for s in LmCompatibilityLevel::ALL {
             let mut policy = ServerPolicy::new(preset, s);
-            policy.offer_ess = offer_ess;
+            policy.offer_ess &= offer_ess;
             let cell = handshake(row, policy);
             sent = cell.sent;
             match cell.outcome {

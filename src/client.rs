@@ -178,6 +178,11 @@ pub enum ClientError {
     Reflection,
     /// The server accepts neither Unicode nor OEM strings.
     NoCommonCharset,
+    /// The CHALLENGE does not grant flags the policy requires (`ClientPolicy::required`).
+    TooWeak {
+        /// The required flags that are missing.
+        missing: F,
+    },
     /// An LM-only client whose password has no LM hash (over 14 characters, or only an NT
     /// hash given).
     NoLmHash,
@@ -193,6 +198,9 @@ impl fmt::Display for ClientError {
                 "refused to answer a challenge issued by a server in this process (reflection)",
             ),
             Self::NoCommonCharset => f.write_str("server offered neither Unicode nor OEM"),
+            Self::TooWeak { missing } => {
+                write!(f, "server does not grant required flags {missing:?}")
+            }
             Self::NoLmHash => f.write_str("an LM-only client needs an LM hash, and there is none"),
         }
     }
@@ -347,6 +355,10 @@ impl ClientContext {
         }
         let policy = &self.config.policy;
         let flags = negotiated_flags(self.requested_flags(), challenge.flags)?;
+        let missing = policy.required & !flags;
+        if missing != F::EMPTY {
+            return Err(ClientError::TooWeak { missing });
+        }
         let unicode = flags.contains(F::NEGOTIATE_UNICODE);
 
         let mut client_challenge = [0u8; 8];

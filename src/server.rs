@@ -116,6 +116,9 @@ pub enum ServerError {
     OutOfOrder(&'static str),
     /// The NEGOTIATE could not be decoded.
     Malformed(DecodeError),
+    /// The reflection guard holds as many outstanding challenges as it can (a NEGOTIATE
+    /// flood): no challenge is issued rather than forgetting one still in use.
+    TooManyPendingChallenges,
 }
 
 impl fmt::Display for ServerError {
@@ -123,6 +126,9 @@ impl fmt::Display for ServerError {
         match self {
             Self::OutOfOrder(what) => write!(f, "server context used out of order: {what}"),
             Self::Malformed(e) => write!(f, "malformed NEGOTIATE: {e}"),
+            Self::TooManyPendingChallenges => {
+                f.write_str("too many outstanding challenges; try again later")
+            }
         }
     }
 }
@@ -454,7 +460,10 @@ impl ServerContext {
         };
         let bytes = out.encode();
         if let Some(guard) = &c.reflection_guard {
-            guard.server_issued(server_challenge, now);
+            if !guard.server_issued(server_challenge, now, c.policy.challenge_lifetime) {
+                self.state = State::Failed;
+                return Err(ServerError::TooManyPendingChallenges);
+            }
         }
         self.state = State::Challenged(Box::new(Pending {
             negotiate: negotiate.to_vec(),
@@ -513,9 +522,12 @@ impl ServerContext {
             }
         }
         let verify = policy.judge_responses(&kinds).map_err(Refusal::Policy)?;
+        // A response already accepted once is a replay. Only accepted responses are
+        // remembered: an attacker who copies a logon first cannot make the real one "seen".
+        let replay_key = replay_key(&auth);
         if verify != Verify::Anonymous {
             if let Some(cache) = &config.replay {
-                if !cache.first_use(replay_key(&auth), now) {
+                if cache.seen(&replay_key, now) {
                     return Err(Refusal::Replay);
                 }
             }
@@ -543,20 +555,29 @@ impl ServerContext {
             ),
             _ => None,
         };
-        let record = config
-            .store
-            .lookup(&user, &domain)
-            .ok_or(Refusal::UnknownUser)?;
+        let Some(record) = config.store.lookup(&user, &domain) else {
+            // As much work as a real check, so that timing does not tell which users exist.
+            let _ = check_response(
+                verify,
+                &auth,
+                v2.as_ref(),
+                &NtHash::from_bytes([0; 16]),
+                None,
+                &user,
+                &domain,
+                &pending.server_challenge,
+                policy,
+            );
+            return Err(Refusal::UnknownUser);
+        };
         if record.disabled {
             return Err(Refusal::AccountDisabled);
         }
+        // The lockout counter belongs to the stored account, never to what the client named:
+        // a record without a domain matches any domain, and each would otherwise count apart.
         let account = format!(
             "{}\\{}",
-            windows_uppercase(if record.domain.is_empty() {
-                &domain
-            } else {
-                &record.domain
-            }),
+            windows_uppercase(&record.domain),
             windows_uppercase(&record.user)
         );
         if let Some(lockout) = &config.lockout {
@@ -629,19 +650,28 @@ impl ServerContext {
                 self.check_v2_rules(pending, &auth, bytes, response, &exported, now)?
             }
             None => {
-                self.check_v1_rules()?;
+                self.check_rules_without_blob(verify)?;
                 false
             }
         };
         if let Some(lockout) = &config.lockout {
-            lockout.record_success(&account, now);
+            // Refused if a concurrent attempt locked the account while this one verified.
+            lockout
+                .record_success(&account, now)
+                .map_err(|l| Refusal::LockedOut { until: l.until })?;
+        }
+        if let Some(cache) = &config.replay {
+            cache.remember(replay_key, now);
         }
         Ok(Authenticated {
             user: record.user.clone(),
-            domain: if domain.is_empty() {
-                record.domain.clone()
+            // The stored account's domain; an account stored without one belongs to this
+            // server's domain. What the client claimed is not reported: NTLMv1 does not
+            // bind it.
+            domain: if record.domain.is_empty() {
+                config.nb_domain.clone()
             } else {
-                domain
+                record.domain.clone()
             },
             workstation,
             responses: kinds,
@@ -668,7 +698,9 @@ impl ServerContext {
             .is_some_and(|f| f.contains(AvFlags::MIC_PRESENT));
         let mic_verified = if announced {
             let (offset, mic) = match (auth.mic_offset(), auth.mic) {
-                (Some(offset), Some(mic)) => (offset, mic),
+                (Some(offset), Some(mic)) if offset.saturating_add(16) <= bytes.len() => {
+                    (offset, mic)
+                }
                 _ => return Err(Refusal::Mic(MicFailure::Missing)),
             };
             let expected = crypto::mic(
@@ -693,7 +725,8 @@ impl ServerContext {
             return Err(Refusal::Timestamp { skew });
         }
 
-        if let Ok(challenge) = ChallengeMessage::decode(&pending.challenge) {
+        let challenge = ChallengeMessage::decode(&pending.challenge).map_err(Refusal::Malformed)?;
+        {
             if let Some(sent) = &challenge.target_info {
                 for pair in sent.iter() {
                     let id = pair.id();
@@ -749,16 +782,25 @@ impl ServerContext {
         Ok(mic_verified)
     }
 
-    /// What NTLMv1 cannot carry, refused when policy requires it.
-    fn check_v1_rules(&self) -> Result<(), Refusal> {
+    /// What a response without an NTLMv2 blob (LM, NTLMv1, ESS, LMv2 alone) cannot carry:
+    /// refused when policy requires it. LMv2 alone is what is left of an NTLMv2 logon whose
+    /// NT response was stripped, so it is also refused whenever the server checks target
+    /// names or has channel bindings to check: a downgrade must not skip configured checks.
+    fn check_rules_without_blob(&self, verify: Verify) -> Result<(), Refusal> {
         let policy = &self.config.policy;
         if policy.require_mic {
             return Err(Refusal::Mic(MicFailure::Required));
         }
-        if policy.channel_bindings == ChannelBindingPolicy::Required {
+        let bindings_expected = self.expected_bindings.is_some()
+            && policy.channel_bindings != ChannelBindingPolicy::Never;
+        if policy.channel_bindings == ChannelBindingPolicy::Required
+            || (verify == Verify::LmV2Only && bindings_expected)
+        {
             return Err(Refusal::ChannelBindings(ChannelBindingFailure::Missing));
         }
-        if !policy.target_names.is_empty() && policy.require_target_name {
+        if !policy.target_names.is_empty()
+            && (policy.require_target_name || verify == Verify::LmV2Only)
+        {
             return Err(Refusal::TargetName { sent: None });
         }
         Ok(())
@@ -766,7 +808,8 @@ impl ServerContext {
 }
 
 /// 16 bytes identifying a response for the replay cache: the NTProofStr for NTLMv2, the
-/// start of the NTLMv1 response, or of the LM field when that is all there is.
+/// start of the NTLMv1 response, or of the LM field when that is all there is. All are
+/// keyed MACs of the server challenge, so a peer cannot choose them.
 fn replay_key(auth: &AuthenticateMessage<'_>) -> [u8; 16] {
     let source = if auth.nt_challenge_response.is_empty() {
         auth.lm_challenge_response
