@@ -31,10 +31,14 @@ fn t0() -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000)
 }
 
+/// A new file per call: tests run in parallel, and a helper must never read a file another
+/// test is rewriting.
 fn temp_file(name: &str, contents: &str) -> PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
     let dir = std::env::temp_dir().join(format!("ntlm-cli-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
+    let path = dir.join(format!("{name}-{}", N.fetch_add(1, Ordering::Relaxed)));
     std::fs::write(&path, contents).unwrap();
     path
 }
@@ -569,7 +573,7 @@ fn bad_arguments_and_user_files() {
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("bad-users:2: expected"),
+        stderr(&out).contains(":2: expected") && stderr(&out).contains("bad-users-"),
         "{}",
         stderr(&out)
     );
