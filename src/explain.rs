@@ -14,7 +14,7 @@
 //! let verdicts = acceptance_by_level(&v1);
 //! assert!(verdicts[4].accepted());
 //! assert!(!verdicts[5].accepted());
-//! assert_eq!(verdicts[5].reason(), "NTLMv1 refused by server level 5 (it accepts NTLMv2, LMv2)");
+//! assert_eq!(verdicts[5].reason(), "NTLMv1 refused by server level 5 (it accepts NTLMv2)");
 //! ```
 
 use core::fmt;
