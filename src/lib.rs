@@ -43,6 +43,8 @@ pub mod error;
 pub mod established;
 pub mod filetime;
 pub mod guard;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod lockout;
 pub mod policy;
 pub mod secret;
