@@ -29,8 +29,13 @@ fn usage() -> ExitCode {
 async fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let (mut url, mut user, mut password_env, mut level) = (None, None, None, None);
-    let (mut proxy, mut schemes, mut ca, mut principal, mut count) =
-        (None, vec![Scheme::Negotiate, Scheme::Ntlm], None, None, 1u32);
+    let (mut proxy, mut schemes, mut ca, mut principal, mut count) = (
+        None,
+        vec![Scheme::Negotiate, Scheme::Ntlm],
+        None,
+        None,
+        1u32,
+    );
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--url" => url = args.next(),
@@ -46,8 +51,7 @@ async fn main() -> ExitCode {
             _ => return usage(),
         }
     }
-    let (Some(url), Some(user), Some(password_env), Some(level)) =
-        (url, user, password_env, level)
+    let (Some(url), Some(user), Some(password_env), Some(level)) = (url, user, password_env, level)
     else {
         return usage();
     };

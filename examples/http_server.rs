@@ -87,7 +87,10 @@ async fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or(listen);
+    let addr = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or(listen);
     let https = options.tls.is_some();
     eprintln!(
         "http_server: listening on {}://{addr} (level {level}{})",

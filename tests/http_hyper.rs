@@ -17,9 +17,9 @@ type Log = Arc<Mutex<Vec<String>>>;
 
 /// Starts a server on an ephemeral port; returns its address and its event log.
 async fn start(tls: Option<ServerTls>) -> (String, Log) {
-    let mut options = ServerOptions::new(Arc::new(server_config(
-        ServerPolicy::domain_controller(level(5)),
-    )));
+    let mut options = ServerOptions::new(Arc::new(server_config(ServerPolicy::domain_controller(
+        level(5),
+    ))));
     let log: Log = Arc::default();
     let sink = log.clone();
     options.events = Arc::new(move |e: ServerEvent| {
@@ -41,7 +41,11 @@ fn options(password: &str, schemes: Vec<Scheme>) -> ClientOptions {
 }
 
 fn count(log: &Log, what: &str) -> usize {
-    log.lock().unwrap().iter().filter(|l| l.contains(what)).count()
+    log.lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.contains(what))
+        .count()
 }
 
 #[tokio::test]
@@ -55,7 +59,10 @@ async fn plain_ntlm_and_negotiate_authenticate_once_per_connection() {
         for _ in 0..3 {
             let r = client.get("/").await.unwrap();
             assert_eq!(r.status, 200);
-            assert_eq!(String::from_utf8_lossy(&r.body), "authenticated as CORP\\alice\n");
+            assert_eq!(
+                String::from_utf8_lossy(&r.body),
+                "authenticated as CORP\\alice\n"
+            );
             assert_eq!(r.scheme, Some(scheme));
         }
         assert_eq!(client.handshakes(), 1);
@@ -67,9 +74,12 @@ async fn plain_ntlm_and_negotiate_authenticate_once_per_connection() {
 #[tokio::test]
 async fn wrong_password_is_refused() {
     let (addr, log) = start(None).await;
-    let mut client = AuthClient::connect(&format!("http://{addr}/"), options("nope", vec![Scheme::Ntlm]))
-        .await
-        .unwrap();
+    let mut client = AuthClient::connect(
+        &format!("http://{addr}/"),
+        options("nope", vec![Scheme::Ntlm]),
+    )
+    .await
+    .unwrap();
     match client.get("/").await {
         Err(ClientError::Server(ClientAuthError::Refused {
             step: HandshakeStep::Authenticate,
@@ -82,10 +92,9 @@ async fn wrong_password_is_refused() {
 }
 
 fn self_signed(names: &[&str]) -> (String, String) {
-    let ck = rcgen::generate_simple_self_signed(
-        names.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
-    )
-    .unwrap();
+    let ck =
+        rcgen::generate_simple_self_signed(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+            .unwrap();
     (ck.cert.pem(), ck.signing_key.serialize_pem())
 }
 
@@ -133,11 +142,16 @@ async fn tls_private_ca_and_outlook_principal_name() {
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
     let leaf_key = KeyPair::generate().unwrap();
-    let mut leaf = CertificateParams::new(vec!["localhost".to_string(), "mail.contoso.com".to_string()]).unwrap();
+    let mut leaf = CertificateParams::new(vec![
+        "localhost".to_string(),
+        "mail.contoso.com".to_string(),
+    ])
+    .unwrap();
     leaf.distinguished_name
         .push(rcgen::DnType::CommonName, "owa.contoso.com");
     let leaf = leaf.signed_by(&leaf_key, &ca).unwrap();
-    let tls = ServerTls::from_pem(leaf.pem().as_bytes(), leaf_key.serialize_pem().as_bytes()).unwrap();
+    let tls =
+        ServerTls::from_pem(leaf.pem().as_bytes(), leaf_key.serialize_pem().as_bytes()).unwrap();
 
     assert!(check_principal(leaf.der(), "msstd:mail.contoso.com").is_ok());
     assert!(check_principal(leaf.der(), "msstd:OWA.contoso.com").is_ok());
