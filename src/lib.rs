@@ -44,6 +44,8 @@ pub mod established;
 pub mod explain;
 pub mod filetime;
 pub mod guard;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod lockout;
 pub mod policy;
 pub mod secret;

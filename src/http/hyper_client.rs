@@ -1,0 +1,415 @@
+//! An HTTP/1.1 client over hyper 1.x (feature `hyper`) that logs on with NTLM or
+//! Negotiate, to the origin server and/or to an HTTP proxy.
+//!
+//! One [`AuthClient`] is one connection (hyper's `client::conn::http1` over one TCP or TLS
+//! stream), so the whole handshake runs on one kept-alive connection, and later requests on
+//! it are not authenticated again. Through a proxy, requests are sent in absolute form
+//! (`GET http://host/path`) and a 407 is answered with `Proxy-Authorization`; HTTPS through
+//! a proxy (CONNECT) is not supported.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use ntlm::client::ClientConfig;
+//! use ntlm::http::hyper_client::{AuthClient, ClientOptions};
+//! use ntlm::policy::LmCompatibilityLevel;
+//! let ntlm = ClientConfig::new(LmCompatibilityLevel::L3, "CORP", "alice", "Secret1");
+//! let mut client = AuthClient::connect("http://127.0.0.1:8080/", ClientOptions::new(ntlm)).await?;
+//! let response = client.get("/").await?;
+//! println!("{} {}", response.status, String::from_utf8_lossy(&response.body));
+//! # Ok(()) }
+//! ```
+
+use core::fmt;
+use std::time::{Duration, SystemTime};
+
+use ::hyper::body::Bytes;
+use ::hyper::client::conn::http1::SendRequest;
+use ::hyper::header::{HeaderMap, CONNECTION, HOST};
+use ::hyper::{Request, Uri, Version};
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+
+use crate::channel_bindings::ChannelBindings;
+use crate::client::ClientConfig;
+
+use super::auth::{ClientAuth, ClientAuthError, ClientAuthOptions, ClientStep, Scheme, Target};
+
+/// The largest response body read (16 MiB).
+pub const MAX_BODY: usize = 16 * 1024 * 1024;
+
+/// Which channel bindings the client sends over HTTPS.
+#[derive(Clone, Debug, Default)]
+pub enum BindingsMode {
+    /// `tls-server-end-point` of the certificate the server presented (the default).
+    #[default]
+    FromCertificate,
+    /// None (MsvAvChannelBindings is all zero).
+    None,
+    /// These (tests use this to show that a mismatch is refused).
+    Fixed(ChannelBindings),
+}
+
+/// Client options.
+#[derive(Clone, Debug)]
+pub struct ClientOptions {
+    /// Who to log on as, and at which level.
+    pub ntlm: ClientConfig,
+    /// Schemes, most preferred first.
+    pub schemes: Vec<Scheme>,
+    /// An HTTP proxy (`http://host:port`), authenticated with the same credentials.
+    pub proxy: Option<String>,
+    /// HTTPS trust and principal name.
+    #[cfg(feature = "tls")]
+    pub tls: super::tls::ClientTlsOptions,
+    /// Channel bindings over HTTPS.
+    pub bindings: BindingsMode,
+    /// Bound on connecting and on each request.
+    pub timeout: Duration,
+}
+
+impl ClientOptions {
+    /// Defaults: Negotiate then NTLM, no proxy, 30 s timeout.
+    pub fn new(ntlm: ClientConfig) -> Self {
+        Self {
+            ntlm,
+            schemes: vec![Scheme::Negotiate, Scheme::Ntlm],
+            proxy: None,
+            #[cfg(feature = "tls")]
+            tls: super::tls::ClientTlsOptions::default(),
+            bindings: BindingsMode::FromCertificate,
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Why a request failed.
+#[derive(Debug)]
+pub enum ClientError {
+    /// The URL is not usable.
+    Url(String),
+    /// Connecting, TLS or HTTP failed.
+    Io(String),
+    /// A step took longer than the timeout.
+    Timeout,
+    /// Authentication to the proxy failed.
+    Proxy(ClientAuthError),
+    /// Authentication to the server failed.
+    Server(ClientAuthError),
+}
+
+impl fmt::Display for ClientError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Url(e) => write!(f, "bad URL: {e}"),
+            Self::Io(e) => write!(f, "{e}"),
+            Self::Timeout => f.write_str("timed out"),
+            Self::Proxy(e) => write!(f, "proxy authentication failed: {e}"),
+            Self::Server(e) => write!(f, "server authentication failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ClientError {}
+
+/// A response.
+#[derive(Clone, Debug)]
+pub struct Response {
+    /// Status code.
+    pub status: u16,
+    /// Reason phrase (canonical).
+    pub reason: String,
+    /// HTTP version, e.g. `HTTP/1.1`.
+    pub version: String,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Body.
+    pub body: Vec<u8>,
+    /// The scheme that authenticated this request's connection to the server, if any.
+    pub scheme: Option<Scheme>,
+    /// Negotiate: the server's final mechListMIC was verified.
+    pub server_verified: bool,
+}
+
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// One connection that authenticates on demand.
+pub struct AuthClient {
+    sender: SendRequest<Empty<Bytes>>,
+    options: ClientOptions,
+    ntlm: ClientConfig,
+    authority: String,
+    base: Uri,
+    via_proxy: bool,
+    server_scheme: Option<Scheme>,
+    handshakes: u32,
+}
+
+impl fmt::Debug for AuthClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthClient")
+            .field("authority", &self.authority)
+            .field("via_proxy", &self.via_proxy)
+            .field("handshakes", &self.handshakes)
+            .finish_non_exhaustive()
+    }
+}
+
+fn host_port(uri: &Uri) -> Result<(String, u16, bool), ClientError> {
+    let https = match uri.scheme_str() {
+        Some("http") => false,
+        Some("https") => true,
+        other => return Err(ClientError::Url(format!("unsupported scheme {other:?}"))),
+    };
+    let host = uri
+        .host()
+        .ok_or_else(|| ClientError::Url("no host".into()))?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+    Ok((host, port, https))
+}
+
+async fn timed<T, E: fmt::Display>(
+    d: Duration,
+    f: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, ClientError> {
+    match tokio::time::timeout(d, f).await {
+        Ok(r) => r.map_err(|e| ClientError::Io(e.to_string())),
+        Err(_) => Err(ClientError::Timeout),
+    }
+}
+
+impl AuthClient {
+    /// Opens the connection for `url` (to the proxy when one is configured).
+    pub async fn connect(url: &str, options: ClientOptions) -> Result<Self, ClientError> {
+        let base: Uri = url.parse().map_err(|e| ClientError::Url(format!("{e}")))?;
+        let (host, port, https) = host_port(&base)?;
+        let authority = base
+            .authority()
+            .map(|a| a.as_str().to_string())
+            .unwrap_or_else(|| host.clone());
+        let mut ntlm = options.ntlm.clone();
+        let (connect_host, connect_port, via_proxy) = match &options.proxy {
+            Some(p) => {
+                if https {
+                    return Err(ClientError::Url(
+                        "HTTPS through a proxy (CONNECT) is not supported".into(),
+                    ));
+                }
+                let proxy: Uri = p
+                    .parse()
+                    .map_err(|e| ClientError::Url(format!("proxy: {e}")))?;
+                let (h, port, _) = host_port(&proxy)?;
+                (h, port, true)
+            }
+            None => (host.clone(), port, false),
+        };
+        if ntlm.target_name.is_none() {
+            ntlm.target_name = Some(format!("HTTP/{host}"));
+        }
+        let tcp = timed(
+            options.timeout,
+            TcpStream::connect((connect_host.as_str(), connect_port)),
+        )
+        .await?;
+        let _ = tcp.set_nodelay(true);
+        let io: Box<dyn Io> = if https {
+            #[cfg(feature = "tls")]
+            {
+                let config = super::tls::client_config(&options.tls)
+                    .map_err(|e| ClientError::Io(e.to_string()))?;
+                let name = rustls_pki_types::ServerName::try_from(host.clone())
+                    .map_err(|e| ClientError::Url(e.to_string()))?;
+                let connector = tokio_rustls::TlsConnector::from(config);
+                let tls = timed(options.timeout, connector.connect(name, tcp)).await?;
+                let cert = tls
+                    .get_ref()
+                    .1
+                    .peer_certificates()
+                    .and_then(|c| c.first())
+                    .map(|c| c.as_ref().to_vec());
+                match &options.bindings {
+                    BindingsMode::FromCertificate => {
+                        if let Some(cert) = cert {
+                            let cb = ChannelBindings::tls_server_end_point(&cert)
+                                .map_err(|e| ClientError::Io(e.to_string()))?;
+                            ntlm.channel_bindings = Some(cb);
+                        }
+                    }
+                    BindingsMode::None => ntlm.channel_bindings = None,
+                    BindingsMode::Fixed(cb) => ntlm.channel_bindings = Some(cb.clone()),
+                }
+                Box::new(tls)
+            }
+            #[cfg(not(feature = "tls"))]
+            {
+                return Err(ClientError::Url("https needs the `tls` feature".into()));
+            }
+        } else {
+            Box::new(tcp)
+        };
+        let (sender, conn) = timed(
+            options.timeout,
+            ::hyper::client::conn::http1::handshake(TokioIo::new(io)),
+        )
+        .await?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        Ok(Self {
+            sender,
+            options,
+            ntlm,
+            authority,
+            base,
+            via_proxy,
+            server_scheme: None,
+            handshakes: 0,
+        })
+    }
+
+    /// Handshakes completed on this connection (server and proxy).
+    pub fn handshakes(&self) -> u32 {
+        self.handshakes
+    }
+
+    async fn send(
+        &mut self,
+        target: &str,
+        headers: &[(&'static str, String)],
+    ) -> Result<(Response, bool), ClientError> {
+        let mut req = Request::get(target).header(HOST, self.authority.as_str());
+        for (name, value) in headers {
+            req = req.header(*name, value.as_str());
+        }
+        let req = req
+            .body(Empty::<Bytes>::new())
+            .map_err(|e| ClientError::Url(e.to_string()))?;
+        timed(self.options.timeout, self.sender.ready()).await?;
+        let res = timed(self.options.timeout, self.sender.send_request(req)).await?;
+        let (parts, body) = res.into_parts();
+        let body = match tokio::time::timeout(
+            self.options.timeout,
+            Limited::new(body, MAX_BODY).collect(),
+        )
+        .await
+        {
+            Ok(Ok(b)) => b.to_bytes().to_vec(),
+            Ok(Err(e)) => return Err(ClientError::Io(e.to_string())),
+            Err(_) => return Err(ClientError::Timeout),
+        };
+        let close = parts.headers.get_all(CONNECTION).iter().any(|v| {
+            v.to_str()
+                .is_ok_and(|s| s.to_ascii_lowercase().contains("close"))
+        });
+        let keep_alive_10 = parts.headers.get_all(CONNECTION).iter().any(|v| {
+            v.to_str()
+                .is_ok_and(|s| s.to_ascii_lowercase().contains("keep-alive"))
+        });
+        let kept_alive = !close && (parts.version != Version::HTTP_10 || keep_alive_10);
+        let response = Response {
+            status: parts.status.as_u16(),
+            reason: parts.status.canonical_reason().unwrap_or("").to_string(),
+            version: format!("{:?}", parts.version),
+            headers: parts.headers,
+            body,
+            scheme: self.server_scheme,
+            server_verified: false,
+        };
+        Ok((response, kept_alive))
+    }
+
+    fn values(headers: &HeaderMap, name: &str) -> Vec<Vec<u8>> {
+        headers
+            .get_all(name)
+            .iter()
+            .map(|v| v.as_bytes().to_vec())
+            .collect()
+    }
+
+    /// GETs `path` (origin-form, e.g. `/` or `/a?b`), authenticating to the proxy and the
+    /// server as asked. A refused logon is reported, never retried.
+    pub async fn get(&mut self, path: &str) -> Result<Response, ClientError> {
+        let target = if self.via_proxy {
+            format!(
+                "{}://{}{}",
+                self.base.scheme_str().unwrap_or("http"),
+                self.authority,
+                path
+            )
+        } else {
+            path.to_string()
+        };
+        let schemes = self.options.schemes.clone();
+        let auth_options = |target| ClientAuthOptions {
+            target,
+            schemes: schemes.clone(),
+            ..ClientAuthOptions::default()
+        };
+        let mut proxy_auth: Option<ClientAuth> = None;
+        let mut server_auth: Option<ClientAuth> = None;
+        let mut proxy_header: Option<(&'static str, String)> = None;
+        let mut server_header: Option<(&'static str, String)> = None;
+        loop {
+            let headers: Vec<_> = proxy_header
+                .iter()
+                .chain(server_header.iter())
+                .cloned()
+                .collect();
+            let (mut response, kept_alive) = self.send(&target, &headers).await?;
+            let now = SystemTime::now();
+            proxy_header = None;
+            server_header = None;
+            if self.via_proxy && (response.status == 407 || proxy_auth.is_some()) {
+                let auth = proxy_auth.get_or_insert_with(|| {
+                    ClientAuth::new(self.ntlm.clone(), auth_options(Target::Proxy))
+                });
+                let values = Self::values(&response.headers, "proxy-authenticate");
+                match auth
+                    .on_response(response.status, &values, kept_alive, now)
+                    .map_err(ClientError::Proxy)?
+                {
+                    ClientStep::Authorize { name, value } => {
+                        proxy_header = Some((name, value));
+                        continue;
+                    }
+                    ClientStep::Done(done) => {
+                        if done.scheme.is_some() {
+                            self.handshakes += 1;
+                        }
+                        proxy_auth = None;
+                        // The proxy is satisfied; fall through to the server's answer.
+                    }
+                }
+            }
+            if response.status != 401 && server_auth.is_none() {
+                return Ok(response);
+            }
+            let auth = server_auth.get_or_insert_with(|| {
+                ClientAuth::new(self.ntlm.clone(), auth_options(Target::Server))
+            });
+            let values = Self::values(&response.headers, "www-authenticate");
+            match auth
+                .on_response(response.status, &values, kept_alive, now)
+                .map_err(ClientError::Server)?
+            {
+                ClientStep::Authorize { name, value } => {
+                    server_header = Some((name, value));
+                }
+                ClientStep::Done(done) => {
+                    if let Some(s) = done.scheme {
+                        self.server_scheme = Some(s);
+                        self.handshakes += 1;
+                    }
+                    response.scheme = self.server_scheme;
+                    response.server_verified = done.server_verified;
+                    return Ok(response);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! HTTP authentication with NTLM and Negotiate (feature `http`).
+//!
+//! - [`spnego`]: SPNEGO tokens and the SPNEGO-wrapped NTLM initiator and acceptor.
+//! - [`header`]: parsing `WWW-Authenticate` / `Proxy-Authenticate` challenges and
+//!   `Authorization` credentials (RFC 9110 §11), with a size limit.
+//! - [`auth`]: sans-IO state machines: [`auth::ClientAuth`] for a client (or a client of a
+//!   proxy) and [`auth::ServerAuth`] for one server connection.
+//! - `hyper_client`, `hyper_server` (feature `hyper`) and `tls` (feature `tls`): adapters over hyper 1.x, tokio
+//!   and rustls.
+
+pub mod auth;
+pub mod header;
+#[cfg(feature = "hyper")]
+pub mod hyper_client;
+#[cfg(feature = "hyper")]
+pub mod hyper_server;
+pub mod spnego;
+#[cfg(feature = "tls")]
+pub mod tls;

@@ -1,0 +1,173 @@
+//! Our hyper client against our hyper server over loopback, plain and TLS.
+#![cfg(feature = "tls")]
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use common::handshake::{client_config, level, server_config, PASSWORD};
+use ntlm::channel_bindings::ChannelBindings;
+use ntlm::http::auth::{ClientAuthError, HandshakeStep, Scheme};
+use ntlm::http::hyper_client::{AuthClient, BindingsMode, ClientError, ClientOptions};
+use ntlm::http::hyper_server::{serve, ServerEvent, ServerOptions};
+use ntlm::http::tls::{check_principal, ServerTls};
+use ntlm::policy::ServerPolicy;
+
+type Log = Arc<Mutex<Vec<String>>>;
+
+/// Starts a server on an ephemeral port; returns its address and its event log.
+async fn start(tls: Option<ServerTls>) -> (String, Log) {
+    let mut options = ServerOptions::new(Arc::new(server_config(ServerPolicy::domain_controller(
+        level(5),
+    ))));
+    let log: Log = Arc::default();
+    let sink = log.clone();
+    options.events = Arc::new(move |e: ServerEvent| {
+        if let Ok(mut l) = sink.lock() {
+            l.push(e.to_string());
+        }
+    });
+    options.tls = tls;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(serve(listener, options));
+    (addr, log)
+}
+
+fn options(password: &str, schemes: Vec<Scheme>) -> ClientOptions {
+    let mut o = ClientOptions::new(client_config(level(3), password));
+    o.schemes = schemes;
+    o
+}
+
+fn count(log: &Log, what: &str) -> usize {
+    log.lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.contains(what))
+        .count()
+}
+
+#[tokio::test]
+async fn plain_ntlm_and_negotiate_authenticate_once_per_connection() {
+    let (addr, log) = start(None).await;
+    for scheme in [Scheme::Ntlm, Scheme::Negotiate] {
+        let url = format!("http://{addr}/");
+        let mut client = AuthClient::connect(&url, options(PASSWORD, vec![scheme]))
+            .await
+            .unwrap();
+        for _ in 0..3 {
+            let r = client.get("/").await.unwrap();
+            assert_eq!(r.status, 200);
+            assert_eq!(
+                String::from_utf8_lossy(&r.body),
+                "authenticated as CORP\\alice\n"
+            );
+            assert_eq!(r.scheme, Some(scheme));
+        }
+        assert_eq!(client.handshakes(), 1);
+    }
+    assert_eq!(count(&log, "authenticated CORP\\alice"), 2, "{log:?}");
+    assert_eq!(count(&log, "handshake #1"), 2);
+}
+
+#[tokio::test]
+async fn wrong_password_is_refused() {
+    let (addr, log) = start(None).await;
+    let mut client = AuthClient::connect(
+        &format!("http://{addr}/"),
+        options("nope", vec![Scheme::Ntlm]),
+    )
+    .await
+    .unwrap();
+    match client.get("/").await {
+        Err(ClientError::Server(ClientAuthError::Refused {
+            step: HandshakeStep::Authenticate,
+            status: 401,
+            ..
+        })) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(count(&log, "refused: bad password"), 1, "{log:?}");
+}
+
+fn self_signed(names: &[&str]) -> (String, String) {
+    let ck =
+        rcgen::generate_simple_self_signed(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+            .unwrap();
+    (ck.cert.pem(), ck.signing_key.serialize_pem())
+}
+
+#[tokio::test]
+async fn tls_with_channel_bindings_and_a_mismatch_refused() {
+    let (cert, key) = self_signed(&["localhost"]);
+    let tls = ServerTls::from_pem(cert.as_bytes(), key.as_bytes()).unwrap();
+    let (addr, log) = start(Some(tls)).await;
+    let port = addr.rsplit(':').next().unwrap();
+    let url = format!("https://localhost:{port}/");
+    for scheme in [Scheme::Ntlm, Scheme::Negotiate] {
+        let mut o = options(PASSWORD, vec![scheme]);
+        o.tls.trusted_pem = cert.clone().into_bytes();
+        let mut client = AuthClient::connect(&url, o).await.unwrap();
+        let r = client.get("/").await.unwrap();
+        assert_eq!(r.status, 200, "{scheme}");
+        assert_eq!(client.get("/").await.unwrap().status, 200);
+        assert_eq!(client.handshakes(), 1);
+    }
+    // Bindings of another certificate (a relayed logon): refused.
+    let mut o = options(PASSWORD, vec![Scheme::Ntlm]);
+    o.tls.trusted_pem = cert.clone().into_bytes();
+    o.bindings = BindingsMode::Fixed(ChannelBindings::from_application_data(
+        b"tls-server-end-point:somewhere else".to_vec(),
+    ));
+    let mut client = AuthClient::connect(&url, o).await.unwrap();
+    assert!(matches!(
+        client.get("/").await,
+        Err(ClientError::Server(ClientAuthError::Refused { .. }))
+    ));
+    assert_eq!(
+        count(&log, "channel bindings do not match this connection"),
+        1,
+        "{log:?}"
+    );
+    // An untrusted certificate is refused before any NTLM.
+    let o = options(PASSWORD, vec![Scheme::Ntlm]);
+    assert!(AuthClient::connect(&url, o).await.is_err());
+}
+
+#[tokio::test]
+async fn tls_private_ca_and_outlook_principal_name() {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let leaf_key = KeyPair::generate().unwrap();
+    let mut leaf = CertificateParams::new(vec![
+        "localhost".to_string(),
+        "mail.contoso.com".to_string(),
+    ])
+    .unwrap();
+    leaf.distinguished_name
+        .push(rcgen::DnType::CommonName, "owa.contoso.com");
+    let leaf = leaf.signed_by(&leaf_key, &ca).unwrap();
+    let tls =
+        ServerTls::from_pem(leaf.pem().as_bytes(), leaf_key.serialize_pem().as_bytes()).unwrap();
+
+    assert!(check_principal(leaf.der(), "msstd:mail.contoso.com").is_ok());
+    assert!(check_principal(leaf.der(), "msstd:OWA.contoso.com").is_ok());
+    let err = check_principal(leaf.der(), "msstd:evil.example").unwrap_err();
+    assert!(err.contains("evil.example"), "{err}");
+
+    let (addr, _log) = start(Some(tls)).await;
+    let port = addr.rsplit(':').next().unwrap();
+    let url = format!("https://localhost:{port}/");
+    let mut o = options(PASSWORD, vec![Scheme::Negotiate]);
+    o.tls.trusted_pem = ca.pem().into_bytes();
+    o.tls.expected_principal = Some("msstd:mail.contoso.com".into());
+    let mut client = AuthClient::connect(&url, o.clone()).await.unwrap();
+    assert_eq!(client.get("/").await.unwrap().status, 200);
+
+    o.tls.expected_principal = Some("msstd:other.contoso.com".into());
+    let err = AuthClient::connect(&url, o).await.unwrap_err();
+    assert!(err.to_string().contains("other.contoso.com"), "{err}");
+}

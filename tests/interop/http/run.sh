@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# HTTP interop with real peers: curl against our http_server, our http_client against a
+# pyspnego-backed HTTP server, and pyspnego's Negotiate client against our http_server.
+#
+# Usage: tests/interop/http/run.sh
+# Bounded in time (every step has a timeout), kills what it started (trap), prints a
+# results table, exits non-zero when a check fails or a peer (curl, python3, pip) is missing.
+#
+# Environment: NTLM_HTTP_VENV (default target/http-interop-venv), PYTHON (default python3).
+set -uo pipefail
+
+PYSPNEGO_VERSION=0.12.4
+REQUESTS_VERSION=2.32.3
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../../.." && pwd)"
+venv="${NTLM_HTTP_VENV:-$repo/target/http-interop-venv}"
+PYTHON="${PYTHON:-python3}"
+work="$(mktemp -d)"
+pids=()
+
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
+    rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+die() { echo "interop-http: ERROR: $*" >&2; exit 2; }
+command -v curl >/dev/null || die "curl not found (apt-get install curl)"
+command -v "$PYTHON" >/dev/null || die "$PYTHON not found"
+command -v timeout >/dev/null || die "coreutils timeout not found"
+
+echo "interop-http: building examples" >&2
+(cd "$repo" && timeout 1500 cargo build --release --all-features --example http_server --example http_client >&2) \
+    || die "cargo build failed"
+server_bin="$repo/target/release/examples/http_server"
+client_bin="$repo/target/release/examples/http_client"
+
+vpy="$venv/bin/python"
+if ! "$vpy" -c "import spnego, requests, spnego._version as v; assert v.__version__ == '$PYSPNEGO_VERSION'" 2>/dev/null; then
+    echo "interop-http: installing pyspnego==$PYSPNEGO_VERSION requests==$REQUESTS_VERSION into $venv" >&2
+    timeout 300 "$PYTHON" -m venv "$venv" || die "python3 -m venv failed"
+    PIP_DISABLE_PIP_VERSION_CHECK=1 timeout 600 "$vpy" -m pip install --quiet --no-input \
+        "pyspnego==$PYSPNEGO_VERSION" "requests==$REQUESTS_VERSION" >&2 || die "pip install failed"
+fi
+"$vpy" -c "import spnego, requests" || die "pyspnego not importable from $venv"
+
+printf 'CORP:alice:Secret1\n' > "$work/users.txt"
+free_port() { "$PYTHON" -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+wait_port() {
+    for _ in $(seq 1 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+results=()
+failures=0
+record() { # check expected got detail
+    local verdict=PASS
+    [ "$2" = "$3" ] || { verdict=FAIL; failures=$((failures + 1)); }
+    results+=("$(printf '%-58s | %-8s | %-8s | %-4s | %s' "$1" "$2" "$3" "$verdict" "$4")")
+}
+
+# Starts http_server with the given args; sets srv_port and srv_log.
+start_server() {
+    srv_port="$(free_port)"
+    srv_log="$work/server-$srv_port.log"
+    "$server_bin" --listen "127.0.0.1:$srv_port" --users "$work/users.txt" "$@" 2>"$srv_log" &
+    pids+=($!)
+    srv_pid=$!
+    wait_port "$srv_port" || die "http_server did not start: $(cat "$srv_log")"
+}
+stop_server() { kill "$srv_pid" 2>/dev/null; wait "$srv_pid" 2>/dev/null; }
+last_log() { grep -E 'authenticated|refused' "$srv_log" | tail -n1 | sed 's/^[^ ]* //'; }
+
+curl_status() { # user:pass url...
+    timeout 20 curl -s -o "$work/body" -w '%{http_code}' --ntlm -u "$1" "${@:2}" || true
+}
+
+# --- curl against http_server ------------------------------------------------------------
+for lvl in 3 5; do
+    start_server --level "$lvl"
+    got="$(curl_status 'CORP\alice:Secret1' "http://127.0.0.1:$srv_port/")"
+    record "curl --ntlm -> http_server level $lvl" 200 "$got" "$(last_log)"
+    got="$(curl_status 'CORP\alice:wrong' "http://127.0.0.1:$srv_port/")"
+    record "curl --ntlm wrong password -> level $lvl" 401 "$got" "$(last_log)"
+    stop_server
+done
+
+# curl (7.88 as measured) sends NTLMv2 only when the CHALLENGE sets
+# NEGOTIATE_EXTENDED_SESSIONSECURITY, and plain NTLMv1 otherwise: withholding ESS makes it
+# send NTLMv1, which level 3 accepts and level 5 refuses.
+for lvl_expect in 3:200 5:401; do
+    lvl="${lvl_expect%%:*}"
+    start_server --level "$lvl" --no-ess
+    got="$(curl_status 'CORP\alice:Secret1' "http://127.0.0.1:$srv_port/")"
+    record "curl --ntlm -> http_server level $lvl --no-ess" "${lvl_expect##*:}" "$got" "$(last_log)"
+    stop_server
+done
+
+start_server --level 5
+u="http://127.0.0.1:$srv_port/"
+timeout 20 curl -s --ntlm -u 'CORP\alice:Secret1' "$u" "$u" "$u" > "$work/three" || true
+bodies="$(grep -c 'authenticated as CORP\\alice' "$work/three")"
+handshakes="$(grep -c 'authenticated CORP' "$srv_log")"
+record "curl --ntlm URL URL URL: 200 bodies" 3 "$bodies" ""
+record "curl --ntlm URL URL URL: handshakes in server log" 1 "$handshakes" "$(last_log)"
+stop_server
+
+# --- our http_client against the pyspnego server -----------------------------------------
+py_port="$(free_port)"
+NTLM_USER_FILE="$work/users.txt" "$vpy" "$here/pyspnego_http_server.py" "$py_port" 2>"$work/py.log" &
+pids+=($!)
+wait_port "$py_port" || die "pyspnego server did not start: $(cat "$work/py.log")"
+for flag in --ntlm --negotiate; do
+    out="$(PASS=Secret1 timeout 30 "$client_bin" --url "http://127.0.0.1:$py_port/" \
+        --user 'CORP\alice' --password-env PASS --level 3 "$flag" --count 2 2>&1)"
+    got="$(printf '%s\n' "$out" | grep -c '200 OK')"
+    record "http_client $flag -> pyspnego server (2 requests)" 2 "$got" \
+        "$(printf '%s' "$out" | grep -m1 'authenticated as' | tr -d '\n')"
+done
+out="$(PASS=wrong timeout 30 "$client_bin" --url "http://127.0.0.1:$py_port/" \
+    --user 'CORP\alice' --password-env PASS --level 3 --negotiate 2>&1)"
+got="$(printf '%s\n' "$out" | grep -c 'answered the AUTHENTICATE with 401')"
+record "http_client --negotiate wrong password -> pyspnego" 1 "$got" "$(grep refused "$work/py.log" | tail -n1 | cut -c1-60)"
+
+# --- pyspnego's Negotiate client against http_server -------------------------------------
+start_server --level 5
+for proto in negotiate ntlm; do
+    out="$(timeout 30 "$vpy" "$here/pyspnego_http_client.py" 127.0.0.1 "$srv_port" 'CORP\alice' Secret1 "$proto" 2>&1)"
+    rc=$?
+    record "pyspnego $proto client -> http_server level 5" 0 "$rc" "$(last_log)"
+    [ "$rc" = 0 ] || printf '%s\n' "$out" >&2
+done
+stop_server
+
+echo
+printf '%-58s | %-8s | %-8s | %-4s | %s\n' "check" "expected" "got" "" "server's account of it"
+printf '%s\n' "$(printf -- '-%.0s' $(seq 1 140))"
+printf '%s\n' "${results[@]}"
+echo
+echo "interop-http: $(( ${#results[@]} - failures )) passed, $failures failed"
+[ "$failures" = 0 ]
