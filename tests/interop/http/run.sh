@@ -30,11 +30,16 @@ command -v curl >/dev/null || die "curl not found (apt-get install curl)"
 command -v "$PYTHON" >/dev/null || die "$PYTHON not found"
 command -v timeout >/dev/null || die "coreutils timeout not found"
 
-echo "interop-http: building examples" >&2
-(cd "$repo" && timeout 1500 cargo build --release --all-features --example http_server --example http_client >&2) \
+# NTLM_INTEROP_PROFILE=release builds optimised binaries; the default reuses the debug build
+# that `cargo test --all-features` has already made (CI time).
+profile="${NTLM_INTEROP_PROFILE:-debug}"
+profile_flag=()
+[ "$profile" = release ] && profile_flag=(--release)
+echo "interop-http: building examples ($profile)" >&2
+(cd "$repo" && timeout 1500 cargo build "${profile_flag[@]}" --all-features --example http_server --example http_client >&2) \
     || die "cargo build failed"
-server_bin="$repo/target/release/examples/http_server"
-client_bin="$repo/target/release/examples/http_client"
+server_bin="$repo/target/$profile/examples/http_server"
+client_bin="$repo/target/$profile/examples/http_client"
 
 vpy="$venv/bin/python"
 if ! "$vpy" -c "import spnego, requests, spnego._version as v; assert v.__version__ == '$PYSPNEGO_VERSION'" 2>/dev/null; then
