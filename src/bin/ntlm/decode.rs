@@ -142,12 +142,15 @@ pub fn token_bytes(input: &str) -> Result<Vec<u8>, String> {
     }
 }
 
-/// The NTLM token inside an SPNEGO NegTokenInit (0x60) or NegTokenResp (0xa1).
-///
-/// SPNEGO (RFC 4178) is implemented in `src/http/spnego.rs` by another change; until it is
-/// merged, this is the one place to call it from.
-fn unwrap_spnego(_token: &[u8]) -> Result<Vec<u8>, String> {
-    Err("SPNEGO token: unwrap not available in this build".into())
+/// The NTLM token inside an SPNEGO NegTokenInit (0x60) or NegTokenResp (0xa1), RFC 4178,
+/// through the crate's SPNEGO codec.
+fn unwrap_spnego(token: &[u8]) -> Result<Vec<u8>, String> {
+    use ntlm::http::spnego::NegotiationToken;
+    let (inner, kind) = match NegotiationToken::decode(token).map_err(|e| format!("SPNEGO: {e}"))? {
+        NegotiationToken::Init(init) => (init.mech_token, "NegTokenInit"),
+        NegotiationToken::Resp(resp) => (resp.response_token, "NegTokenResp"),
+    };
+    inner.ok_or_else(|| format!("SPNEGO {kind} without an NTLM token (mechListMIC only?)"))
 }
 
 /// The base64 part of `Header: Scheme b64`, `Scheme b64` or `b64`.
