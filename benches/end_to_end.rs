@@ -20,7 +20,11 @@ use common::{blocks, hmac, hmac_keyed, run_bound, Bound, BoundScratch};
 /// Sign and seal keys for both directions (MD5 of 16 + 59 bytes each) and the two seal RC4
 /// handles: what setting up ESS session security cannot avoid.
 fn ess_session_setup() -> Bound {
-    Bound { md5: 4 * blocks(16 + 59), rc4_init: 2, ..Bound::default() }
+    Bound {
+        md5: 4 * blocks(16 + 59),
+        rc4_init: 2,
+        ..Bound::default()
+    }
 }
 
 /// What a server verifying an NTLMv2 AUTHENTICATE (with KEY_EXCH and MIC) cannot avoid.
@@ -96,9 +100,10 @@ fn bench(c: &mut Criterion) {
         ..Bound::default()
     }
     .plus(ess_session_setup());
-    let hs2 = ess_side
-        .plus(ess_side)
-        .plus(Bound { md4: [blocks(password), 0, 0, 0], ..Bound::default() });
+    let hs2 = ess_side.plus(ess_side).plus(Bound {
+        md4: [blocks(password), 0, 0, 0],
+        ..Bound::default()
+    });
     let hs3 = client3.plus(server3);
 
     // ---- seal + unseal, ESS + KEY_EXCH + 128: HMAC under the scheduled sign key over
@@ -124,7 +129,11 @@ fn bench(c: &mut Criterion) {
     g.bench_function("server_verify_v2", |b| {
         b.iter_batched(
             || common::ready(&config3, 3),
-            |mut r| r.server.accept(black_box(&r.authenticate), common::now()).unwrap(),
+            |mut r| {
+                r.server
+                    .accept(black_box(&r.authenticate), common::now())
+                    .unwrap()
+            },
             BatchSize::SmallInput,
         )
     });
@@ -211,7 +220,9 @@ fn bench(c: &mut Criterion) {
         ("seal_unseal/1KiB", seal(1024)),
         ("seal_unseal/64KiB", seal(65536)),
     ] {
-        g.bench_function(name, |b| b.iter(|| run_bound(black_box(&bound), &mut scratch)));
+        g.bench_function(name, |b| {
+            b.iter(|| run_bound(black_box(&bound), &mut scratch))
+        });
     }
     g.finish();
 }

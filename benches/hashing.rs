@@ -64,44 +64,114 @@ fn bench(c: &mut Criterion) {
 
     // name, bound
     let bounds: Vec<(&str, Bound)> = vec![
-        ("lmowf_v1/8", Bound { des: 2, ..Bound::default() }),
-        ("lmowf_v1/32", Bound { des: 2, ..Bound::default() }),
+        (
+            "lmowf_v1/8",
+            Bound {
+                des: 2,
+                ..Bound::default()
+            },
+        ),
+        (
+            "lmowf_v1/32",
+            Bound {
+                des: 2,
+                ..Bound::default()
+            },
+        ),
         (
             "ntowf_v2/8",
-            Bound { md4: [blocks(16), 0, 0, 0], md5: hmac(user_domain), ..Bound::default() },
+            Bound {
+                md4: [blocks(16), 0, 0, 0],
+                md5: hmac(user_domain),
+                ..Bound::default()
+            },
         ),
         (
             "ntowf_v2/32",
-            Bound { md4: [blocks(64), 0, 0, 0], md5: hmac(user_domain), ..Bound::default() },
+            Bound {
+                md4: [blocks(64), 0, 0, 0],
+                md5: hmac(user_domain),
+                ..Bound::default()
+            },
         ),
-        ("lm_v1_response", Bound { des: 3, ..Bound::default() }),
-        ("ntlm_v1_response", Bound { des: 3, ..Bound::default() }),
-        ("ess_nt_response", Bound { md5: blocks(16), des: 3, ..Bound::default() }),
-        ("ntlm_v2_response", Bound { md5: hmac(8 + blob.len()), ..Bound::default() }),
+        (
+            "lm_v1_response",
+            Bound {
+                des: 3,
+                ..Bound::default()
+            },
+        ),
+        (
+            "ntlm_v1_response",
+            Bound {
+                des: 3,
+                ..Bound::default()
+            },
+        ),
+        (
+            "ess_nt_response",
+            Bound {
+                md5: blocks(16),
+                des: 3,
+                ..Bound::default()
+            },
+        ),
+        (
+            "ntlm_v2_response",
+            Bound {
+                md5: hmac(8 + blob.len()),
+                ..Bound::default()
+            },
+        ),
         // NTProofStr then SessionBaseKey under the same key: one key schedule.
         (
             "ntlm_v2_proof+base_key",
-            Bound { md5: hmac(8 + blob.len()) + common::hmac_keyed(16), ..Bound::default() },
+            Bound {
+                md5: hmac(8 + blob.len()) + common::hmac_keyed(16),
+                ..Bound::default()
+            },
         ),
-        ("lm_v2_response", Bound { md5: hmac(16), ..Bound::default() }),
+        (
+            "lm_v2_response",
+            Bound {
+                md5: hmac(16),
+                ..Bound::default()
+            },
+        ),
     ];
     for (name, b) in &bounds {
         eprintln!("bound {name}: {}", b.describe());
     }
 
     let mut g = c.benchmark_group("hashing");
-    g.bench_function("lmowf_v1/8", |b| b.iter(|| crypto::lmowf_v1(black_box(PW8))));
-    g.bench_function("lmowf_v1/32", |b| b.iter(|| crypto::lmowf_v1(black_box(PW32))));
-    g.bench_function("ntowf_v1/8", |b| b.iter(|| crypto::ntowf_v1(black_box(PW8))));
-    g.bench_function("ntowf_v1/32", |b| b.iter(|| crypto::ntowf_v1(black_box(PW32))));
+    g.bench_function("lmowf_v1/8", |b| {
+        b.iter(|| crypto::lmowf_v1(black_box(PW8)))
+    });
+    g.bench_function("lmowf_v1/32", |b| {
+        b.iter(|| crypto::lmowf_v1(black_box(PW32)))
+    });
+    g.bench_function("ntowf_v1/8", |b| {
+        b.iter(|| crypto::ntowf_v1(black_box(PW8)))
+    });
+    g.bench_function("ntowf_v1/32", |b| {
+        b.iter(|| crypto::ntowf_v1(black_box(PW32)))
+    });
     g.bench_function("ntowf_v2/8", |b| {
         b.iter(|| {
-            crypto::ntowf_v2(&crypto::ntowf_v1(black_box(PW8)), common::USER, common::DOMAIN)
+            crypto::ntowf_v2(
+                &crypto::ntowf_v1(black_box(PW8)),
+                common::USER,
+                common::DOMAIN,
+            )
         })
     });
     g.bench_function("ntowf_v2/32", |b| {
         b.iter(|| {
-            crypto::ntowf_v2(&crypto::ntowf_v1(black_box(PW32)), common::USER, common::DOMAIN)
+            crypto::ntowf_v2(
+                &crypto::ntowf_v1(black_box(PW32)),
+                common::USER,
+                common::DOMAIN,
+            )
         })
     });
     g.bench_function("lm_v1_response", |b| {
@@ -137,9 +207,13 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("bound");
     let mut scratch = BoundScratch::new();
     g.bench_function("ntowf_v1/8", |b| b.iter(|| ntowf_v1_ideal(black_box(PW8))));
-    g.bench_function("ntowf_v1/32", |b| b.iter(|| ntowf_v1_ideal(black_box(PW32))));
+    g.bench_function("ntowf_v1/32", |b| {
+        b.iter(|| ntowf_v1_ideal(black_box(PW32)))
+    });
     for (name, bound) in &bounds {
-        g.bench_function(*name, |b| b.iter(|| run_bound(black_box(bound), &mut scratch)));
+        g.bench_function(*name, |b| {
+            b.iter(|| run_bound(black_box(bound), &mut scratch))
+        });
     }
     g.finish();
 }

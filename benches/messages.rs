@@ -17,11 +17,23 @@ fn bench(c: &mut Criterion) {
     let ready = common::ready(&common::server_config(3), 3);
     let inputs: Vec<(&str, Vec<u8>)> = vec![
         ("negotiate/ours", ready.negotiate.clone()),
-        ("challenge/nlmp_v1", common::vector("ntlmv1.challenge_message")),
-        ("challenge/nlmp_v2", common::vector("ntlmv2.challenge_message")),
+        (
+            "challenge/nlmp_v1",
+            common::vector("ntlmv1.challenge_message"),
+        ),
+        (
+            "challenge/nlmp_v2",
+            common::vector("ntlmv2.challenge_message"),
+        ),
         ("challenge/windows_like", ready.challenge.clone()),
-        ("authenticate/nlmp_v1", common::vector("ntlmv1.authenticate_message")),
-        ("authenticate/nlmp_v2", common::vector("ntlmv2.authenticate_message")),
+        (
+            "authenticate/nlmp_v1",
+            common::vector("ntlmv1.authenticate_message"),
+        ),
+        (
+            "authenticate/nlmp_v2",
+            common::vector("ntlmv2.authenticate_message"),
+        ),
         ("authenticate/windows_like", ready.authenticate.clone()),
     ];
     for (name, bytes) in &inputs {

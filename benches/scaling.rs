@@ -29,7 +29,9 @@ fn round(config: &Arc<ntlm::server::ServerConfig>, threads: usize) -> f64 {
                     barrier.wait();
                     let start = Instant::now();
                     for r in &mut work {
-                        r.server.accept(&r.authenticate, common::now()).expect("logon");
+                        r.server
+                            .accept(&r.authenticate, common::now())
+                            .expect("logon");
                     }
                     let t = start.elapsed();
                     drop(work);
@@ -37,7 +39,10 @@ fn round(config: &Arc<ntlm::server::ServerConfig>, threads: usize) -> f64 {
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("thread")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
     });
     let slowest = elapsed.into_iter().max().expect("a thread");
     (threads * PER_THREAD) as f64 / slowest.as_secs_f64()

@@ -15,7 +15,9 @@ use ntlm::guard::ReflectionGuard;
 use ntlm::policy::ServerPolicy;
 use ntlm::server::{ServerConfig, ServerContext};
 use ntlm::store::MemoryStore;
-use ntlm::wire::{AuthenticateMessage, ChallengeMessage, NegotiateMessage, NtlmV2Response, TargetInfo};
+use ntlm::wire::{
+    AuthenticateMessage, ChallengeMessage, NegotiateMessage, NtlmV2Response, TargetInfo,
+};
 use ntlm::{NegotiateFlags as F, SessionKey};
 
 mod common;
@@ -227,7 +229,10 @@ fn server_verification_allocations_are_bounded() {
     assert_eq!(logon.user, "alice");
     drop(logon);
     eprintln!("server verification of a level-3 AUTHENTICATE: {n} allocations");
-    assert!(n <= SERVER_VERIFY_MAX, "{n} allocations > {SERVER_VERIFY_MAX}");
+    assert!(
+        n <= SERVER_VERIFY_MAX,
+        "{n} allocations > {SERVER_VERIFY_MAX}"
+    );
 }
 
 #[test]

@@ -74,10 +74,12 @@ pub struct Bound {
 impl Bound {
     pub fn plus(self, o: Bound) -> Bound {
         let mut md4 = self.md4;
-        let mut k = md4.iter().position(|&m| m == 0).unwrap_or(4);
-        for m in o.md4.into_iter().filter(|&m| m > 0) {
-            md4[k] = m;
-            k += 1;
+        let free = md4.iter().position(|&m| m == 0).unwrap_or(4);
+        for (slot, m) in md4[free..]
+            .iter_mut()
+            .zip(o.md4.into_iter().filter(|&m| m > 0))
+        {
+            *slot = m;
         }
         Bound {
             md5: self.md5 + o.md5,
@@ -116,7 +118,7 @@ pub struct BoundScratch {
 impl BoundScratch {
     pub fn new() -> Self {
         Self {
-            blocks: vec![[0x5a; 64]; 2048],
+            blocks: vec![[0x5a; 64]; 4096],
             bytes: vec![0; 1 << 18],
             md4_input: vec![0x5a; 64 * 8],
         }
@@ -208,7 +210,9 @@ pub fn ready(config: &Arc<ServerConfig>, lvl: u8) -> Ready {
     server.set_channel_bindings(&bindings());
     let negotiate = client.negotiate().expect("negotiate");
     let challenge = server.challenge(&negotiate, now()).expect("challenge");
-    let authenticate = client.authenticate(&challenge, now()).expect("authenticate");
+    let authenticate = client
+        .authenticate(&challenge, now())
+        .expect("authenticate");
     Ready {
         server,
         negotiate,
