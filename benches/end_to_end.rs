@@ -97,7 +97,6 @@ fn bench(c: &mut Criterion) {
         des: 3,
         rc4_init: 1,
         rc4_bytes: 16,
-        ..Bound::default()
     }
     .plus(ess_session_setup());
     let hs2 = ess_side.plus(ess_side).plus(Bound {

@@ -15,21 +15,29 @@ use ntlm::guard::ReflectionGuard;
 use ntlm::policy::{LmCompatibilityLevel, ServerPolicy, ServerPreset};
 use ntlm::server::{ServerConfig, ServerContext};
 use ntlm::store::MemoryStore;
-use ntlm::wire::{AuthenticateMessage, NegotiateFlags};
+use ntlm::wire::AuthenticateMessage;
 
 struct Cell {
     sent: String,
     outcome: Result<String, String>,
 }
 
-fn handshake(client_level: LmCompatibilityLevel, policy: ServerPolicy) -> Cell {
+/// A client row: a level, optionally as a legacy LM-only client.
+#[derive(Clone, Copy)]
+struct Row {
+    level: LmCompatibilityLevel,
+    lm_only: bool,
+}
+
+fn handshake(row: Row, policy: ServerPolicy) -> Cell {
     let mut users = MemoryStore::new();
     users.add_password("CORP", "alice", "Secret1");
     let mut config = ServerConfig::new(policy, users);
     // Client and server play two machines here: each has its own reflection guard.
     config.reflection_guard = Some(Arc::new(ReflectionGuard::new(Duration::from_secs(60))));
     let mut server = ServerContext::new(Arc::new(config));
-    let mut client_config = ClientConfig::new(client_level, "CORP", "alice", "Secret1");
+    let mut client_config = ClientConfig::new(row.level, "CORP", "alice", "Secret1");
+    client_config.policy.send_nt_response = !row.lm_only;
     client_config.reflection_guard = Some(Arc::new(ReflectionGuard::new(Duration::from_secs(60))));
     let mut client = ClientContext::new(client_config);
 
@@ -55,29 +63,45 @@ fn handshake(client_level: LmCompatibilityLevel, policy: ServerPolicy) -> Cell {
 
 fn table(title: &str, preset: ServerPreset, offer_ess: bool) {
     println!("\n{title}");
-    print!("  {:<8}{:<30}", "client", "sends (LM field / NT field)");
+    print!("  {:<10}{:<30}", "client", "sends (LM field / NT field)");
     for s in LmCompatibilityLevel::ALL {
         print!("{:<9}", format!("srv L{s}"));
     }
     println!();
     let mut refusals = Vec::new();
-    for c in LmCompatibilityLevel::ALL {
+    let rows = LmCompatibilityLevel::ALL
+        .into_iter()
+        .map(|level| Row {
+            level,
+            lm_only: false,
+        })
+        .chain([Row {
+            level: LmCompatibilityLevel::L0,
+            lm_only: true,
+        }]);
+    for row in rows {
+        let c = row.level;
+        let name = if row.lm_only {
+            format!("L{c} legacy")
+        } else {
+            format!("L{c}")
+        };
         let mut sent = String::new();
-        let mut row = String::new();
+        let mut cells = String::new();
         for s in LmCompatibilityLevel::ALL {
             let mut policy = ServerPolicy::new(preset, s);
-            policy.offer_ess = offer_ess;
-            let cell = handshake(c, policy);
+            policy.offer_ess &= offer_ess;
+            let cell = handshake(row, policy);
             sent = cell.sent;
             match cell.outcome {
-                Ok(how) => row.push_str(&format!("{:<9}", format!("ok {}", short(&how)))),
+                Ok(how) => cells.push_str(&format!("{:<9}", format!("ok {}", short(&how)))),
                 Err(why) => {
-                    row.push_str(&format!("{:<9}", "REFUSED"));
-                    refusals.push(format!("client L{c} -> server L{s}: {why}"));
+                    cells.push_str(&format!("{:<9}", "REFUSED"));
+                    refusals.push(format!("client {name} -> server L{s}: {why}"));
                 }
             }
         }
-        println!("  {:<8}{:<30}{}", format!("L{c}"), sent, row);
+        println!("  {:<10}{:<30}{}", name, sent, cells);
     }
     for r in refusals {
         println!("    {r}");

@@ -178,6 +178,14 @@ pub enum ClientError {
     Reflection,
     /// The server accepts neither Unicode nor OEM strings.
     NoCommonCharset,
+    /// The CHALLENGE does not grant flags the policy requires (`ClientPolicy::required`).
+    TooWeak {
+        /// The required flags that are missing.
+        missing: F,
+    },
+    /// An LM-only client whose password has no LM hash (over 14 characters, or only an NT
+    /// hash given).
+    NoLmHash,
 }
 
 impl fmt::Display for ClientError {
@@ -190,6 +198,10 @@ impl fmt::Display for ClientError {
                 "refused to answer a challenge issued by a server in this process (reflection)",
             ),
             Self::NoCommonCharset => f.write_str("server offered neither Unicode nor OEM"),
+            Self::TooWeak { missing } => {
+                write!(f, "server does not grant required flags {missing:?}")
+            }
+            Self::NoLmHash => f.write_str("an LM-only client needs an LM hash, and there is none"),
         }
     }
 }
@@ -343,6 +355,10 @@ impl ClientContext {
         }
         let policy = &self.config.policy;
         let flags = negotiated_flags(self.requested_flags(), challenge.flags)?;
+        let missing = policy.required & !flags;
+        if missing != F::EMPTY {
+            return Err(ClientError::TooWeak { missing });
+        }
         let unicode = flags.contains(F::NEGOTIATE_UNICODE);
 
         let mut client_challenge = [0u8; 8];
@@ -357,7 +373,7 @@ impl ClientContext {
 
         let mut mic_wanted = false;
         let lm_response: Vec<u8>;
-        let nt_response: Vec<u8>;
+        let mut nt_response: Vec<u8>;
         let key_exchange_key: SessionKey;
         if anonymous {
             lm_response = vec![0];
@@ -371,7 +387,7 @@ impl ClientContext {
                 let mut info = TargetInfoBuilder::from_target_info(server_info);
                 let server_time = server_info.timestamp();
                 let time = server_time.unwrap_or_else(|| filetime::from_system_time(now));
-                if server_time.is_some() && policy.mic_with_timestamp {
+                if server_time.is_some() && policy.mic_with_timestamp && policy.send_nt_response {
                     let old = server_info.flags().map_or(0, |f| f.bits());
                     info.set(AvPair::Flags(AvFlags::from_bits(
                         old | AvFlags::MIC_PRESENT.bits(),
@@ -395,16 +411,30 @@ impl ClientContext {
                 nt_response = crypto::ntlm_v2_response(&v2_key, &server_challenge, &blob);
                 let mut proof = [0u8; 16];
                 proof.copy_from_slice(&nt_response[..16]);
-                lm_response = if server_time.is_some() || !policy.lmv2 {
-                    vec![0; 24]
+                let lmv2 = crypto::lm_v2_response(&v2_key, &server_challenge, &client_challenge);
+                let base = if policy.send_nt_response {
+                    lm_response = if server_time.is_some() || !policy.lmv2 {
+                        vec![0; 24]
+                    } else {
+                        lmv2.to_vec()
+                    };
+                    crypto::ntlm_v2_session_base_key(&v2_key, &proof)
                 } else {
-                    crypto::lm_v2_response(&v2_key, &server_challenge, &client_challenge).to_vec()
+                    // LMv2 alone: the session key is keyed by its proof (as Samba does).
+                    nt_response.clear();
+                    lm_response = lmv2.to_vec();
+                    let mut lm_proof = [0u8; 16];
+                    lm_proof.copy_from_slice(&lmv2[..16]);
+                    crypto::ntlm_v2_session_base_key(&v2_key, &lm_proof)
                 };
-                let base = crypto::ntlm_v2_session_base_key(&v2_key, &proof);
                 key_exchange_key = crypto::kxkey_v2(&base);
             } else {
                 let base = crypto::ntlm_v1_session_base_key(&nt_hash);
-                if flags.contains(F::NEGOTIATE_EXTENDED_SESSIONSECURITY) {
+                if !policy.send_nt_response {
+                    let lm = lm_hash.as_ref().ok_or(ClientError::NoLmHash)?;
+                    lm_response = crypto::lm_v1_response(lm, &server_challenge).to_vec();
+                    nt_response = Vec::new();
+                } else if flags.contains(F::NEGOTIATE_EXTENDED_SESSIONSECURITY) {
                     lm_response = crypto::ess_lm_response(&client_challenge).to_vec();
                     nt_response =
                         crypto::ess_nt_response(&nt_hash, &server_challenge, &client_challenge)

@@ -41,6 +41,7 @@ pub mod client;
 pub mod crypto;
 pub mod error;
 pub mod established;
+pub mod explain;
 pub mod filetime;
 pub mod guard;
 pub mod lockout;

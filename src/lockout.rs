@@ -22,7 +22,9 @@ pub struct LockoutPolicy {
     /// A failure older than this (counted from the latest failure) resets the count
     /// (Windows "Reset account lockout counter after").
     pub observation_window: Duration,
-    /// How long the account stays locked (Windows "Account lockout duration").
+    /// How long the account stays locked (Windows "Account lockout duration"). Unlike
+    /// Windows, where 0 means "until an administrator unlocks it", a lockout here always
+    /// ends; use a very long duration for that effect. A threshold of 0 never locks.
     pub lockout_duration: Duration,
 }
 
@@ -99,8 +101,8 @@ impl LockoutTracker {
         }
     }
 
-    /// Counts one bad password; returns the count after it (0 when the account got locked
-    /// by it, see [`LockoutTracker::check`]).
+    /// Counts one bad password; returns the count after it (the account is locked once it
+    /// reaches the threshold, see [`LockoutTracker::check`]).
     pub fn record_failure(&self, account: &str, now: SystemTime) -> u32 {
         let mut accounts = self.accounts();
         let state = accounts.entry(account.to_string()).or_insert(AccountState {
@@ -119,19 +121,24 @@ impl LockoutTracker {
         state.failures = state.failures.saturating_add(1);
         state.last_failure = now;
         if self.policy.threshold > 0 && state.failures >= self.policy.threshold {
-            state.locked_until = Some(now + self.policy.lockout_duration);
+            state.locked_until = Some(
+                now.checked_add(self.policy.lockout_duration)
+                    .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 86_400)),
+            );
         }
         state.failures
     }
 
-    /// A successful logon resets the count (not an active lockout: that is checked first).
-    pub fn record_success(&self, account: &str) {
+    /// A verified logon: resets the count, or `Err` when the account is locked at `now`
+    /// (locked by a concurrent attempt while this one was verified): the logon is refused.
+    pub fn record_success(&self, account: &str, now: SystemTime) -> Result<(), LockedOut> {
         let mut accounts = self.accounts();
-        if accounts
-            .get(account)
-            .is_some_and(|s| s.locked_until.is_none())
-        {
-            accounts.remove(account);
+        match accounts.get(account).and_then(|s| s.locked_until) {
+            Some(until) if now < until => Err(LockedOut { until }),
+            _ => {
+                accounts.remove(account);
+                Ok(())
+            }
         }
     }
 
@@ -187,11 +194,16 @@ mod tests {
             ..Default::default()
         });
         t.record_failure("A", t0());
-        t.record_success("A");
+        assert!(t.record_success("A", t0()).is_ok());
         assert_eq!(t.failures("A"), 0);
         t.record_failure("A", t0());
         t.record_failure("A", t0());
-        t.record_success("A");
+        assert!(t.record_success("A", t0()).is_err());
         assert!(t.check("A", t0()).is_err());
+        // Once the lock has expired, a success clears everything.
+        assert!(t
+            .record_success("A", t0() + Duration::from_secs(601))
+            .is_ok());
+        assert_eq!(t.failures("A"), 0);
     }
 }

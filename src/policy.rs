@@ -24,8 +24,8 @@ use std::time::Duration;
 
 use crate::classify::{LmKind, NtKind, ResponseKinds};
 
-/// The Windows `LmCompatibilityLevel` registry value (0 to 5), also read by pyspnego from
-/// `LM_COMPAT_LEVEL` and by gss-ntlmssp from `NTLMUSERFILE`'s companion settings.
+/// The Windows `LmCompatibilityLevel` registry value (0 to 5), also read by pyspnego and
+/// gss-ntlmssp from the `LM_COMPAT_LEVEL` environment variable.
 ///
 /// ```
 /// use ntlm::policy::LmCompatibilityLevel;
@@ -131,6 +131,10 @@ pub struct ClientPolicy {
     pub lmv2: bool,
     /// With NTLMv2 and a server timestamp: set MsvAvFlags 0x2 and send a MIC.
     pub mic_with_timestamp: bool,
+    /// Send an NT response (true at every level). `false` models a legacy client that
+    /// sends only the LM field (Windows 9x without the directory services client): the LM
+    /// response, or LMv2 when `ntlmv2` is set. This is what level 4 servers refuse.
+    pub send_nt_response: bool,
     /// Request 128-bit keys.
     pub request_128: bool,
     /// Request 56-bit keys.
@@ -141,6 +145,10 @@ pub struct ClientPolicy {
     pub sign: bool,
     /// Request sealing.
     pub seal: bool,
+    /// Flags the client will not do without (MS-NLMP §3.1.1.1 `ClientRequire128bitEncryption`
+    /// generalised): a CHALLENGE that does not grant all of them is refused, so that a
+    /// man in the middle cannot strip 128-bit keys, sealing or ESS. Empty by default.
+    pub required: crate::wire::NegotiateFlags,
 }
 
 impl ClientPolicy {
@@ -158,11 +166,13 @@ impl ClientPolicy {
             },
             lmv2: true,
             mic_with_timestamp: true,
+            send_nt_response: true,
             request_128: true,
             request_56: true,
             key_exchange: true,
             sign: true,
             seal: true,
+            required: crate::wire::NegotiateFlags::EMPTY,
         }
     }
 }
@@ -214,7 +224,9 @@ pub struct ServerPolicy {
     pub accept_ess: bool,
     /// Accept NTLMv2.
     pub accept_ntlmv2: bool,
-    /// Accept an LMv2 response on its own (no NT response).
+    /// Accept an LMv2 response on its own (no NT response). It carries no target info, so no
+    /// MIC, channel bindings or target name: the server refuses it whenever it checks target
+    /// names or has channel bindings to check.
     pub accept_lmv2_only: bool,
     /// Also verify an LMv2 sent beside a valid NTLMv2 (Windows does not).
     pub verify_lmv2_with_ntlmv2: bool,
@@ -251,7 +263,8 @@ impl ServerPolicy {
             accept_ntlmv1: n <= 4,
             accept_ess: n <= 4,
             accept_ntlmv2: true,
-            accept_lmv2_only: true,
+            // LMv2 alone counts as LM (as gss-ntlmssp counts it): refused from level 4 on.
+            accept_lmv2_only: n <= 3,
             verify_lmv2_with_ntlmv2: false,
             require_mic: false,
             channel_bindings: ChannelBindingPolicy::WhenSupported,
@@ -274,7 +287,10 @@ impl ServerPolicy {
             accept_ntlmv1: n <= 2,
             accept_ess: (1..=2).contains(&n),
             accept_ntlmv2: n >= 3,
-            accept_lmv2_only: n >= 3,
+            // No client level sends LMv2 without NTLMv2.
+            accept_lmv2_only: false,
+            // A level-0 client never uses ESS, so a level-0 server does not offer it.
+            offer_ess: n >= 1,
             ..Self::domain_controller(level)
         }
     }

@@ -124,6 +124,13 @@ impl SealKey {
     ///
     /// # Panics
     /// If `key` is empty or longer than 16 bytes.
+    ///
+    /// ```
+    /// let k = ntlm::secret::SealKey::from_slice(&[0x55, 0x55, 0x55, 0x55, 0x55, 0xe5, 0x38, 0xb0]);
+    /// assert_eq!(k.len(), 8);
+    /// assert!(k.ct_eq_bytes(&[0x55, 0x55, 0x55, 0x55, 0x55, 0xe5, 0x38, 0xb0]));
+    /// assert_eq!(format!("{k:?}"), "SealKey(<redacted>)");
+    /// ```
     pub fn from_slice(key: &[u8]) -> Self {
         assert!(
             (1..=16).contains(&key.len()),

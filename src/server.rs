@@ -44,7 +44,7 @@ use crate::established::Established;
 use crate::filetime;
 use crate::guard::{ReflectionGuard, ReplayCache};
 use crate::lockout::LockoutTracker;
-use crate::policy::{ChannelBindingPolicy, PolicyRefusal, ServerPolicy, Verify};
+use crate::policy::{ChannelBindingPolicy, PolicyRefusal, RefusedKind, ServerPolicy, Verify};
 use crate::secret::{NtHash, SessionKey};
 use crate::store::CredentialStore;
 use crate::wire::{
@@ -116,6 +116,9 @@ pub enum ServerError {
     OutOfOrder(&'static str),
     /// The NEGOTIATE could not be decoded.
     Malformed(DecodeError),
+    /// The reflection guard holds as many outstanding challenges as it can (a NEGOTIATE
+    /// flood): no challenge is issued rather than forgetting one still in use.
+    TooManyPendingChallenges,
 }
 
 impl fmt::Display for ServerError {
@@ -123,6 +126,9 @@ impl fmt::Display for ServerError {
         match self {
             Self::OutOfOrder(what) => write!(f, "server context used out of order: {what}"),
             Self::Malformed(e) => write!(f, "malformed NEGOTIATE: {e}"),
+            Self::TooManyPendingChallenges => {
+                f.write_str("too many outstanding challenges; try again later")
+            }
         }
     }
 }
@@ -261,10 +267,7 @@ impl fmt::Display for Refusal {
                 "stale credentials: the password {generations_old} change(s) ago (not counted towards lockout)"
             ),
             Self::LockedOut { until } => {
-                let left = until
-                    .duration_since(SystemTime::now())
-                    .unwrap_or(Duration::ZERO);
-                write!(f, "account locked out ({}s left)", left.as_secs())
+                write!(f, "account locked out until {}", filetime::iso8601(*until))
             }
             Self::Mic(MicFailure::Missing) => {
                 f.write_str("MIC announced in MsvAvFlags but absent (drop-the-MIC)")
@@ -457,7 +460,10 @@ impl ServerContext {
         };
         let bytes = out.encode();
         if let Some(guard) = &c.reflection_guard {
-            guard.server_issued(server_challenge, now);
+            if !guard.server_issued(server_challenge, now, c.policy.challenge_lifetime) {
+                self.state = State::Failed;
+                return Err(ServerError::TooManyPendingChallenges);
+            }
         }
         self.state = State::Challenged(Box::new(Pending {
             negotiate: negotiate.to_vec(),
@@ -516,9 +522,12 @@ impl ServerContext {
             }
         }
         let verify = policy.judge_responses(&kinds).map_err(Refusal::Policy)?;
+        // A response already accepted once is a replay. Only accepted responses are
+        // remembered: an attacker who copies a logon first cannot make the real one "seen".
+        let replay_key = replay_key(&auth);
         if verify != Verify::Anonymous {
             if let Some(cache) = &config.replay {
-                if !cache.first_use(replay_key(&auth), now) {
+                if cache.seen(&replay_key, now) {
                     return Err(Refusal::Replay);
                 }
             }
@@ -546,20 +555,29 @@ impl ServerContext {
             ),
             _ => None,
         };
-        let record = config
-            .store
-            .lookup(&user, &domain)
-            .ok_or(Refusal::UnknownUser)?;
+        let Some(record) = config.store.lookup(&user, &domain) else {
+            // As much work as a real check, so that timing does not tell which users exist.
+            let _ = check_response(
+                verify,
+                &auth,
+                v2.as_ref(),
+                &NtHash::from_bytes([0; 16]),
+                None,
+                &user,
+                &domain,
+                &pending.server_challenge,
+                policy,
+            );
+            return Err(Refusal::UnknownUser);
+        };
         if record.disabled {
             return Err(Refusal::AccountDisabled);
         }
+        // The lockout counter belongs to the stored account, never to what the client named:
+        // a record without a domain matches any domain, and each would otherwise count apart.
         let account = format!(
             "{}\\{}",
-            windows_uppercase(if record.domain.is_empty() {
-                &domain
-            } else {
-                &record.domain
-            }),
+            windows_uppercase(&record.domain),
             windows_uppercase(&record.user)
         );
         if let Some(lockout) = &config.lockout {
@@ -581,11 +599,18 @@ impl ServerContext {
                 policy,
             )
         };
-        let session_base_key = match check(&record.nt_hash, record.lm_hash.as_ref()) {
-            Some(key) => key,
-            None => {
+        let (session_base_key, verify) = match check(&record.nt_hash, record.lm_hash.as_ref()) {
+            Ok(found) => found,
+            Err(Mismatch::LmRefused) => {
+                return Err(Refusal::Policy(PolicyRefusal {
+                    refused: RefusedKind::Lm,
+                    level: policy.level,
+                    preset: policy.preset,
+                }))
+            }
+            Err(Mismatch::NoMatch) => {
                 for (i, old) in record.previous_nt_hashes.iter().take(2).enumerate() {
-                    if check(old, None).is_some() {
+                    if check(old, None).is_ok() {
                         return Err(Refusal::StaleCredentials {
                             generations_old: i + 1,
                         });
@@ -625,19 +650,28 @@ impl ServerContext {
                 self.check_v2_rules(pending, &auth, bytes, response, &exported, now)?
             }
             None => {
-                self.check_v1_rules()?;
+                self.check_rules_without_blob(verify)?;
                 false
             }
         };
         if let Some(lockout) = &config.lockout {
-            lockout.record_success(&account);
+            // Refused if a concurrent attempt locked the account while this one verified.
+            lockout
+                .record_success(&account, now)
+                .map_err(|l| Refusal::LockedOut { until: l.until })?;
+        }
+        if let Some(cache) = &config.replay {
+            cache.remember(replay_key, now);
         }
         Ok(Authenticated {
             user: record.user.clone(),
-            domain: if domain.is_empty() {
-                record.domain.clone()
+            // The stored account's domain; an account stored without one belongs to this
+            // server's domain. What the client claimed is not reported: NTLMv1 does not
+            // bind it.
+            domain: if record.domain.is_empty() {
+                config.nb_domain.clone()
             } else {
-                domain
+                record.domain.clone()
             },
             workstation,
             responses: kinds,
@@ -664,7 +698,9 @@ impl ServerContext {
             .is_some_and(|f| f.contains(AvFlags::MIC_PRESENT));
         let mic_verified = if announced {
             let (offset, mic) = match (auth.mic_offset(), auth.mic) {
-                (Some(offset), Some(mic)) => (offset, mic),
+                (Some(offset), Some(mic)) if offset.saturating_add(16) <= bytes.len() => {
+                    (offset, mic)
+                }
                 _ => return Err(Refusal::Mic(MicFailure::Missing)),
             };
             let expected = crypto::mic(
@@ -689,7 +725,8 @@ impl ServerContext {
             return Err(Refusal::Timestamp { skew });
         }
 
-        if let Ok(challenge) = ChallengeMessage::decode(&pending.challenge) {
+        let challenge = ChallengeMessage::decode(&pending.challenge).map_err(Refusal::Malformed)?;
+        {
             if let Some(sent) = &challenge.target_info {
                 for pair in sent.iter() {
                     let id = pair.id();
@@ -745,16 +782,25 @@ impl ServerContext {
         Ok(mic_verified)
     }
 
-    /// What NTLMv1 cannot carry, refused when policy requires it.
-    fn check_v1_rules(&self) -> Result<(), Refusal> {
+    /// What a response without an NTLMv2 blob (LM, NTLMv1, ESS, LMv2 alone) cannot carry:
+    /// refused when policy requires it. LMv2 alone is what is left of an NTLMv2 logon whose
+    /// NT response was stripped, so it is also refused whenever the server checks target
+    /// names or has channel bindings to check: a downgrade must not skip configured checks.
+    fn check_rules_without_blob(&self, verify: Verify) -> Result<(), Refusal> {
         let policy = &self.config.policy;
         if policy.require_mic {
             return Err(Refusal::Mic(MicFailure::Required));
         }
-        if policy.channel_bindings == ChannelBindingPolicy::Required {
+        let bindings_expected = self.expected_bindings.is_some()
+            && policy.channel_bindings != ChannelBindingPolicy::Never;
+        if policy.channel_bindings == ChannelBindingPolicy::Required
+            || (verify == Verify::LmV2Only && bindings_expected)
+        {
             return Err(Refusal::ChannelBindings(ChannelBindingFailure::Missing));
         }
-        if !policy.target_names.is_empty() && policy.require_target_name {
+        if !policy.target_names.is_empty()
+            && (policy.require_target_name || verify == Verify::LmV2Only)
+        {
             return Err(Refusal::TargetName { sent: None });
         }
         Ok(())
@@ -762,7 +808,8 @@ impl ServerContext {
 }
 
 /// 16 bytes identifying a response for the replay cache: the NTProofStr for NTLMv2, the
-/// start of the NTLMv1 response, or of the LM field when that is all there is.
+/// start of the NTLMv1 response, or of the LM field when that is all there is. All are
+/// keyed MACs of the server challenge, so a peer cannot choose them.
 fn replay_key(auth: &AuthenticateMessage<'_>) -> [u8; 16] {
     let source = if auth.nt_challenge_response.is_empty() {
         auth.lm_challenge_response
@@ -789,8 +836,18 @@ fn domain_variants(domain: &str) -> impl Iterator<Item = String> + '_ {
     list.into_iter()
 }
 
-/// Verifies the response `verify` names against one NT (and LM) hash; the session base key
-/// when it matches.
+/// Why a response did not verify against one set of hashes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mismatch {
+    /// Wrong password (or not the hash tried).
+    NoMatch,
+    /// An LM response alone that is right, but the level refuses LM: a policy refusal, not a
+    /// bad password (it must not count towards lockout).
+    LmRefused,
+}
+
+/// Verifies the response `verify` names against one NT (and LM) hash: the session base key
+/// and the response kind that matched (an LM field alone may turn out to be LM or LMv2).
 #[allow(clippy::too_many_arguments)]
 fn check_response(
     verify: Verify,
@@ -802,12 +859,19 @@ fn check_response(
     domain: &str,
     server_challenge: &[u8; 8],
     policy: &ServerPolicy,
-) -> Option<SessionKey> {
+) -> Result<(SessionKey, Verify), Mismatch> {
     let lm_field = auth.lm_challenge_response;
     let nt_field = auth.nt_challenge_response;
+    let matched = |ok: bool, key: SessionKey| {
+        if ok {
+            Ok((key, verify))
+        } else {
+            Err(Mismatch::NoMatch)
+        }
+    };
     match verify {
         Verify::NtlmV2 => {
-            let response = v2?;
+            let response = v2.ok_or(Mismatch::NoMatch)?;
             for d in domain_variants(domain) {
                 let key = crypto::ntowf_v2(nt_hash, user, &d);
                 let proof = crypto::nt_proof_str(&key, server_challenge, response.blob);
@@ -816,46 +880,71 @@ fn check_response(
                         && lm_field.len() == 24
                         && lm_field != [0u8; 24]
                     {
-                        let cc: &[u8; 8] = lm_field.get(16..24)?.try_into().ok()?;
-                        let lmv2 = crypto::lm_v2_response(&key, server_challenge, cc);
+                        let cc = lm_tail(lm_field).ok_or(Mismatch::NoMatch)?;
+                        let lmv2 = crypto::lm_v2_response(&key, server_challenge, &cc);
                         if !bool::from(lmv2.ct_eq(lm_field)) {
-                            return None;
+                            return Err(Mismatch::NoMatch);
                         }
                     }
-                    return Some(crypto::ntlm_v2_session_base_key(&key, &proof));
+                    return Ok((crypto::ntlm_v2_session_base_key(&key, &proof), verify));
                 }
             }
-            None
+            Err(Mismatch::NoMatch)
         }
         Verify::Ess => {
-            let cc: &[u8; 8] = lm_field.get(..8)?.try_into().ok()?;
-            let expected = crypto::ess_nt_response(nt_hash, server_challenge, cc);
-            bool::from(expected.ct_eq(nt_field)).then(|| crypto::ntlm_v1_session_base_key(nt_hash))
+            let cc = lm_head(lm_field).ok_or(Mismatch::NoMatch)?;
+            let expected = crypto::ess_nt_response(nt_hash, server_challenge, &cc);
+            matched(
+                bool::from(expected.ct_eq(nt_field)),
+                crypto::ntlm_v1_session_base_key(nt_hash),
+            )
         }
         Verify::NtlmV1 => {
             let expected = crypto::ntlm_v1_response(nt_hash, server_challenge);
-            bool::from(expected.ct_eq(nt_field)).then(|| crypto::ntlm_v1_session_base_key(nt_hash))
+            matched(
+                bool::from(expected.ct_eq(nt_field)),
+                crypto::ntlm_v1_session_base_key(nt_hash),
+            )
         }
         Verify::LmV2Only | Verify::LmOnly => {
             if policy.accept_lmv2_only {
-                let cc: &[u8; 8] = lm_field.get(16..24)?.try_into().ok()?;
-                let proof: &[u8; 16] = lm_field.get(..16)?.try_into().ok()?;
+                let cc = lm_tail(lm_field).ok_or(Mismatch::NoMatch)?;
+                let proof: [u8; 16] = lm_field
+                    .get(..16)
+                    .and_then(|p| p.try_into().ok())
+                    .ok_or(Mismatch::NoMatch)?;
                 for d in domain_variants(domain) {
                     let key = crypto::ntowf_v2(nt_hash, user, &d);
-                    let expected = crypto::lm_v2_response(&key, server_challenge, cc);
+                    let expected = crypto::lm_v2_response(&key, server_challenge, &cc);
                     if bool::from(expected.ct_eq(lm_field)) {
-                        return Some(crypto::ntlm_v2_session_base_key(&key, proof));
+                        return Ok((
+                            crypto::ntlm_v2_session_base_key(&key, &proof),
+                            Verify::LmV2Only,
+                        ));
                     }
                 }
             }
-            if policy.accept_lm {
-                let expected = crypto::lm_v1_response(lm_hash?, server_challenge);
-                if bool::from(expected.ct_eq(lm_field)) {
-                    return Some(crypto::ntlm_v1_session_base_key(nt_hash));
-                }
+            let lm_hash = lm_hash.ok_or(Mismatch::NoMatch)?;
+            let expected = crypto::lm_v1_response(lm_hash, server_challenge);
+            if !bool::from(expected.ct_eq(lm_field)) {
+                return Err(Mismatch::NoMatch);
             }
-            None
+            if policy.accept_lm {
+                Ok((crypto::ntlm_v1_session_base_key(nt_hash), Verify::LmOnly))
+            } else {
+                Err(Mismatch::LmRefused)
+            }
         }
-        Verify::Anonymous => None,
+        Verify::Anonymous => Err(Mismatch::NoMatch),
     }
+}
+
+/// The first 8 bytes of the LM field (the client challenge under ESS).
+fn lm_head(lm_field: &[u8]) -> Option<[u8; 8]> {
+    lm_field.get(..8)?.try_into().ok()
+}
+
+/// The last 8 bytes of a 24-byte LM field (the LMv2 client challenge).
+fn lm_tail(lm_field: &[u8]) -> Option<[u8; 8]> {
+    lm_field.get(16..24)?.try_into().ok()
 }

@@ -207,14 +207,14 @@ fn session_security_allocates_nothing_per_message() {
 }
 
 /// Allocations of `ServerContext::accept` of a level-3 client's AUTHENTICATE (NTLMv2, MIC,
-/// channel bindings, KEY_EXCH): exactly 17 when written; see benches/README.md for where
+/// channel bindings, KEY_EXCH): exactly 18 when written (after merging main at 1591a3a; 17 before); see benches/README.md for where
 /// they come from (server.rs).
-const SERVER_VERIFY_MAX: usize = 17;
+const SERVER_VERIFY_MAX: usize = 18;
 
 /// Allocations of a whole handshake at levels 0, 2 and 3, both contexts created
 /// beforehand: NEGOTIATE, CHALLENGE, AUTHENTICATE and accept. Exactly these when written
 /// (entropy is fixed, so the counts are the same on every run).
-const HANDSHAKE_MAX: [(u8, usize); 3] = [(0, 62), (2, 62), (3, 73)];
+const HANDSHAKE_MAX: [(u8, usize); 3] = [(0, 63), (2, 63), (3, 74)];
 
 #[test]
 fn server_verification_allocations_are_bounded() {

@@ -200,25 +200,57 @@ fn level_five_refuses_ntlmv1_and_names_the_rule() {
 
 #[test]
 fn lm_only_client_is_refused_at_level_four_and_accepted_at_three() {
-    for (n, accepted) in [(3, true), (4, false)] {
-        let mut policy = ServerPolicy::domain_controller(level(n));
-        policy.accept_lmv2_only = false;
-        let config = Arc::new(server_config(policy));
-        let (mut client, mut server, challenge) = challenged(&config, 0, PASSWORD);
-        let auth = client.authenticate(&challenge, t0()).unwrap();
-        let lm_only = rebuild(&auth, |m| m.nt_challenge_response = &[]);
-        match server.accept(&lm_only, t0()) {
+    // A legacy client that sends only the LM response, against default domain controllers.
+    for n in 0..=5u8 {
+        let config = dc(n);
+        let mut legacy = client_config(level(0), PASSWORD);
+        legacy.policy.send_nt_response = false;
+        let run = run(legacy, &config, t0());
+        let message = AuthenticateMessage::decode(&run.authenticate).unwrap();
+        assert!(message.nt_challenge_response.is_empty());
+        match run.result {
             Ok(logon) => {
-                assert!(accepted, "level {n}");
+                assert!(n <= 3, "level {n} accepted LM");
                 assert_eq!(logon.verified, Verify::LmOnly);
             }
             Err(Refusal::Policy(p)) => {
-                assert!(!accepted, "level {n}");
+                assert!(n >= 4, "level {n}: {p}");
                 assert_eq!(p.refused, RefusedKind::Lm);
             }
             Err(other) => panic!("level {n}: {other:?}"),
         }
     }
+    // With a wrong password: a bad password where LM is accepted; where it is not, the same
+    // policy refusal as with the right password (nothing tells the two apart).
+    let mut legacy = client_config(level(0), "wrong");
+    legacy.policy.send_nt_response = false;
+    assert_eq!(
+        refusal(run(legacy.clone(), &dc(3), t0())),
+        Refusal::BadPassword { failures: 0 }
+    );
+    let r = refusal(run(legacy, &dc(4), t0()));
+    assert!(
+        matches!(r, Refusal::Policy(p) if p.refused == RefusedKind::Lm),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn lmv2_only_client_is_accepted_up_to_level_three_and_keys_agree() {
+    let mut legacy = client_config(level(3), PASSWORD);
+    legacy.policy.send_nt_response = false;
+    for n in [4u8, 5] {
+        let r = refusal(run(legacy.clone(), &dc(n), t0()));
+        assert!(
+            matches!(r, Refusal::Policy(p) if p.refused == RefusedKind::Lm),
+            "level {n}: {r:?}"
+        );
+    }
+    let run = run(legacy, &dc(3), t0());
+    let mut logon = run.result.unwrap();
+    assert_eq!(logon.verified, Verify::LmV2Only);
+    let mut client = run.client.into_established().unwrap();
+    assert_seal_crosses(&mut client, &mut logon.established, "lmv2 only");
 }
 
 #[test]
@@ -546,4 +578,185 @@ fn malformed_and_out_of_order() {
         ClientError::OutOfOrder(_)
     ));
     assert_eq!(fresh.negotiate().unwrap_err(), ClientError::Unusable);
+}
+
+#[test]
+fn stripped_msv_av_flags_is_refused() {
+    // Removing MsvAvFlags from the echoed target info (and the MIC with it) breaks the
+    // NTProofStr, which covers the blob: the logon is refused, never accepted without a MIC.
+    let config = dc(3);
+    let (mut client, mut server, challenge) = challenged(&config, 3, PASSWORD);
+    let auth = client.authenticate(&challenge, t0()).unwrap();
+    let decoded = AuthenticateMessage::decode(&auth).unwrap();
+    let nt = decoded.nt_challenge_response;
+    let pos = (44..nt.len() - 8)
+        .find(|&i| nt[i..i + 4] == [6, 0, 4, 0])
+        .expect("MsvAvFlags in blob");
+    let mut stripped = nt[..pos].to_vec();
+    stripped.extend_from_slice(&nt[pos + 8..]);
+    let tampered = rebuild(&auth, |m| {
+        m.nt_challenge_response = &stripped;
+        m.mic = None;
+    });
+    let r = server.accept(&tampered, t0()).unwrap_err();
+    assert_eq!(r, Refusal::BadPassword { failures: 0 });
+}
+
+#[test]
+fn missing_mic_never_lets_a_wrong_password_in_under_any_policy() {
+    for require_mic in [false, true] {
+        let mut policy = ServerPolicy::domain_controller(level(3));
+        policy.require_mic = require_mic;
+        let config = Arc::new(server_config(policy));
+        let mut c = client_config(level(3), "wrong");
+        c.policy.mic_with_timestamp = false;
+        let r = refusal(run(c, &config, t0()));
+        assert_eq!(
+            r,
+            Refusal::BadPassword { failures: 0 },
+            "require_mic={require_mic}"
+        );
+    }
+}
+
+#[test]
+fn forged_ess_lm_only_message_is_refused() {
+    // The shape that logs on to pyspnego 0.12.4's acceptor without a password: the ESS flag,
+    // no NT response, LM field = 8 chosen bytes ‖ Z(16). Here it is a bad password at every
+    // level, since the LM field is verified against the stored hashes, never against itself.
+    for n in 0..=5u8 {
+        let config = dc(n);
+        let (mut client, mut server, challenge) = challenged(&config, 1, PASSWORD);
+        let auth = client.authenticate(&challenge, t0()).unwrap();
+        let mut lm = [0u8; 24];
+        lm[..8].copy_from_slice(b"attacker");
+        let forged = rebuild(&auth, |m| {
+            m.flags
+                .insert(NegotiateFlags::NEGOTIATE_EXTENDED_SESSIONSECURITY);
+            m.lm_challenge_response = &lm;
+            m.nt_challenge_response = &[];
+        });
+        let r = server.accept(&forged, t0()).unwrap_err();
+        assert!(
+            matches!(r, Refusal::BadPassword { .. } | Refusal::Policy(_)),
+            "level {n}: {r:?}"
+        );
+    }
+}
+
+#[test]
+fn stripped_nt_response_cannot_skip_configured_checks() {
+    // Review finding C4: a relay strips MsvAvTimestamp from the CHALLENGE (so the client
+    // sends LMv2 and no MIC) and then drops the NT response. What is left carries no target
+    // name and no channel bindings, so a server that checks either refuses it at any level.
+    let tls = ChannelBindings::from_application_data(b"tls-server-end-point:server".to_vec());
+    for (with_spn, with_bindings) in [(true, false), (false, true)] {
+        let mut policy = ServerPolicy::domain_controller(level(3));
+        policy.send_timestamp = false;
+        if with_spn {
+            policy.target_names = vec!["HTTP/server.example.com".into()];
+        }
+        let config = Arc::new(server_config(policy));
+        let mut client = ClientContext::new(
+            client_config(level(3), PASSWORD).target_name("HTTP/evil.example.com"),
+        );
+        let mut server = ServerContext::new(config);
+        if with_bindings {
+            server.set_channel_bindings(&tls);
+        }
+        let challenge = server
+            .challenge(&client.negotiate().unwrap(), t0())
+            .unwrap();
+        let auth = client.authenticate(&challenge, t0()).unwrap();
+        let stripped = rebuild(&auth, |m| m.nt_challenge_response = &[]);
+        let r = server.accept(&stripped, t0()).unwrap_err();
+        let expected = if with_spn {
+            Refusal::TargetName { sent: None }
+        } else {
+            Refusal::ChannelBindings(ChannelBindingFailure::Missing)
+        };
+        assert_eq!(r, expected);
+    }
+}
+
+#[test]
+fn lockout_cannot_be_dodged_by_changing_the_domain() {
+    // Review finding C1: an account stored without a domain matches any domain the client
+    // names; the counter must still be the account's own.
+    let users = MemoryStore::parse(":bob:Secret1\n", "users").unwrap();
+    let mut config = ServerConfig::new(ServerPolicy::domain_controller(level(3)), users);
+    config.reflection_guard = own_guard();
+    let tracker = Arc::new(LockoutTracker::new(LockoutPolicy {
+        threshold: 3,
+        observation_window: Duration::from_secs(600),
+        lockout_duration: Duration::from_secs(900),
+    }));
+    config.lockout = Some(tracker.clone());
+    let config = Arc::new(config);
+    let as_bob = |domain: &str, password: &str| {
+        let mut c = client_config(level(3), password);
+        c.credentials = ntlm::client::ClientCredentials::Password {
+            domain: domain.into(),
+            user: "bob".into(),
+            password: password.into(),
+        };
+        c
+    };
+    for i in 0..3 {
+        let r = refusal(run(as_bob(&format!("D{i}"), "guess"), &config, t0()));
+        assert_eq!(r, Refusal::BadPassword { failures: i + 1 });
+    }
+    let r = refusal(run(as_bob("ZZ", "Secret1"), &config, t0()));
+    assert!(matches!(r, Refusal::LockedOut { .. }), "{r:?}");
+    // After the lock, a logon reports the server's domain, not the client's claim.
+    let later = t0() + Duration::from_secs(901);
+    let logon = run(as_bob("ZZ", "Secret1"), &config, later).result.unwrap();
+    assert_eq!(
+        (logon.domain.as_str(), logon.user.as_str()),
+        ("DOMAIN", "bob")
+    );
+}
+
+#[test]
+fn a_copied_logon_does_not_get_the_real_one_refused() {
+    // Review finding C2: an attacker who sees an AUTHENTICATE in flight sends a copy on its
+    // own connection first. The copy fails; the real one must still succeed, and the same
+    // message after that is refused as a replay (not counted as a bad password).
+    let config = dc(3);
+    let (mut client, mut victim_server, challenge) = challenged(&config, 3, PASSWORD);
+    let auth = client.authenticate(&challenge, t0()).unwrap();
+
+    let (_, mut attacker_server, _) = challenged(&config, 3, PASSWORD);
+    assert_eq!(
+        attacker_server.accept(&auth, t0()).unwrap_err(),
+        Refusal::BadPassword { failures: 0 }
+    );
+    assert!(victim_server.accept(&auth, t0()).is_ok());
+
+    let (_, mut replay_server, _) = challenged(&config, 3, PASSWORD);
+    assert_eq!(
+        replay_server.accept(&auth, t0()).unwrap_err(),
+        Refusal::Replay
+    );
+}
+
+#[test]
+fn client_refuses_a_challenge_that_strips_required_flags() {
+    let mut policy = ServerPolicy::domain_controller(level(3));
+    policy.offer_ess = false;
+    let config = Arc::new(server_config(policy));
+    let mut c = client_config(level(2), PASSWORD);
+    c.policy.required =
+        NegotiateFlags::NEGOTIATE_EXTENDED_SESSIONSECURITY | NegotiateFlags::NEGOTIATE_128;
+    let mut client = ClientContext::new(c);
+    let mut server = ServerContext::new(config);
+    let challenge = server
+        .challenge(&client.negotiate().unwrap(), t0())
+        .unwrap();
+    assert_eq!(
+        client.authenticate(&challenge, t0()).unwrap_err(),
+        ClientError::TooWeak {
+            missing: NegotiateFlags::NEGOTIATE_EXTENDED_SESSIONSECURITY
+        }
+    );
 }

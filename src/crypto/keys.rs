@@ -25,6 +25,11 @@ pub enum Side {
 
 impl Side {
     /// The other end.
+    ///
+    /// ```
+    /// use ntlm::crypto::Side;
+    /// assert_eq!(Side::Client.peer(), Side::Server);
+    /// ```
     pub const fn peer(self) -> Self {
         match self {
             Side::Client => Side::Server,

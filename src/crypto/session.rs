@@ -1,40 +1,6 @@
 //! Session security of MS-NLMP §3.4: message integrity (§3.4.2, `GSS_GetMICEx` /
 //! `GSS_VerifyMICEx`), confidentiality (§3.4.3, `GSS_WrapEx` / `GSS_UnwrapEx`) and the
 //! message signature (§3.4.4, §2.2.2.9).
-//!
-//! # RC4 state and sequence numbers
-//!
-//! * **With extended session security** (§3.4.4.2) each direction has its own sign key, seal
-//!   key, RC4 handle and sequence number, all starting at 0: the client sends with the
-//!   client-to-server keys and receives with the server-to-client keys, and the server the
-//!   other way round.
-//! * **Without extended session security** (NTLMv1, §3.4.4.1) there is one seal key for both
-//!   directions, and this crate keeps **one RC4 handle and one sequence number shared by
-//!   everything a context sends and receives**, as Samba (`libcli/auth/ntlmssp_sign.c`: a
-//!   single `crypt->ntlm.seal_state` and `crypt->ntlm.seq_num` used by sign, check, seal and
-//!   unseal) and pyspnego (`spnego/_ntlm.py`: `self._handle_out = self._handle_in = rc4init(...)`
-//!   and `_seq_num_in` returning the *outgoing* counter when ESS is off) do; MS-NLMP §3.4
-//!   likewise says the NTLMv1 handle is shared. Both ends therefore stay in step only if every
-//!   message is processed in the one order both sides see (e.g. strict request/response).
-//!
-//! # The NTLMv1 RandomPad
-//!
-//! `sign`/`seal` without ESS write RandomPad as zero after running the RC4 stream over four
-//! zero bytes, as Windows and pyspnego do (the signature of §4.2.2 as Windows produces it);
-//! the specification document shows `RC4(0)` there instead, as Samba sends it.
-//! `verify`/`unseal` accept either form and nothing else.
-//!
-//! # Failures
-//!
-//! A bad signature, a signature of the wrong length or version, and an unexpected sequence
-//! number are distinct [`SecurityError`]s. A failed message still consumes its sequence
-//! number and RC4 keystream (unless its signature had the wrong length or version, which is
-//! detected first), and the context is then marked failed: **every later `verify`
-//! or `unseal` returns [`SecurityError::ContextFailed`]**; there is no resynchronisation.
-//! `sign` and `seal` keep working (with ESS the outgoing direction is independent; without
-//! ESS the shared stream has moved on exactly as the peer's has if the message had the sent
-//! length), but the caller is expected to tear the connection down. On any error `unseal`
-//! overwrites the message with zeros, so unauthenticated plaintext is never returned.
 
 use crate::crypto::crc32::crc32;
 use crate::crypto::keys::{seal_key, sign_key, Side};
@@ -201,8 +167,8 @@ impl Direction {
     }
 }
 
-// Boxing the ESS variant would cost an allocation per context for nothing: a context holds
-// exactly one State for its whole life.
+// One value per context, built once and never moved on a hot path: boxing the larger
+// variant would only add an indirection.
 #[allow(clippy::large_enum_variant)]
 enum State {
     /// NTLMv1 without ESS: one handle and one counter for both directions.
@@ -217,8 +183,42 @@ enum State {
 
 /// The session security context of one end of an NTLM connection (MS-NLMP §3.4): signs,
 /// seals, verifies and unseals messages with the keys derived from the ExportedSessionKey
-/// and the negotiated flags. See the [module documentation](self) for how RC4 state and
-/// sequence numbers are kept, and what happens after a failure.
+/// and the negotiated flags. See below for how RC4 state and sequence numbers are kept,
+/// and what happens after a failure.
+///
+/// # RC4 state and sequence numbers
+///
+/// * **With extended session security** (§3.4.4.2) each direction has its own sign key, seal
+///   key, RC4 handle and sequence number, all starting at 0: the client sends with the
+///   client-to-server keys and receives with the server-to-client keys, and the server the
+///   other way round.
+/// * **Without extended session security** (NTLMv1, §3.4.4.1) there is one seal key for both
+///   directions, and this crate keeps **one RC4 handle and one sequence number shared by
+///   everything a context sends and receives**, as Samba (`libcli/auth/ntlmssp_sign.c`: a
+///   single `crypt->ntlm.seal_state` and `crypt->ntlm.seq_num` used by sign, check, seal and
+///   unseal) and pyspnego (`spnego/_ntlm.py`: `self._handle_out = self._handle_in = rc4init(...)`
+///   and `_seq_num_in` returning the *outgoing* counter when ESS is off, citing MS-NLMP) do.
+///   Both ends therefore stay in step only if every
+///   message is processed in the one order both sides see (e.g. strict request/response).
+///
+/// # The NTLMv1 RandomPad
+///
+/// `sign`/`seal` without ESS write RandomPad as zero after running the RC4 stream over four
+/// zero bytes, as Windows and pyspnego do (the signature of §4.2.2 as Windows produces it);
+/// the specification document shows `RC4(0)` there instead, as Samba sends it.
+/// `verify`/`unseal` accept either form and nothing else.
+///
+/// # Failures
+///
+/// A bad signature, a signature of the wrong length or version, and an unexpected sequence
+/// number are distinct [`SecurityError`]s. A failed message still consumes its sequence
+/// number and RC4 keystream (unless its signature had the wrong length or version, which is
+/// detected first), and the context is then marked failed: **every later `verify`
+/// or `unseal` returns [`SecurityError::ContextFailed`]**; there is no resynchronisation.
+/// `sign` and `seal` keep working (with ESS the outgoing direction is independent; without
+/// ESS the shared stream has moved on exactly as the peer's has if the message had the sent
+/// length), but the caller is expected to tear the connection down. On any error `unseal`
+/// overwrites the message with zeros, so unauthenticated plaintext is never returned.
 ///
 /// Sequence numbers start at 0, so a fresh context reproduces the §4.2 examples (which use
 /// sequence number 0). RC4 states are zeroized on drop; `Debug` shows no key material.
@@ -276,12 +276,32 @@ impl SessionSecurity {
     }
 
     /// True once a `verify` or `unseal` has failed; see [`SecurityError::ContextFailed`].
+    ///
+    /// ```
+    /// use ntlm::crypto::{SessionSecurity, Side};
+    /// let mut s = SessionSecurity::new(ntlm::NegotiateFlags::EMPTY, &ntlm::SessionKey::from_bytes([1; 16]), Side::Server);
+    /// assert!(!s.is_failed());
+    /// assert!(s.verify(b"m", &[0; 15]).is_err());
+    /// assert!(s.is_failed());
+    /// ```
     pub fn is_failed(&self) -> bool {
         self.failed
     }
 
     /// `GSS_GetMICEx` (MS-NLMP §3.4.2): the signature of an outgoing `message`, which is sent
     /// in the clear. Consumes one sequence number.
+    ///
+    /// ```
+    /// use ntlm::crypto::{SessionSecurity, Side};
+    /// use ntlm::{NegotiateFlags as F, SessionKey};
+    /// let f = F::NEGOTIATE_EXTENDED_SESSIONSECURITY | F::NEGOTIATE_SIGN;
+    /// let key = SessionKey::from_bytes([0x55; 16]);
+    /// let sig = SessionSecurity::new(f, &key, Side::Client).sign(b"hello");
+    /// assert_eq!(sig[..4], [1, 0, 0, 0]); // version
+    /// assert_eq!(sig[12..], [0, 0, 0, 0]); // sequence number 0
+    /// let mut server = SessionSecurity::new(f, &key, Side::Server);
+    /// assert!(server.verify(b"hello", &sig).is_ok());
+    /// ```
     pub fn sign(&mut self, message: &[u8]) -> [u8; 16] {
         match &mut self.state {
             State::V1 { rc4, seq } => {
@@ -301,6 +321,17 @@ impl SessionSecurity {
     /// `GSS_WrapEx` (MS-NLMP §3.4.3): encrypts `message` in place with the sending RC4 handle
     /// and returns the signature of the plaintext, made after the encryption on the same
     /// keystream. Consumes one sequence number.
+    ///
+    /// ```
+    /// use ntlm::crypto::{SessionSecurity, Side};
+    /// use ntlm::{NegotiateFlags as F, SessionKey};
+    /// // MS-NLMP 4.2.2: NTLMv1 without ESS, flags 0xe2028233, exported session key 55 x 16.
+    /// let mut client = SessionSecurity::new(F::from_bits(0xe2028233), &SessionKey::from_bytes([0x55; 16]), Side::Client);
+    /// let mut msg: Vec<u8> = "Plaintext".encode_utf16().flat_map(u16::to_le_bytes).collect();
+    /// let sig = client.seal(&mut msg);
+    /// assert_eq!(msg[..4], [0x56, 0xfe, 0x04, 0xd8]);
+    /// assert_eq!(sig, 0x010000000000000009dcd1df2e459d36u128.to_be_bytes());
+    /// ```
     pub fn seal(&mut self, message: &mut [u8]) -> [u8; 16] {
         match &mut self.state {
             State::V1 { rc4, seq } => {
@@ -322,7 +353,19 @@ impl SessionSecurity {
 
     /// `GSS_VerifyMICEx` (MS-NLMP §3.4.2, §3.4.4): checks the signature of an incoming
     /// clear-text `message`. Consumes one sequence number, even on failure; any failure
-    /// marks the context failed (see the [module documentation](self)).
+    /// marks the context failed (see [`SessionSecurity`]).
+    ///
+    /// ```
+    /// use ntlm::crypto::{SecurityError, SessionSecurity, Side};
+    /// use ntlm::{NegotiateFlags as F, SessionKey};
+    /// let f = F::NEGOTIATE_EXTENDED_SESSIONSECURITY | F::NEGOTIATE_KEY_EXCH;
+    /// let key = SessionKey::from_bytes([0x55; 16]);
+    /// let mut client = SessionSecurity::new(f, &key, Side::Client);
+    /// let mut server = SessionSecurity::new(f, &key, Side::Server);
+    /// let sig = client.sign(b"hello");
+    /// assert_eq!(server.verify(b"hellO", &sig), Err(SecurityError::BadSignature));
+    /// assert_eq!(server.verify(b"hello", &sig), Err(SecurityError::ContextFailed));
+    /// ```
     pub fn verify(&mut self, message: &[u8], signature: &[u8]) -> Result<(), SecurityError> {
         let r = self.check(Incoming::Plain(message), signature);
         self.failed |= r.is_err();
@@ -332,6 +375,20 @@ impl SessionSecurity {
     /// `GSS_UnwrapEx` (MS-NLMP §3.4.3): decrypts an incoming `message` in place with the
     /// receiving RC4 handle and checks `signature` over the plaintext. On error the message is
     /// overwritten with zeros and the context is marked failed.
+    ///
+    /// ```
+    /// use ntlm::crypto::{SecurityError, SessionSecurity, Side};
+    /// use ntlm::{NegotiateFlags as F, SessionKey};
+    /// let f = F::NEGOTIATE_EXTENDED_SESSIONSECURITY | F::NEGOTIATE_128;
+    /// let key = SessionKey::from_bytes([0x55; 16]);
+    /// let mut client = SessionSecurity::new(f, &key, Side::Client);
+    /// let mut server = SessionSecurity::new(f, &key, Side::Server);
+    /// let (mut m0, mut m1) = (b"first".to_vec(), b"second".to_vec());
+    /// let s0 = client.seal(&mut m0);
+    /// let s1 = client.seal(&mut m1);
+    /// assert!(matches!(server.unseal(&mut m1, &s1), Err(SecurityError::OutOfSequence { expected: 0, found: 1 })));
+    /// assert_eq!(m1, [0; 6]);
+    /// ```
     pub fn unseal(&mut self, message: &mut [u8], signature: &[u8]) -> Result<(), SecurityError> {
         let r = self.check(Incoming::Sealed(message), signature);
         if r.is_err() {

@@ -88,7 +88,7 @@ impl<'a> AuthenticateMessage<'a> {
 
     /// A message with `flags` and every field empty (strings of the encoding
     /// NTLMSSP_NEGOTIATE_UNICODE selects), no VERSION, no MIC; canonical layout. Set the
-    /// public fields afterwards.
+    /// public fields afterwards (MS-NLMP §2.2.1.3).
     pub fn new(flags: NegotiateFlags) -> Self {
         let s = WireString::empty(flags.contains(NegotiateFlags::NEGOTIATE_UNICODE));
         Self {
@@ -182,7 +182,7 @@ impl<'a> AuthenticateMessage<'a> {
         })
     }
 
-    /// Forgets the received layout: the next encode uses the canonical one.
+    /// Forgets the received layout: the next encode uses the canonical one (MS-NLMP §2.2.1.3).
     pub fn canonicalize(&mut self) {
         self.layout = Recorded::default();
     }
@@ -212,13 +212,13 @@ impl<'a> AuthenticateMessage<'a> {
     /// Byte offset of the 16-byte MIC in [`encode`](Self::encode)'s output: 72 normally
     /// (after VERSION), 64 for a received message that had a MIC but no room for VERSION;
     /// `None` without a MIC. To compute the MIC, encode with `mic = Some([0; 16])` and
-    /// zero nothing else.
+    /// zero nothing else (MS-NLMP §2.2.1.3).
     pub fn mic_offset(&self) -> Option<usize> {
         self.mic?;
         Some(if self.header_len() == 80 { 64 } else { 72 })
     }
 
-    /// The message bytes.
+    /// The message bytes (MS-NLMP §2.2.1.3).
     ///
     /// # Panics
     /// When a field is longer than 65535 bytes.
@@ -228,7 +228,7 @@ impl<'a> AuthenticateMessage<'a> {
         out
     }
 
-    /// Appends the message bytes to `out`.
+    /// Appends the message bytes to `out` (MS-NLMP §2.2.1.3).
     ///
     /// # Panics
     /// When a field is longer than 65535 bytes.

@@ -12,29 +12,29 @@ use super::string::WireString;
 pub struct AvFlags(u32);
 
 impl AvFlags {
-    /// 0x1: the client's account authentication is constrained.
+    /// 0x1: the client's account authentication is constrained (MS-NLMP §2.2.2.1).
     pub const CONSTRAINED: Self = Self(0x1);
-    /// 0x2: the AUTHENTICATE_MESSAGE carries a MIC.
+    /// 0x2: the AUTHENTICATE_MESSAGE carries a MIC (MS-NLMP §2.2.2.1).
     pub const MIC_PRESENT: Self = Self(0x2);
-    /// 0x4: the client's SPN (MsvAvTargetName) came from an untrusted source.
+    /// 0x4: the client's SPN (MsvAvTargetName) came from an untrusted source (MS-NLMP §2.2.2.1).
     pub const UNTRUSTED_SPN_SOURCE: Self = Self(0x4);
 
-    /// Any 32-bit value.
+    /// Any 32-bit value (MS-NLMP §2.2.2.1).
     pub const fn from_bits(bits: u32) -> Self {
         Self(bits)
     }
 
-    /// The 32-bit value.
+    /// The 32-bit value (MS-NLMP §2.2.2.1).
     pub const fn bits(self) -> u32 {
         self.0
     }
 
-    /// True when every bit of `other` is set here.
+    /// True when every bit of `other` is set here (MS-NLMP §2.2.2.1).
     pub const fn contains(self, other: Self) -> bool {
         self.0 & other.0 == other.0
     }
 
-    /// Sets the bits of `other`.
+    /// Sets the bits of `other` (MS-NLMP §2.2.2.1).
     pub fn insert(&mut self, other: Self) {
         self.0 |= other.0;
     }
@@ -76,7 +76,7 @@ pub enum AvId {
 }
 
 impl AvId {
-    /// The AvId for a wire value, `None` for ids MS-NLMP does not define.
+    /// The AvId for a wire value, `None` for ids MS-NLMP does not define (MS-NLMP §2.2.2.1).
     pub const fn from_u16(id: u16) -> Option<Self> {
         Some(match id {
             0 => Self::Eol,
@@ -94,7 +94,7 @@ impl AvId {
         })
     }
 
-    /// The MS-NLMP name (`"MsvAvTimestamp"`), used as the field of decode errors.
+    /// The MS-NLMP name (`"MsvAvTimestamp"`), used as the field of decode errors (MS-NLMP §2.2.2.1).
     pub const fn name(self) -> &'static str {
         match self {
             Self::Eol => "MsvAvEOL",
@@ -151,7 +151,7 @@ pub enum AvPair<'a> {
 }
 
 impl<'a> AvPair<'a> {
-    /// The AvId on the wire.
+    /// The AvId on the wire (MS-NLMP §2.2.2.1).
     pub const fn id(&self) -> u16 {
         match self {
             Self::NbComputerName(_) => AvId::NbComputerName as u16,
@@ -244,7 +244,7 @@ impl<'a> AvPair<'a> {
         }
     }
 
-    /// The value bytes (without AvId and AvLen).
+    /// The value bytes (without AvId and AvLen) (MS-NLMP §2.2.2.1).
     pub fn value(&self) -> Vec<u8> {
         let mut v = Vec::new();
         self.value_into(&mut v);
@@ -293,7 +293,7 @@ pub struct TargetInfo<'a> {
 }
 
 impl<'a> TargetInfo<'a> {
-    /// Decodes a whole AV pair list: `bytes` must end exactly after MsvAvEOL.
+    /// Decodes a whole AV pair list: `bytes` must end exactly after MsvAvEOL (MS-NLMP §2.2.2.1).
     pub fn decode(bytes: &'a [u8]) -> Result<Self, DecodeError> {
         let (list, rest) = Self::decode_prefix(bytes)?;
         if !rest.is_empty() {
@@ -307,7 +307,7 @@ impl<'a> TargetInfo<'a> {
     }
 
     /// Decodes an AV pair list at the start of `bytes` up to and including MsvAvEOL, and
-    /// returns the bytes after it (the padding that follows the list in an NTLMv2 blob).
+    /// returns the bytes after it (the padding that follows the list in an NTLMv2 blob) (MS-NLMP §2.2.2.1).
     pub fn decode_prefix(bytes: &'a [u8]) -> Result<(Self, &'a [u8]), DecodeError> {
         let mut seen: u32 = 0;
         let mut pos = 0;
@@ -333,14 +333,14 @@ impl<'a> TargetInfo<'a> {
         }
     }
 
-    /// A list with no pairs: a lone MsvAvEOL.
+    /// A list with no pairs: a lone MsvAvEOL (MS-NLMP §2.2.2.1).
     pub const fn empty() -> TargetInfo<'static> {
         TargetInfo {
             bytes: &[0, 0, 0, 0],
         }
     }
 
-    /// The pairs in wire order, without MsvAvEOL.
+    /// The pairs in wire order, without MsvAvEOL (MS-NLMP §2.2.2.1).
     pub fn iter(&self) -> AvPairs<'a> {
         AvPairs {
             bytes: self.bytes,
@@ -348,12 +348,12 @@ impl<'a> TargetInfo<'a> {
         }
     }
 
-    /// The pair with AvId `id` (the first, for an unknown id).
+    /// The pair with AvId `id` (the first, for an unknown id) (MS-NLMP §2.2.2.1).
     pub fn get(&self, id: AvId) -> Option<AvPair<'a>> {
         self.iter().find(|p| p.id() == id as u16)
     }
 
-    /// MsvAvTimestamp.
+    /// MsvAvTimestamp (MS-NLMP §2.2.2.1).
     pub fn timestamp(&self) -> Option<u64> {
         match self.get(AvId::Timestamp) {
             Some(AvPair::Timestamp(t)) => Some(t),
@@ -361,7 +361,7 @@ impl<'a> TargetInfo<'a> {
         }
     }
 
-    /// MsvAvFlags.
+    /// MsvAvFlags (MS-NLMP §2.2.2.1).
     pub fn flags(&self) -> Option<AvFlags> {
         match self.get(AvId::Flags) {
             Some(AvPair::Flags(f)) => Some(f),
@@ -369,7 +369,7 @@ impl<'a> TargetInfo<'a> {
         }
     }
 
-    /// MsvAvChannelBindings.
+    /// MsvAvChannelBindings (MS-NLMP §2.2.2.1).
     pub fn channel_bindings(&self) -> Option<[u8; 16]> {
         match self.get(AvId::ChannelBindings) {
             Some(AvPair::ChannelBindings(c)) => Some(c),
@@ -377,7 +377,7 @@ impl<'a> TargetInfo<'a> {
         }
     }
 
-    /// MsvAvTargetName.
+    /// MsvAvTargetName (MS-NLMP §2.2.2.1).
     pub fn target_name(&self) -> Option<WireString<'a>> {
         match self.get(AvId::TargetName) {
             Some(AvPair::TargetName(s)) => Some(s),
@@ -385,7 +385,7 @@ impl<'a> TargetInfo<'a> {
         }
     }
 
-    /// The list as on the wire, including MsvAvEOL.
+    /// The list as on the wire, including MsvAvEOL (MS-NLMP §2.2.2.1).
     pub const fn as_bytes(&self) -> &'a [u8] {
         self.bytes
     }
@@ -480,12 +480,12 @@ impl AvPair<'_> {
 }
 
 impl TargetInfoBuilder {
-    /// An empty list.
+    /// An empty list (MS-NLMP §2.2.2.1).
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Every pair of `list`, in order, unknown and repeated ones included.
+    /// Every pair of `list`, in order, unknown and repeated ones included (MS-NLMP §2.2.2.1).
     pub fn from_target_info(list: &TargetInfo<'_>) -> Self {
         let wire = list.as_bytes();
         // A validated list ends with the 4-byte MsvAvEOL; keep everything before it.
@@ -507,7 +507,7 @@ impl TargetInfoBuilder {
 
     /// Replaces the first pair with the same AvId in place (dropping any later pair with
     /// that id), or appends `pair` at the end (before MsvAvEOL). An `Unknown` pair with
-    /// AvId 0 (MsvAvEOL) is ignored.
+    /// AvId 0 (MsvAvEOL) is ignored (MS-NLMP §2.2.2.1).
     ///
     /// # Panics
     /// When the value is longer than 65535 bytes.
@@ -541,7 +541,7 @@ impl TargetInfoBuilder {
         }
     }
 
-    /// Appends `pair` even if its AvId is already present (for unknown ids that repeat).
+    /// Appends `pair` even if its AvId is already present (for unknown ids that repeat) (MS-NLMP §2.2.2.1).
     /// An AvId 0 pair is ignored.
     ///
     /// # Panics
@@ -553,7 +553,7 @@ impl TargetInfoBuilder {
         }
     }
 
-    /// Removes every pair with AvId `id`.
+    /// Removes every pair with AvId `id` (MS-NLMP §2.2.2.1).
     pub fn remove(&mut self, id: u16) {
         let mut out = Vec::with_capacity(self.bytes.len());
         for (i, s, e) in builder_pairs(&self.bytes) {
@@ -564,12 +564,12 @@ impl TargetInfoBuilder {
         self.bytes = out;
     }
 
-    /// True when the list has a pair with AvId `id`.
+    /// True when the list has a pair with AvId `id` (MS-NLMP §2.2.2.1).
     pub fn contains(&self, id: u16) -> bool {
         builder_pairs(&self.bytes).any(|(i, _, _)| i == id)
     }
 
-    /// The list as on the wire, MsvAvEOL included.
+    /// The list as on the wire, MsvAvEOL included (MS-NLMP §2.2.2.1).
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.bytes.len() + 4);
         self.encode_into(&mut out);

@@ -54,7 +54,7 @@ impl<'a> ChallengeMessage<'a> {
     pub const MESSAGE_TYPE: u32 = 2;
 
     /// A message with `flags` and `server_challenge`; empty TargetName (of the encoding
-    /// NTLMSSP_NEGOTIATE_UNICODE selects), no TargetInfo, no VERSION, zero Reserved.
+    /// NTLMSSP_NEGOTIATE_UNICODE selects), no TargetInfo, no VERSION, zero Reserved (MS-NLMP §2.2.1.2).
     pub fn new(flags: NegotiateFlags, server_challenge: [u8; 8]) -> Self {
         Self {
             flags,
@@ -122,12 +122,12 @@ impl<'a> ChallengeMessage<'a> {
         })
     }
 
-    /// Forgets the received layout: the next encode uses the canonical one.
+    /// Forgets the received layout: the next encode uses the canonical one (MS-NLMP §2.2.1.2).
     pub fn canonicalize(&mut self) {
         self.layout = Recorded::default();
     }
 
-    /// The message bytes.
+    /// The message bytes (MS-NLMP §2.2.1.2).
     ///
     /// # Panics
     /// When a field is longer than 65535 bytes.
@@ -137,7 +137,7 @@ impl<'a> ChallengeMessage<'a> {
         out
     }
 
-    /// Appends the message bytes to `out`.
+    /// Appends the message bytes to `out` (MS-NLMP §2.2.1.2).
     ///
     /// # Panics
     /// When a field is longer than 65535 bytes.

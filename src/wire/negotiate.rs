@@ -41,7 +41,7 @@ impl<'a> NegotiateMessage<'a> {
     /// MessageType of MS-NLMP §2.2.1.1.
     pub const MESSAGE_TYPE: u32 = 1;
 
-    /// A message with `flags`, no names, no version, canonical layout.
+    /// A message with `flags`, no names, no version, canonical layout (MS-NLMP §2.2.1.1).
     pub fn new(flags: NegotiateFlags) -> Self {
         Self {
             flags,
@@ -84,12 +84,12 @@ impl<'a> NegotiateMessage<'a> {
         })
     }
 
-    /// Forgets the received layout: the next encode uses the canonical one.
+    /// Forgets the received layout: the next encode uses the canonical one (MS-NLMP §2.2.1.1).
     pub fn canonicalize(&mut self) {
         self.layout = Recorded::default();
     }
 
-    /// The message bytes.
+    /// The message bytes (MS-NLMP §2.2.1.1).
     ///
     /// # Panics
     /// When a field is longer than 65535 bytes.
@@ -99,7 +99,7 @@ impl<'a> NegotiateMessage<'a> {
         out
     }
 
-    /// Appends the message bytes to `out`.
+    /// Appends the message bytes to `out` (MS-NLMP §2.2.1.1).
     ///
     /// # Panics
     /// When a field is longer than 65535 bytes.

@@ -37,7 +37,7 @@ pub struct NtlmV2Response<'a> {
 }
 
 impl<'a> NtlmV2Response<'a> {
-    /// Decodes an NtChallengeResponse as an NTLMv2 response; see the type documentation.
+    /// Decodes an NtChallengeResponse as an NTLMv2 response; see the type documentation (MS-NLMP §2.2.2.8).
     pub fn decode(nt_challenge_response: &'a [u8]) -> Result<Self, DecodeError> {
         let b = nt_challenge_response;
         if b.len() < FIXED_LEN {
@@ -65,7 +65,7 @@ impl<'a> NtlmV2Response<'a> {
         }
         let timestamp = u64_at(b, 24, "TimeStamp")?;
         let client_challenge = array(b, 32, "ChallengeFromClient")?;
-        let rest = take(b, FIXED_LEN, b.len() - FIXED_LEN, "AvPairs")?;
+        let rest = take(b, FIXED_LEN, b.len().saturating_sub(FIXED_LEN), "AvPairs")?;
         let (av_pairs, _padding) =
             TargetInfo::decode_prefix(rest).map_err(|e| e.shifted(FIXED_LEN))?;
         Ok(Self {

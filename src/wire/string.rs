@@ -17,7 +17,7 @@ pub enum WireString<'a> {
 }
 
 impl<'a> WireString<'a> {
-    /// An empty string of the encoding `unicode` selects.
+    /// An empty string of the encoding `unicode` selects (MS-NLMP §2.2).
     pub const fn empty(unicode: bool) -> Self {
         if unicode {
             Self::Utf16(&[])
@@ -26,25 +26,25 @@ impl<'a> WireString<'a> {
         }
     }
 
-    /// The bytes as on the wire.
+    /// The bytes as on the wire (MS-NLMP §2.2).
     pub const fn as_bytes(&self) -> &'a [u8] {
         match *self {
             Self::Utf16(b) | Self::Oem(b) => b,
         }
     }
 
-    /// True when no bytes.
+    /// True when no bytes (MS-NLMP §2.2).
     pub const fn is_empty(&self) -> bool {
         self.as_bytes().is_empty()
     }
 
-    /// True for the UTF-16LE variant.
+    /// True for the UTF-16LE variant (MS-NLMP §2.2).
     pub const fn is_unicode(&self) -> bool {
         matches!(self, Self::Utf16(_))
     }
 
     /// The text: UTF-16LE decoded with U+FFFD for unpaired surrogates (and a dangling odd
-    /// byte); OEM bytes decoded as Latin-1, which is exact for ASCII.
+    /// byte); OEM bytes decoded as Latin-1, which is exact for ASCII (MS-NLMP §2.2).
     pub fn to_string_lossy(&self) -> String {
         match *self {
             Self::Utf16(b) => {

@@ -31,19 +31,19 @@ pub struct Version {
 }
 
 impl Version {
-    /// Length on the wire.
+    /// Length on the wire (MS-NLMP §2.2.2.10).
     pub const LEN: usize = 8;
 
     /// Windows XP SP2 / 5.1.2600, as in MS-NLMP §4.2.2's AUTHENTICATE_MESSAGE.
     pub const WINDOWS_XP: Self = Self::new(5, 1, 2600);
     /// Windows Vista / Server 2008, 6.0.6000, as in MS-NLMP §4.2.2's CHALLENGE_MESSAGE.
     pub const WINDOWS_VISTA: Self = Self::new(6, 0, 6000);
-    /// Windows 10 version 2004, 10.0.19041.
+    /// Windows 10 version 2004, 10.0.19041 (MS-NLMP §2.2.2.10).
     pub const WINDOWS_10: Self = Self::new(10, 0, 19041);
-    /// Windows Server 2022, 10.0.20348.
+    /// Windows Server 2022, 10.0.20348 (MS-NLMP §2.2.2.10).
     pub const WINDOWS_SERVER_2022: Self = Self::new(10, 0, 20348);
 
-    /// A version with zero Reserved bytes and revision [`NTLMSSP_REVISION_W2K3`].
+    /// A version with zero Reserved bytes and revision [`NTLMSSP_REVISION_W2K3`] (MS-NLMP §2.2.2.10).
     pub const fn new(major: u8, minor: u8, build: u16) -> Self {
         Self {
             major,

@@ -69,3 +69,19 @@ pub fn run(client: ClientConfig, server: &Arc<ServerConfig>, now: SystemTime) ->
         result,
     }
 }
+
+/// Seals a message on the client side and unseals it on the server side: both derived the
+/// same keys and flags.
+pub fn assert_seal_crosses(
+    client: &mut ntlm::established::Established,
+    server: &mut ntlm::established::Established,
+    label: &str,
+) {
+    let mut data = label.as_bytes().to_vec();
+    let sig = client.security().seal(&mut data);
+    server
+        .security()
+        .unseal(&mut data, &sig)
+        .unwrap_or_else(|e| panic!("{label}: {e}"));
+    assert_eq!(data, label.as_bytes(), "{label}");
+}

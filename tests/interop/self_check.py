@@ -17,10 +17,11 @@ Not used by CI.
 
 import argparse
 import os
-import select
+import queue
 import subprocess
 import sys
 import tempfile
+import threading
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEER = os.path.join(HERE, "pyspnego_peer.py")
@@ -35,19 +36,28 @@ class Peer:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             env=env, text=True, bufsize=1,
         )
+        # A reader thread, since select() cannot see lines already buffered
+        # by the TextIOWrapper (e.g. TOKEN and DONE arriving in one read).
+        self.lines = queue.Queue()
+        threading.Thread(target=self._reader, daemon=True).start()
+
+    def _reader(self):
+        for line in self.p.stdout:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
 
     def send(self, line):
         self.p.stdin.write(line + "\n")
         self.p.stdin.flush()
 
     def recv(self):
-        r, _, _ = select.select([self.p.stdout], [], [], TIMEOUT)
-        if not r:
+        try:
+            line = self.lines.get(timeout=TIMEOUT)
+        except queue.Empty:
             raise TimeoutError("%s peer silent for %ss" % (self.role, TIMEOUT))
-        line = self.p.stdout.readline()
-        if not line:
+        if line is None:
             raise EOFError("%s peer closed stdout: %s" % (self.role, self.p.stderr.read().strip()[-300:]))
-        return line.rstrip("\n")
+        return line
 
     def close(self):
         try:
@@ -58,7 +68,7 @@ class Peer:
         except Exception:
             self.p.kill()
             self.p.wait()
-        for f in (self.p.stdout, self.p.stderr):
+        for f in (self.p.stderr,):
             try:
                 f.close()
             except Exception:

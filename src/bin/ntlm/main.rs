@@ -1,0 +1,73 @@
+//! `ntlm`: command-line tools over the `ntlm` crate (MS-NLMP).
+//!
+//! - `squid-helper`: a Squid/Samba `squid-2.5-ntlmssp` authenticator (MS-NLMP §3.2).
+//! - `client-helper`: a Samba `ntlmssp-client-1` client helper (MS-NLMP §3.1).
+//! - `decode`: every field of a NEGOTIATE, CHALLENGE or AUTHENTICATE (MS-NLMP §2.2).
+//! - `hash`: NTOWFv1 and LMOWFv1 of a password read from stdin (MS-NLMP §3.3.1).
+#![forbid(unsafe_code)]
+
+mod args;
+mod client_helper;
+mod decode;
+mod hash;
+mod helper;
+mod json;
+mod squid;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+ntlm: NTLM (MS-NLMP) tools
+
+usage:
+  ntlm squid-helper --level N --users FILE [--preset dc|symmetric] [--domain NAME] [--computer NAME]
+  ntlm client-helper --level N --user 'DOMAIN\\user' --password-env VAR [--workstation NAME]
+  ntlm decode [--json] [TOKEN]
+  ntlm hash [--lm]
+  ntlm help | --help | --version
+
+`ntlm SUBCOMMAND --help` describes each subcommand.
+Exit codes: 0 success, 1 failure (bad token, I/O), 2 bad arguments or configuration.
+";
+
+fn main() -> ExitCode {
+    let mut raw = Vec::new();
+    for arg in std::env::args_os().skip(1) {
+        match arg.into_string() {
+            Ok(s) => raw.push(s),
+            Err(bad) => {
+                eprintln!("ntlm: argument {bad:?} is not valid UTF-8");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let Some((command, rest)) = raw.split_first() else {
+        eprint!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    match command.as_str() {
+        "squid-helper" => squid::main(rest),
+        "client-helper" => client_helper::main(rest),
+        "decode" => decode::main(rest),
+        "hash" => hash::main(rest),
+        "help" | "--help" | "-h" => {
+            print!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        "--version" | "-V" => {
+            println!("ntlm {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        other => {
+            eprintln!("ntlm: unknown subcommand {other:?}\n");
+            eprint!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Prints a usage error for `command` and returns exit code 2.
+pub(crate) fn usage_error(command: &str, message: &str) -> ExitCode {
+    eprintln!("ntlm {command}: {message}\n(see `ntlm {command} --help`)");
+    ExitCode::from(2)
+}

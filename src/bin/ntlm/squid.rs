@@ -1,0 +1,251 @@
+//! `ntlm squid-helper`: the server side of MS-NLMP §3.2 behind Squid's stateful
+//! `squid-2.5-ntlmssp` helper protocol, as Samba's `ntlm_auth` speaks it.
+
+use std::io;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use ntlm::policy::{LmCompatibilityLevel, ServerPolicy, ServerPreset};
+use ntlm::server::{Refusal, ServerConfig, ServerContext};
+use ntlm::store::MemoryStore;
+use ntlm::wire::AuthenticateMessage;
+
+use crate::helper::{base64_decode, base64_encode, one_line, serve, show, split_request};
+
+pub const HELP: &str = "\
+ntlm squid-helper: a stateful NTLM authenticator for Squid (`squid-2.5-ntlmssp` protocol)
+
+usage: ntlm squid-helper --level N --users FILE [--preset dc|symmetric]
+                         [--domain NAME] [--computer NAME]
+
+  --level N        server LmCompatibilityLevel, 0 to 5
+  --users FILE     users: DOMAIN:USER:PASSWORD lines (empty DOMAIN = any domain) or
+                   smbpasswd lines USER:UID:LMHEX:NTHEX:[FLAGS]:LCT-X:; # comments
+  --preset P       dc (domain-controller semantics, default) or symmetric
+  --domain NAME    NetBIOS domain announced in the CHALLENGE (default DOMAIN)
+  --computer NAME  NetBIOS computer name announced in the CHALLENGE (default SERVER)
+
+Requests (stdin, one per line) and replies (stdout, one line each, flushed):
+  YR <base64 NEGOTIATE>     -> TT <base64 CHALLENGE>        (starts a new handshake)
+  KK <base64 AUTHENTICATE>  -> AF DOMAIN\\user               (logon accepted)
+                            -> NA <reason>                  (logon refused; also on stderr)
+  anything else, YR without a token, KK before YR, bad base64 or a malformed token
+                            -> BH <reason>
+AF carries the domain the client named (or the user file's) and the user as stored.
+One handshake is pending at a time; end of input exits 0.
+";
+
+/// Runs the helper on stdin/stdout.
+pub fn main(args: &[String]) -> ExitCode {
+    let parsed = match crate::args::parse(
+        args,
+        &["level", "users", "preset", "domain", "computer"],
+        &[],
+    ) {
+        Ok(p) => p,
+        Err(e) => return crate::usage_error("squid-helper", &e),
+    };
+    if parsed.flag("help") {
+        print!("{HELP}");
+        return ExitCode::SUCCESS;
+    }
+    let config = match build_config(&parsed) {
+        Ok(c) => c,
+        Err(e) => return crate::usage_error("squid-helper", &e),
+    };
+    let mut helper = SquidHelper::new(Arc::new(config));
+    let stdin = io::stdin().lock();
+    let stdout = io::stdout().lock();
+    match serve(stdin, stdout, |line| helper.handle(line, SystemTime::now())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ntlm squid-helper: I/O error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn build_config(parsed: &crate::args::Parsed) -> Result<ServerConfig, String> {
+    if let Some(extra) = parsed.positional.first() {
+        return Err(format!("unexpected argument {extra:?}"));
+    }
+    let level: LmCompatibilityLevel = parsed
+        .required("level")?
+        .parse()
+        .map_err(|e| format!("--level: {e}"))?;
+    let preset = match parsed.value("preset").unwrap_or("dc") {
+        "dc" | "domain-controller" => ServerPreset::DomainController,
+        "symmetric" => ServerPreset::Symmetric,
+        other => return Err(format!("--preset must be dc or symmetric, not {other:?}")),
+    };
+    let users =
+        MemoryStore::from_file(parsed.required("users")?).map_err(|e| format!("user file {e}"))?;
+    if users.is_empty() {
+        return Err("the user file has no users".into());
+    }
+    let mut config = ServerConfig::new(ServerPolicy::new(preset, level), users);
+    if let Some(domain) = parsed.value("domain") {
+        config.nb_domain = domain.to_string();
+    }
+    if let Some(computer) = parsed.value("computer") {
+        config.nb_computer = computer.to_string();
+    }
+    Ok(config)
+}
+
+/// The helper's state: the configuration and at most one pending handshake.
+pub struct SquidHelper {
+    config: Arc<ServerConfig>,
+    pending: Option<ServerContext>,
+}
+
+impl SquidHelper {
+    /// A helper with no pending handshake.
+    pub fn new(config: Arc<ServerConfig>) -> Self {
+        Self {
+            config,
+            pending: None,
+        }
+    }
+
+    /// The reply to one request line (without the newline).
+    pub fn handle(&mut self, line: &[u8], now: SystemTime) -> String {
+        let (command, argument) = split_request(line);
+        match command {
+            b"YR" => self.negotiate(argument, now),
+            b"KK" => self.authenticate(argument, now),
+            _ => {
+                self.pending = None;
+                format!("BH unknown request {:?}: expected YR or KK", show(command))
+            }
+        }
+    }
+
+    fn negotiate(&mut self, token: &[u8], now: SystemTime) -> String {
+        self.pending = None;
+        if token.is_empty() {
+            return "BH YR without a NEGOTIATE token".into();
+        }
+        let negotiate = match base64_decode(token) {
+            Ok(b) => b,
+            Err(e) => return format!("BH YR: {e}"),
+        };
+        let mut context = ServerContext::new(self.config.clone());
+        match context.challenge(&negotiate, now) {
+            Ok(challenge) => {
+                self.pending = Some(context);
+                format!("TT {}", base64_encode(&challenge))
+            }
+            Err(e) => format!("BH {}", one_line(&e.to_string())),
+        }
+    }
+
+    fn authenticate(&mut self, token: &[u8], now: SystemTime) -> String {
+        let Some(mut context) = self.pending.take() else {
+            return "BH KK without a pending handshake (YR first)".into();
+        };
+        if token.is_empty() {
+            return "BH KK without an AUTHENTICATE token".into();
+        }
+        let authenticate = match base64_decode(token) {
+            Ok(b) => b,
+            Err(e) => return format!("BH KK: {e}"),
+        };
+        match context.accept(&authenticate, now) {
+            Ok(logon) => {
+                let account = if logon.domain.is_empty() {
+                    logon.user.clone()
+                } else {
+                    format!("{}\\{}", logon.domain, logon.user)
+                };
+                // Squid splits the AF argument on whitespace: a name with spaces or
+                // controls could make it read another user's name.
+                if account.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                    eprintln!(
+                        "ntlm squid-helper: refused {:?}: whitespace or control characters in the account name",
+                        account
+                    );
+                    return "NA account name with whitespace or control characters".into();
+                }
+                format!("AF {account}")
+            }
+            Err(Refusal::Malformed(e)) => {
+                format!("BH malformed AUTHENTICATE: {}", one_line(&e.to_string()))
+            }
+            Err(refusal) => {
+                eprintln!(
+                    "ntlm squid-helper: refused {}: {refusal}",
+                    who(&authenticate)
+                );
+                format!("NA {}", one_line(&refusal.to_string()))
+            }
+        }
+    }
+}
+
+/// `DOMAIN\user` of an AUTHENTICATE for the log, quoted.
+fn who(authenticate: &[u8]) -> String {
+    match AuthenticateMessage::decode(authenticate) {
+        Ok(m) => format!(
+            "{:?}",
+            format!(
+                "{}\\{}",
+                m.domain_name.to_string_lossy(),
+                m.user_name.to_string_lossy()
+            )
+        ),
+        Err(_) => "(undecodable)".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ntlm::client::{ClientConfig, ClientContext};
+    use ntlm::guard::ReflectionGuard;
+    use std::time::Duration;
+
+    fn helper(level: u8) -> SquidHelper {
+        let mut users = MemoryStore::new();
+        users.add_password("CORP", "alice", "Secret1");
+        let level = LmCompatibilityLevel::new(level).unwrap();
+        let mut config = ServerConfig::new(ServerPolicy::domain_controller(level), users);
+        config.reflection_guard = Some(Arc::new(ReflectionGuard::new(Duration::from_secs(60))));
+        SquidHelper::new(Arc::new(config))
+    }
+
+    fn login(h: &mut SquidHelper, client_level: u8, password: &str) -> String {
+        let level = LmCompatibilityLevel::new(client_level).unwrap();
+        let mut config = ClientConfig::new(level, "CORP", "alice", password);
+        config.reflection_guard = Some(Arc::new(ReflectionGuard::new(Duration::from_secs(60))));
+        let mut client = ClientContext::new(config);
+        let now = SystemTime::now();
+        let yr = format!("YR {}", base64_encode(&client.negotiate().unwrap()));
+        let tt = h.handle(yr.as_bytes(), now);
+        let challenge = base64_decode(tt.strip_prefix("TT ").unwrap().as_bytes()).unwrap();
+        let kk = format!(
+            "KK {}",
+            base64_encode(&client.authenticate(&challenge, now).unwrap())
+        );
+        h.handle(kk.as_bytes(), now)
+    }
+
+    #[test]
+    fn accepts_refuses_and_complains() {
+        let mut h = helper(5);
+        assert_eq!(login(&mut h, 3, "Secret1"), "AF CORP\\alice");
+        assert_eq!(login(&mut h, 3, "wrong"), "NA bad password");
+        assert_eq!(
+            login(&mut h, 2, "Secret1"),
+            "NA NTLMv1-ESS refused by server level 5"
+        );
+        let now = SystemTime::now();
+        assert!(h
+            .handle(b"KK TlRMTVNTUAADAAAA", now)
+            .starts_with("BH KK without"));
+        assert!(h.handle(b"YR", now).starts_with("BH YR without"));
+        assert!(h.handle(b"YR !!!", now).starts_with("BH YR: bad base64"));
+        assert!(h.handle(b"hello", now).starts_with("BH unknown request"));
+    }
+}
