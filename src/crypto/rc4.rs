@@ -41,14 +41,18 @@ impl Rc4 {
             "RC4 key must be 1..=256 bytes, got {}",
             key.len()
         );
-        let mut s = [0u8; 256];
-        for (i, b) in s.iter_mut().enumerate() {
-            *b = i as u8;
-        }
+        // The identity permutation, then one pass of swaps. The key index wraps by compare
+        // rather than `i % key.len()`: a division per step cost more than the swap itself.
+        let mut s: [u8; 256] = core::array::from_fn(|i| i as u8);
         let mut j = 0u8;
+        let mut k = 0usize;
         for i in 0..256 {
-            j = j.wrapping_add(s[i]).wrapping_add(key[i % key.len()]);
+            j = j.wrapping_add(s[i]).wrapping_add(key[k]);
             s.swap(i, usize::from(j));
+            k += 1;
+            if k == key.len() {
+                k = 0;
+            }
         }
         Self { s, i: 0, j: 0 }
     }

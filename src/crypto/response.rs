@@ -86,6 +86,77 @@ fn hmac_md5(key: &[u8; 16]) -> HmacMd5 {
     <HmacMd5 as KeyInit>::new_from_slice(key).expect("any key length")
 }
 
+/// ResponseKeyNT / ResponseKeyLM of NTLMv2 (MS-NLMP §3.3.2, NTOWFv2) with its HMAC-MD5
+/// key schedule done once: the inner (`key ⊕ ipad`) and outer (`key ⊕ opad`) MD5 states are
+/// computed by [`new`](Self::new) and cloned for each use, so NTProofStr, the LMv2 response
+/// and the SessionBaseKey under the same key cost two MD5 compressions less each than
+/// calling [`nt_proof_str`], [`lm_v2_response`] and [`ntlm_v2_session_base_key`] separately.
+///
+/// The state is derived from the secret key; it is dropped (not zeroized: the `hmac` crate
+/// offers no zeroizing state) with this value.
+///
+/// ```
+/// use ntlm::crypto::{nt_proof_str, ntlm_v2_session_base_key, ntowf_v1, ntowf_v2, ResponseKeyV2};
+/// let key = ntowf_v2(&ntowf_v1("Password"), "User", "Domain");
+/// let keyed = ResponseKeyV2::new(&key);
+/// let sc = [0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef];
+/// let proof = keyed.nt_proof_str(&sc, b"blob");
+/// assert_eq!(proof, nt_proof_str(&key, &sc, b"blob"));
+/// assert_eq!(
+///     keyed.session_base_key(&proof).as_bytes(),
+///     ntlm_v2_session_base_key(&key, &proof).as_bytes()
+/// );
+/// ```
+#[derive(Clone)]
+pub struct ResponseKeyV2 {
+    mac: HmacMd5,
+}
+
+impl ResponseKeyV2 {
+    /// Runs the HMAC key schedule for `key` (two MD5 compressions).
+    pub fn new(key: &NtlmV2Hash) -> Self {
+        Self {
+            mac: hmac_md5(key.as_bytes()),
+        }
+    }
+
+    /// NTProofStr: `HMAC_MD5(key, ServerChallenge ‖ blob)`, as [`nt_proof_str`].
+    pub fn nt_proof_str(&self, server_challenge: &[u8; 8], blob: &[u8]) -> [u8; 16] {
+        let mut mac = self.mac.clone();
+        mac.update(server_challenge);
+        mac.update(blob);
+        mac.finalize().into_bytes().into()
+    }
+
+    /// The LMv2 response, as [`lm_v2_response`].
+    pub fn lm_v2_response(
+        &self,
+        server_challenge: &[u8; 8],
+        client_challenge: &[u8; 8],
+    ) -> [u8; 24] {
+        let mut mac = self.mac.clone();
+        mac.update(server_challenge);
+        mac.update(client_challenge);
+        let mut r = [0u8; 24];
+        r[..16].copy_from_slice(&mac.finalize().into_bytes());
+        r[16..].copy_from_slice(client_challenge);
+        r
+    }
+
+    /// The SessionBaseKey `HMAC_MD5(key, NTProofStr)`, as [`ntlm_v2_session_base_key`].
+    pub fn session_base_key(&self, nt_proof_str: &[u8; 16]) -> SessionKey {
+        let mut mac = self.mac.clone();
+        mac.update(nt_proof_str);
+        SessionKey::from_bytes(mac.finalize().into_bytes().into())
+    }
+}
+
+impl core::fmt::Debug for ResponseKeyV2 {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("ResponseKeyV2(<redacted>)")
+    }
+}
+
 /// LMv2 response (MS-NLMP §3.3.2):
 /// `HMAC_MD5(ResponseKeyLM, ServerChallenge ‖ ClientChallenge) ‖ ClientChallenge`, where
 /// ResponseKeyLM = NTOWFv2.

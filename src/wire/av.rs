@@ -433,9 +433,50 @@ impl<'a> Iterator for AvPairs<'a> {
 /// An owned AV pair list under construction (MS-NLMP §2.2.2.1): a server's TargetInfo,
 /// or a client's modified echo of it (adding MsvAvFlags, MsvAvTimestamp,
 /// MsvAvTargetName, MsvAvChannelBindings, §3.1.5.1.2).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+///
+/// The pairs are kept in one buffer in wire form (without MsvAvEOL), so building a list
+/// allocates once or twice however many pairs it has, and [`encode`](Self::encode) is a copy.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct TargetInfoBuilder {
-    pairs: Vec<(u16, Vec<u8>)>,
+    /// `AvId ‖ AvLen ‖ Value` for each pair, in order; MsvAvEOL not included.
+    bytes: Vec<u8>,
+}
+
+/// One pair inside a [`TargetInfoBuilder`]: its AvId, where it starts, where it ends.
+fn builder_pairs(bytes: &[u8]) -> impl Iterator<Item = (u16, usize, usize)> + '_ {
+    let mut pos = 0usize;
+    core::iter::from_fn(move || {
+        let head = bytes.get(pos..pos.checked_add(4)?)?;
+        let id = u16::from_le_bytes([head[0], head[1]]);
+        let len = usize::from(u16::from_le_bytes([head[2], head[3]]));
+        let start = pos;
+        pos = pos.checked_add(4 + len)?.min(bytes.len());
+        Some((id, start, pos))
+    })
+}
+
+impl AvPair<'_> {
+    /// The value bytes, borrowed, or written to `scratch` for the fixed-size values.
+    fn value_slice<'s>(&'s self, scratch: &'s mut [u8; 8]) -> &'s [u8] {
+        match self {
+            Self::NbComputerName(s)
+            | Self::NbDomainName(s)
+            | Self::DnsComputerName(s)
+            | Self::DnsDomainName(s)
+            | Self::DnsTreeName(s)
+            | Self::TargetName(s) => s.as_bytes(),
+            Self::Flags(f) => {
+                scratch[..4].copy_from_slice(&f.bits().to_le_bytes());
+                &scratch[..4]
+            }
+            Self::Timestamp(t) => {
+                *scratch = t.to_le_bytes();
+                &scratch[..]
+            }
+            Self::SingleHost(v) | Self::Unknown { value: v, .. } => v,
+            Self::ChannelBindings(c) => c,
+        }
+    }
 }
 
 impl TargetInfoBuilder {
@@ -446,66 +487,106 @@ impl TargetInfoBuilder {
 
     /// Every pair of `list`, in order, unknown and repeated ones included (MS-NLMP §2.2.2.1).
     pub fn from_target_info(list: &TargetInfo<'_>) -> Self {
-        Self {
-            pairs: list.iter().map(|p| (p.id(), p.value())).collect(),
-        }
+        let wire = list.as_bytes();
+        // A validated list ends with the 4-byte MsvAvEOL; keep everything before it.
+        let body = wire.get(..wire.len().saturating_sub(4)).unwrap_or(&[]);
+        let mut bytes = Vec::with_capacity(body.len() + 64);
+        bytes.extend_from_slice(body);
+        Self { bytes }
+    }
+
+    /// `AvId ‖ AvLen ‖ value` of `pair`.
+    ///
+    /// # Panics
+    /// When the value is longer than 65535 bytes.
+    fn write_pair(out: &mut Vec<u8>, id: u16, value: &[u8]) {
+        out.extend_from_slice(&id.to_le_bytes());
+        out.extend_from_slice(&wire_len("AvLen", value).to_le_bytes());
+        out.extend_from_slice(value);
     }
 
     /// Replaces the first pair with the same AvId in place (dropping any later pair with
     /// that id), or appends `pair` at the end (before MsvAvEOL). An `Unknown` pair with
     /// AvId 0 (MsvAvEOL) is ignored (MS-NLMP §2.2.2.1).
+    ///
+    /// # Panics
+    /// When the value is longer than 65535 bytes.
     pub fn set(&mut self, pair: AvPair<'_>) {
         let id = pair.id();
         if id == AvId::Eol as u16 {
             return;
         }
-        let value = pair.value();
-        match self.pairs.iter().position(|(i, _)| *i == id) {
-            Some(at) => {
-                let mut n = 0;
-                self.pairs.retain(|(i, _)| {
-                    n += 1;
-                    *i != id || n - 1 == at
-                });
-                if let Some(slot) = self.pairs.get_mut(at) {
-                    slot.1 = value;
-                }
+        let mut scratch = [0u8; 8];
+        let value = pair.value_slice(&mut scratch);
+        let len = wire_len("AvLen", value);
+        let first = builder_pairs(&self.bytes).find(|&(i, _, _)| i == id);
+        let Some((_, start, end)) = first else {
+            Self::write_pair(&mut self.bytes, id, value);
+            return;
+        };
+        // Drop later pairs with the same id.
+        loop {
+            let later = builder_pairs(&self.bytes).find(|&(i, s, _)| i == id && s > start);
+            match later {
+                Some((_, s, e)) => drop(self.bytes.drain(s..e)),
+                None => break,
             }
-            None => self.pairs.push((id, value)),
+        }
+        if end - start == 4 + value.len() {
+            self.bytes[start + 4..end].copy_from_slice(value);
+        } else {
+            let head = id.to_le_bytes().into_iter().chain(len.to_le_bytes());
+            self.bytes
+                .splice(start..end, head.chain(value.iter().copied()));
         }
     }
 
     /// Appends `pair` even if its AvId is already present (for unknown ids that repeat) (MS-NLMP §2.2.2.1).
     /// An AvId 0 pair is ignored.
+    ///
+    /// # Panics
+    /// When the value is longer than 65535 bytes.
     pub fn push(&mut self, pair: AvPair<'_>) {
         if pair.id() != AvId::Eol as u16 {
-            self.pairs.push((pair.id(), pair.value()));
+            let mut scratch = [0u8; 8];
+            Self::write_pair(&mut self.bytes, pair.id(), pair.value_slice(&mut scratch));
         }
     }
 
     /// Removes every pair with AvId `id` (MS-NLMP §2.2.2.1).
     pub fn remove(&mut self, id: u16) {
-        self.pairs.retain(|(i, _)| *i != id);
+        let mut out = Vec::with_capacity(self.bytes.len());
+        for (i, s, e) in builder_pairs(&self.bytes) {
+            if i != id {
+                out.extend_from_slice(&self.bytes[s..e]);
+            }
+        }
+        self.bytes = out;
     }
 
     /// True when the list has a pair with AvId `id` (MS-NLMP §2.2.2.1).
     pub fn contains(&self, id: u16) -> bool {
-        self.pairs.iter().any(|(i, _)| *i == id)
+        builder_pairs(&self.bytes).any(|(i, _, _)| i == id)
     }
 
     /// The list as on the wire, MsvAvEOL included (MS-NLMP §2.2.2.1).
-    ///
-    /// # Panics
-    /// When a value is longer than 65535 bytes.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out =
-            Vec::with_capacity(self.pairs.iter().map(|(_, v)| v.len() + 4).sum::<usize>() + 4);
-        for (id, value) in &self.pairs {
-            out.extend_from_slice(&id.to_le_bytes());
-            out.extend_from_slice(&wire_len("AvLen", value).to_le_bytes());
-            out.extend_from_slice(value);
-        }
-        out.extend_from_slice(&[0, 0, 0, 0]);
+        let mut out = Vec::with_capacity(self.bytes.len() + 4);
+        self.encode_into(&mut out);
         out
+    }
+
+    /// Appends the list as on the wire, MsvAvEOL included, to `out`.
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.bytes);
+        out.extend_from_slice(&[0, 0, 0, 0]);
+    }
+}
+
+impl fmt::Debug for TargetInfoBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(builder_pairs(&self.bytes).map(|(i, s, e)| (i, &self.bytes[s + 4..e])))
+            .finish()
     }
 }

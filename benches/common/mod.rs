@@ -1,0 +1,252 @@
+//! Shared by the benches: realistic fixtures, and the compression bound.
+//!
+//! # The bound
+//!
+//! Each measured operation is compared with a baseline that does only the MD5/MD4 block
+//! compressions, DES block operations and RC4 key schedules (+ keystream bytes) the operation
+//! cannot avoid, counted from the message sizes, through the same crates' public APIs:
+//!
+//! * MD5: `md5::block_api::compress` over `k` blocks in one call (the tightest the crate
+//!   allows);
+//! * MD4: `Md4::digest` of `64·(k−1)+55` bytes, i.e. exactly `k` compressions (md4 does not
+//!   export its compression function), repeated once per separate MD4 hash;
+//! * DES: `Des::new` (key schedule) + one `encrypt_block`, per 8-byte DES of MS-NLMP;
+//! * RC4: this crate's `Rc4::new` (the key schedule, 256 swaps) and `apply_keystream`.
+//!
+//! Counting rules (n = bytes hashed; "blocks(n)" = ⌈(n + 9) / 64⌉, the 64-byte blocks of an
+//! MD4/MD5 message of n bytes including the 0x80 byte and the 8-byte length):
+//!
+//! * MD5/MD4 of n bytes: blocks(n);
+//! * HMAC-MD5 under a new key of ≤ 64 bytes: 2 (key ⊕ ipad and key ⊕ opad blocks) +
+//!   blocks(n) (the rest of the inner hash after the ipad block) + 1 (the outer hash's
+//!   final block holding the 16-byte inner digest) = 3 + blocks(n);
+//! * HMAC-MD5 under a key already scheduled (inner/outer states kept): 1 + blocks(n).
+#![allow(dead_code)]
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use des::cipher::{Array, BlockCipherEncrypt, KeyInit};
+use md4::{Digest, Md4};
+use ntlm::channel_bindings::ChannelBindings;
+use ntlm::client::{ClientConfig, ClientContext};
+use ntlm::crypto::Rc4;
+use ntlm::guard::ReflectionGuard;
+use ntlm::policy::{LmCompatibilityLevel, ServerPolicy};
+use ntlm::server::{ServerConfig, ServerContext};
+use ntlm::store::MemoryStore;
+
+pub const USER: &str = "alice";
+pub const DOMAIN: &str = "CORP";
+pub const PASSWORD: &str = "Secret1!";
+
+/// MD4/MD5 blocks of a message of `n` bytes.
+pub const fn blocks(n: usize) -> usize {
+    (n + 9).div_ceil(64)
+}
+
+/// Compressions of HMAC-MD5 over `n` bytes under a fresh key.
+pub const fn hmac(n: usize) -> usize {
+    3 + blocks(n)
+}
+
+/// Compressions of HMAC-MD5 over `n` bytes under an already scheduled key.
+pub const fn hmac_keyed(n: usize) -> usize {
+    1 + blocks(n)
+}
+
+/// What an operation cannot avoid.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Bound {
+    /// MD5 compressions.
+    pub md5: usize,
+    /// One entry per MD4 hash: its compressions (at most 4 hashes).
+    pub md4: [usize; 4],
+    /// DES key schedules + block encryptions.
+    pub des: usize,
+    /// RC4 key schedules.
+    pub rc4_init: usize,
+    /// RC4 keystream bytes.
+    pub rc4_bytes: usize,
+}
+
+impl Bound {
+    pub fn plus(self, o: Bound) -> Bound {
+        let mut md4 = self.md4;
+        let free = md4.iter().position(|&m| m == 0).unwrap_or(4);
+        for (slot, m) in md4[free..]
+            .iter_mut()
+            .zip(o.md4.into_iter().filter(|&m| m > 0))
+        {
+            *slot = m;
+        }
+        Bound {
+            md5: self.md5 + o.md5,
+            md4,
+            des: self.des + o.des,
+            rc4_init: self.rc4_init + o.rc4_init,
+            rc4_bytes: self.rc4_bytes + o.rc4_bytes,
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        let md4: Vec<String> = self
+            .md4
+            .iter()
+            .filter(|&&m| m > 0)
+            .map(|m| m.to_string())
+            .collect();
+        format!(
+            "MD5 {} blocks, MD4 [{}] blocks, DES {}, RC4 init {}, RC4 bytes {}",
+            self.md5,
+            md4.join("+"),
+            self.des,
+            self.rc4_init,
+            self.rc4_bytes
+        )
+    }
+}
+
+/// Scratch for [`run_bound`].
+pub struct BoundScratch {
+    blocks: Vec<[u8; 64]>,
+    bytes: Vec<u8>,
+    md4_input: Vec<u8>,
+}
+
+impl BoundScratch {
+    pub fn new() -> Self {
+        Self {
+            blocks: vec![[0x5a; 64]; 4096],
+            bytes: vec![0; 1 << 18],
+            md4_input: vec![0x5a; 64 * 8],
+        }
+    }
+}
+
+/// Performs exactly the work `b` counts.
+#[inline(never)]
+pub fn run_bound(b: &Bound, s: &mut BoundScratch) {
+    if b.md5 > 0 {
+        let mut state = [0x6745_2301u32, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
+        md5::block_api::compress(&mut state, black_box(&s.blocks[..b.md5]));
+        black_box(state);
+    }
+    for &m in b.md4.iter().filter(|&&m| m > 0) {
+        black_box(Md4::digest(black_box(&s.md4_input[..64 * (m - 1) + 55])));
+    }
+    for i in 0..b.des {
+        let key = [i as u8 | 1; 8];
+        let cipher = des::Des::new(&Array::from(black_box(key)));
+        let mut block = Array::from(black_box([0x4bu8; 8]));
+        cipher.encrypt_block(&mut block);
+        black_box(block);
+    }
+    for i in 0..b.rc4_init {
+        black_box(Rc4::new(black_box(&[i as u8; 16])));
+    }
+    if b.rc4_bytes > 0 {
+        let mut rc4 = Rc4::new(&[7; 16]);
+        rc4.apply_keystream(black_box(&mut s.bytes[..b.rc4_bytes]));
+        black_box(&s.bytes[0]);
+    }
+}
+
+/// A fixed "now".
+pub fn now() -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000)
+}
+
+pub fn level(n: u8) -> LmCompatibilityLevel {
+    LmCompatibilityLevel::new(n).expect("0..=5")
+}
+
+pub fn guard() -> Option<Arc<ReflectionGuard>> {
+    Some(Arc::new(ReflectionGuard::new(Duration::from_secs(600))))
+}
+
+/// The TLS channel bindings of the benchmark connection.
+pub fn bindings() -> ChannelBindings {
+    let mut data = b"tls-server-end-point:".to_vec();
+    data.extend_from_slice(&[0xab; 32]);
+    ChannelBindings::from_application_data(data)
+}
+
+/// A Windows-like server: domain-controller policy at `lvl`, DNS names set (so its
+/// TargetInfo has NbDomain, NbComputer, DnsDomain, DnsComputer, Timestamp), its own
+/// reflection guard, one user.
+pub fn server_config(lvl: u8) -> Arc<ServerConfig> {
+    let mut users = MemoryStore::new();
+    users.add_password(DOMAIN, USER, PASSWORD);
+    let mut config = ServerConfig::new(ServerPolicy::domain_controller(level(lvl)), users);
+    config.reflection_guard = guard();
+    config.dns_domain = "corp.example.com".into();
+    config.dns_computer = "server.corp.example.com".into();
+    Arc::new(config)
+}
+
+/// A Windows-like client at `lvl`: workstation name, SPN, TLS channel bindings.
+pub fn client_config(lvl: u8) -> ClientConfig {
+    let mut config = ClientConfig::new(level(lvl), DOMAIN, USER, PASSWORD)
+        .workstation("WORKSTATION01")
+        .target_name("HTTP/server.corp.example.com")
+        .channel_bindings(bindings());
+    config.reflection_guard = guard();
+    config
+}
+
+/// A server context that has sent its CHALLENGE, and the client's AUTHENTICATE to it.
+pub struct Ready {
+    pub server: ServerContext,
+    pub negotiate: Vec<u8>,
+    pub challenge: Vec<u8>,
+    pub authenticate: Vec<u8>,
+}
+
+pub fn ready(config: &Arc<ServerConfig>, lvl: u8) -> Ready {
+    let mut client = ClientContext::new(client_config(lvl));
+    let mut server = ServerContext::new(config.clone());
+    server.set_channel_bindings(&bindings());
+    let negotiate = client.negotiate().expect("negotiate");
+    let challenge = server.challenge(&negotiate, now()).expect("challenge");
+    let authenticate = client
+        .authenticate(&challenge, now())
+        .expect("authenticate");
+    Ready {
+        server,
+        negotiate,
+        challenge,
+        authenticate,
+    }
+}
+
+/// UTF-16 bytes of `s`.
+pub fn u16len(s: &str) -> usize {
+    s.encode_utf16().count() * 2
+}
+
+/// A hex value of `test-vectors/ms-nlmp-4.2.toml`, e.g. `vector("ntlmv2.challenge_message")`.
+pub fn vector(key: &str) -> Vec<u8> {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/test-vectors/ms-nlmp-4.2.toml"
+    ))
+    .expect("vectors");
+    let (section, name) = key.split_once('.').expect("section.key");
+    let mut current = "";
+    for line in text.lines().map(str::trim) {
+        if let Some(s) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            current = s;
+        } else if let Some((k, v)) = line.split_once('=') {
+            if current == section && k.trim() == name {
+                let v = v.trim().trim_matches('"');
+                return (0..v.len())
+                    .step_by(2)
+                    .map(|i| u8::from_str_radix(&v[i..i + 2], 16).expect("hex"))
+                    .collect();
+            }
+        }
+    }
+    panic!("no vector {key}")
+}

@@ -1,0 +1,230 @@
+//! End to end: server verification of an NTLMv2 AUTHENTICATE, full in-process handshakes at
+//! levels 0, 2 and 3, and sealing; each beside its compression bound (common/mod.rs).
+//!
+//! ```text
+//! cargo bench --bench end_to_end
+//! ```
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use ntlm::client::ClientContext;
+use ntlm::crypto::{self, ResponseKeyV2, SessionSecurity, Side};
+use ntlm::server::ServerContext;
+use ntlm::wire::{AuthenticateMessage, NtlmV2Response};
+use ntlm::{NegotiateFlags as F, SessionKey};
+
+#[path = "common/mod.rs"]
+mod common;
+use common::{blocks, hmac, hmac_keyed, run_bound, Bound, BoundScratch};
+
+/// Sign and seal keys for both directions (MD5 of 16 + 59 bytes each) and the two seal RC4
+/// handles: what setting up ESS session security cannot avoid.
+fn ess_session_setup() -> Bound {
+    Bound {
+        md5: 4 * blocks(16 + 59),
+        rc4_init: 2,
+        ..Bound::default()
+    }
+}
+
+/// What a server verifying an NTLMv2 AUTHENTICATE (with KEY_EXCH and MIC) cannot avoid.
+fn server_v2(user_domain: usize, blob: usize, three_messages: usize) -> Bound {
+    Bound {
+        // NTOWFv2 from the stored NT hash; NTProofStr; SessionBaseKey under the same key; MIC.
+        md5: hmac(user_domain) + hmac(8 + blob) + hmac_keyed(16) + hmac(three_messages),
+        // EncryptedRandomSessionKey.
+        rc4_init: 1,
+        rc4_bytes: 16,
+        ..Bound::default()
+    }
+    .plus(ess_session_setup())
+}
+
+/// What a level-3 client answering with NTLMv2 cannot avoid (password given).
+fn client_v2(password: usize, user_domain: usize, blob: usize, three: usize, cb: usize) -> Bound {
+    Bound {
+        md4: [blocks(password), 0, 0, 0],
+        // Channel bindings hash; NTOWFv2; NTProofStr; SessionBaseKey; MIC.
+        md5: blocks(cb) + hmac(user_domain) + hmac(8 + blob) + hmac_keyed(16) + hmac(three),
+        rc4_init: 1,
+        rc4_bytes: 16,
+        ..Bound::default()
+    }
+    .plus(ess_session_setup())
+}
+
+fn bench(c: &mut Criterion) {
+    let mut scratch = BoundScratch::new();
+    let password = common::u16len(common::PASSWORD);
+    let user_domain = common::u16len(common::USER) + common::u16len(common::DOMAIN);
+    let cb_len = 20 + common::bindings().application_data().len();
+
+    // ---- server verification (level 3 client, level 3 domain-controller server)
+    let config3 = common::server_config(3);
+    let sample = common::ready(&config3, 3);
+    let auth = AuthenticateMessage::decode(&sample.authenticate).unwrap();
+    let blob = auth.nt_challenge_response.len() - 16;
+    let three = sample.negotiate.len() + sample.challenge.len() + sample.authenticate.len();
+    eprintln!(
+        "level 3: NEGOTIATE {} B, CHALLENGE {} B, AUTHENTICATE {} B (NTLMv2 blob {} B, MIC {:?})",
+        sample.negotiate.len(),
+        sample.challenge.len(),
+        sample.authenticate.len(),
+        blob,
+        auth.mic_offset()
+    );
+    let server3 = server_v2(user_domain, blob, three);
+    let client3 = client_v2(password, user_domain, blob, three, cb_len);
+
+    // ---- level 0 and 2 handshakes (domain-controller server at the same level)
+    // L0: NTLMv1 + LM response, KEY_EXCH, no ESS: client NTOWFv1, LMOWFv1 (needed for the
+    // LM response), NTLMv1 and LM responses (DESL = 3 DES each), SessionBaseKey = MD4(NT
+    // hash), RC4 of the session key, one RC4 seal handle; the server NTLMv1 (3 DES), MD4,
+    // RC4 of the session key, its RC4 handle.
+    let hs0 = Bound {
+        md4: [blocks(password), blocks(16), blocks(16), 0],
+        des: 2 + 3 + 3 + 3,
+        rc4_init: 4,
+        rc4_bytes: 32,
+        ..Bound::default()
+    };
+    // L2: NTLMv1 with ESS: each side MD5(SC ‖ CC) + DESL, MD4 SessionBaseKey, KXKEY =
+    // HMAC(base, SC ‖ LM[0..8]), RC4 of the session key, ESS session set-up; the client also
+    // NTOWFv1 (no LMOWFv1: level 2 never sends an LM response).
+    let ess_side = Bound {
+        md4: [blocks(16), 0, 0, 0],
+        md5: blocks(16) + hmac(16),
+        des: 3,
+        rc4_init: 1,
+        rc4_bytes: 16,
+    }
+    .plus(ess_session_setup());
+    let hs2 = ess_side.plus(ess_side).plus(Bound {
+        md4: [blocks(password), 0, 0, 0],
+        ..Bound::default()
+    });
+    let hs3 = client3.plus(server3);
+
+    // ---- seal + unseal, ESS + KEY_EXCH + 128: HMAC under the scheduled sign key over
+    // SeqNum ‖ message, RC4 over the message and the 8-byte checksum; both ends.
+    let seal = |n: usize| Bound {
+        md5: 2 * hmac_keyed(4 + n),
+        rc4_bytes: 2 * (n + 8),
+        ..Bound::default()
+    };
+
+    for (name, b) in [
+        ("server_verify_v2", server3),
+        ("handshake/L0", hs0),
+        ("handshake/L2", hs2),
+        ("handshake/L3", hs3),
+        ("seal_unseal/1KiB", seal(1024)),
+        ("seal_unseal/64KiB", seal(65536)),
+    ] {
+        eprintln!("bound {name}: {}", b.describe());
+    }
+
+    let mut g = c.benchmark_group("end_to_end");
+    g.bench_function("server_verify_v2", |b| {
+        b.iter_batched(
+            || common::ready(&config3, 3),
+            |mut r| {
+                r.server
+                    .accept(black_box(&r.authenticate), common::now())
+                    .unwrap()
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    // The same verification as a straight line of crate calls (decode, NTOWFv2, keyed
+    // NTProofStr + SessionBaseKey, key exchange, MIC, session security): what the server
+    // context costs beyond the protocol's own work.
+    let nt_hash = crypto::ntowf_v1(common::PASSWORD);
+    g.bench_function("server_verify_v2/core_only", |b| {
+        b.iter_batched(
+            || common::ready(&config3, 3),
+            |r| {
+                let a = AuthenticateMessage::decode(black_box(&r.authenticate)).unwrap();
+                let v2 = NtlmV2Response::decode(a.nt_challenge_response).unwrap();
+                let key = crypto::ntowf_v2(&nt_hash, common::USER, common::DOMAIN);
+                let keyed = ResponseKeyV2::new(&key);
+                let sc = ntlm::wire::ChallengeMessage::decode(&r.challenge)
+                    .unwrap()
+                    .server_challenge;
+                let proof = keyed.nt_proof_str(&sc, v2.blob);
+                assert_eq!(proof, v2.nt_proof_str);
+                let base = keyed.session_base_key(&proof);
+                let enc: &[u8; 16] = a.encrypted_random_session_key.try_into().unwrap();
+                let exported = crypto::rc4_session_key(&base, enc);
+                let mic = crypto::mic(
+                    &exported,
+                    &r.negotiate,
+                    &r.challenge,
+                    &r.authenticate,
+                    a.mic_offset().unwrap(),
+                );
+                assert_eq!(Some(mic), a.mic);
+                let security = SessionSecurity::new(a.flags, &exported, Side::Server);
+                (security, r)
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    for lvl in [0u8, 2, 3] {
+        let config = common::server_config(lvl);
+        g.bench_function(format!("handshake/L{lvl}"), |b| {
+            b.iter_batched(
+                || {
+                    let mut server = ServerContext::new(config.clone());
+                    server.set_channel_bindings(&common::bindings());
+                    (ClientContext::new(common::client_config(lvl)), server)
+                },
+                |(mut client, mut server)| {
+                    let n = client.negotiate().unwrap();
+                    let ch = server.challenge(&n, common::now()).unwrap();
+                    let a = client.authenticate(&ch, common::now()).unwrap();
+                    let logon = server.accept(&a, common::now()).unwrap();
+                    (client, server, logon)
+                },
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    let flags = F::NEGOTIATE_EXTENDED_SESSIONSECURITY
+        | F::NEGOTIATE_KEY_EXCH
+        | F::NEGOTIATE_128
+        | F::NEGOTIATE_SIGN
+        | F::NEGOTIATE_SEAL;
+    for n in [1024usize, 65536] {
+        let key = SessionKey::from_bytes([0x55; 16]);
+        let mut client = SessionSecurity::new(flags, &key, Side::Client);
+        let mut server = SessionSecurity::new(flags, &key, Side::Server);
+        let mut msg = vec![0x42u8; n];
+        g.throughput(Throughput::Bytes(n as u64));
+        g.bench_function(format!("seal_unseal/{}KiB", n / 1024), |b| {
+            b.iter(|| {
+                let sig = client.seal(black_box(&mut msg));
+                server.unseal(&mut msg, &sig).unwrap();
+            })
+        });
+    }
+    g.finish();
+
+    let mut g = c.benchmark_group("bound");
+    for (name, bound) in [
+        ("server_verify_v2", server3),
+        ("handshake/L0", hs0),
+        ("handshake/L2", hs2),
+        ("handshake/L3", hs3),
+        ("seal_unseal/1KiB", seal(1024)),
+        ("seal_unseal/64KiB", seal(65536)),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| run_bound(black_box(&bound), &mut scratch))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
