@@ -380,7 +380,10 @@ impl ClientContext {
             nt_response = Vec::new();
             key_exchange_key = SessionKey::from_bytes([0; 16]);
         } else {
-            let (nt_hash, lm_hash) = self.hashes();
+            // The LM hash (two DES operations) only where an LM response needs it.
+            let need_lm = !policy.ntlmv2
+                && (policy.v1_lm_field == V1LmField::LmResponse || !policy.send_nt_response);
+            let (nt_hash, lm_hash) = self.hashes(need_lm);
             if policy.ntlmv2 {
                 let empty = wire::TargetInfo::empty();
                 let server_info = challenge.target_info.as_ref().unwrap_or(&empty);
@@ -507,11 +510,11 @@ impl ClientContext {
         Ok((bytes, established))
     }
 
-    fn hashes(&self) -> (NtHash, Option<LmHash>) {
+    fn hashes(&self, need_lm: bool) -> (NtHash, Option<LmHash>) {
         match &self.config.credentials {
             ClientCredentials::Password { password, .. } => {
                 let p = password.expose();
-                let lm = (p.chars().count() <= 14).then(|| crypto::lmowf_v1(p));
+                let lm = (need_lm && p.chars().count() <= 14).then(|| crypto::lmowf_v1(p));
                 (crypto::ntowf_v1(p), lm)
             }
             ClientCredentials::Hash {

@@ -38,7 +38,7 @@ use subtle::ConstantTimeEq;
 use crate::channel_bindings::ChannelBindings;
 use crate::classify::{classify_fields, ResponseKinds};
 use crate::client::Entropy;
-use crate::crypto::{self, windows_uppercase, Side};
+use crate::crypto::{self, windows_uppercase, ResponseKeyV2, Side};
 use crate::error::DecodeError;
 use crate::established::Established;
 use crate::filetime;
@@ -532,16 +532,23 @@ impl ServerContext {
                 }
             }
         }
-        let user = auth.user_name.to_string_lossy();
-        let domain = auth.domain_name.to_string_lossy();
-        let workstation = auth.workstation.to_string_lossy();
+        // Names decoded into stack buffers: verification allocates only its result.
+        let (mut user_buf, mut domain_buf) = ([0u8; NAME_BUF], [0u8; NAME_BUF]);
+        let user = auth
+            .user_name
+            .to_str_in(&mut user_buf)
+            .ok_or(Refusal::UnknownUser)?;
+        let domain = auth
+            .domain_name
+            .to_str_in(&mut domain_buf)
+            .ok_or(Refusal::UnknownUser)?;
         if verify == Verify::Anonymous {
             let established =
                 Established::new(flags, SessionKey::from_bytes([0; 16]), Side::Server, true);
             return Ok(Authenticated {
                 user: String::new(),
-                domain,
-                workstation,
+                domain: domain.to_string(),
+                workstation: auth.workstation.to_string_lossy(),
                 responses: kinds,
                 verified: verify,
                 mic_verified: false,
@@ -555,7 +562,7 @@ impl ServerContext {
             ),
             _ => None,
         };
-        let Some(record) = config.store.lookup(&user, &domain) else {
+        let Some(record) = config.store.lookup(user, domain) else {
             // As much work as a real check, so that timing does not tell which users exist.
             let _ = check_response(
                 verify,
@@ -563,8 +570,8 @@ impl ServerContext {
                 v2.as_ref(),
                 &NtHash::from_bytes([0; 16]),
                 None,
-                &user,
-                &domain,
+                user,
+                domain,
                 &pending.server_challenge,
                 policy,
             );
@@ -575,14 +582,16 @@ impl ServerContext {
         }
         // The lockout counter belongs to the stored account, never to what the client named:
         // a record without a domain matches any domain, and each would otherwise count apart.
-        let account = format!(
-            "{}\\{}",
-            windows_uppercase(&record.domain),
-            windows_uppercase(&record.user)
-        );
-        if let Some(lockout) = &config.lockout {
+        let account = config.lockout.as_ref().map(|_| {
+            format!(
+                "{}\\{}",
+                windows_uppercase(&record.domain),
+                windows_uppercase(&record.user)
+            )
+        });
+        if let (Some(lockout), Some(account)) = (&config.lockout, &account) {
             lockout
-                .check(&account, now)
+                .check(account, now)
                 .map_err(|l| Refusal::LockedOut { until: l.until })?;
         }
 
@@ -593,8 +602,8 @@ impl ServerContext {
                 v2.as_ref(),
                 nt,
                 lm,
-                &user,
-                &domain,
+                user,
+                domain,
                 &pending.server_challenge,
                 policy,
             )
@@ -616,10 +625,10 @@ impl ServerContext {
                         });
                     }
                 }
-                let failures = config
-                    .lockout
-                    .as_ref()
-                    .map_or(0, |l| l.record_failure(&account, now));
+                let failures = match (&config.lockout, &account) {
+                    (Some(lockout), Some(account)) => lockout.record_failure(account, now),
+                    _ => 0,
+                };
                 return Err(Refusal::BadPassword { failures });
             }
         };
@@ -654,10 +663,10 @@ impl ServerContext {
                 false
             }
         };
-        if let Some(lockout) = &config.lockout {
+        if let (Some(lockout), Some(account)) = (&config.lockout, &account) {
             // Refused if a concurrent attempt locked the account while this one verified.
             lockout
-                .record_success(&account, now)
+                .record_success(account, now)
                 .map_err(|l| Refusal::LockedOut { until: l.until })?;
         }
         if let Some(cache) = &config.replay {
@@ -673,7 +682,7 @@ impl ServerContext {
             } else {
                 record.domain.clone()
             },
-            workstation,
+            workstation: auth.workstation.to_string_lossy(),
             responses: kinds,
             verified: verify,
             mic_verified,
@@ -762,21 +771,20 @@ impl ServerContext {
                 .target_name()
                 .map(|n| n.to_string_lossy())
                 .filter(|n| !n.is_empty());
+            let accepted = |name: &str| {
+                policy
+                    .target_names
+                    .iter()
+                    .any(|t| crypto::windows_eq_ignore_case(t, name))
+            };
             match sent {
-                Some(name) => {
-                    let upper = windows_uppercase(&name);
-                    if !policy
-                        .target_names
-                        .iter()
-                        .any(|t| windows_uppercase(t) == upper)
-                    {
-                        return Err(Refusal::TargetName { sent: Some(name) });
-                    }
+                Some(name) if !accepted(&name) => {
+                    return Err(Refusal::TargetName { sent: Some(name) });
                 }
                 None if policy.require_target_name => {
                     return Err(Refusal::TargetName { sent: None })
                 }
-                None => {}
+                _ => {}
             }
         }
         Ok(mic_verified)
@@ -823,17 +831,29 @@ fn replay_key(auth: &AuthenticateMessage<'_>) -> [u8; 16] {
     key
 }
 
-/// The domains NTOWFv2 is tried with: as sent, uppercased, and empty (Windows and Samba).
-fn domain_variants(domain: &str) -> impl Iterator<Item = String> + '_ {
-    let upper = windows_uppercase(domain);
-    let mut list = vec![domain.to_string()];
-    if upper != domain {
-        list.push(upper);
+/// Bytes for a decoded name: [`crate::wire::MAX_NAME_LEN`] bytes of UTF-16 are at most 768
+/// bytes of UTF-8.
+const NAME_BUF: usize = 1024;
+
+/// Calls `f` with the domains NTOWFv2 is tried with, until it returns `Some`: as sent,
+/// uppercased, and empty (as Windows and Samba try them). No allocation.
+fn with_domain_variants<T>(domain: &str, mut f: impl FnMut(&str) -> Option<T>) -> Option<T> {
+    if let Some(found) = f(domain) {
+        return Some(found);
     }
-    if !domain.is_empty() {
-        list.push(String::new());
+    let mut buf = [0u8; NAME_BUF];
+    if let Some(upper) = crypto::windows_uppercase_into(domain, &mut buf) {
+        if upper != domain {
+            if let Some(found) = f(upper) {
+                return Some(found);
+            }
+        }
     }
-    list.into_iter()
+    if domain.is_empty() {
+        None
+    } else {
+        f("")
+    }
 }
 
 /// Why a response did not verify against one set of hashes.
@@ -872,24 +892,24 @@ fn check_response(
     match verify {
         Verify::NtlmV2 => {
             let response = v2.ok_or(Mismatch::NoMatch)?;
-            for d in domain_variants(domain) {
-                let key = crypto::ntowf_v2(nt_hash, user, &d);
-                let proof = crypto::nt_proof_str(&key, server_challenge, response.blob);
-                if bool::from(proof.ct_eq(&response.nt_proof_str)) {
-                    if policy.verify_lmv2_with_ntlmv2
-                        && lm_field.len() == 24
-                        && lm_field != [0u8; 24]
-                    {
-                        let cc = lm_tail(lm_field).ok_or(Mismatch::NoMatch)?;
-                        let lmv2 = crypto::lm_v2_response(&key, server_challenge, &cc);
-                        if !bool::from(lmv2.ct_eq(lm_field)) {
-                            return Err(Mismatch::NoMatch);
-                        }
-                    }
-                    return Ok((crypto::ntlm_v2_session_base_key(&key, &proof), verify));
+            let check_lmv2 =
+                policy.verify_lmv2_with_ntlmv2 && lm_field.len() == 24 && lm_field != [0u8; 24];
+            with_domain_variants(domain, |d| {
+                let key = ResponseKeyV2::new(&crypto::ntowf_v2(nt_hash, user, d));
+                let proof = key.nt_proof_str(server_challenge, response.blob);
+                if !bool::from(proof.ct_eq(&response.nt_proof_str)) {
+                    return None;
                 }
-            }
-            Err(Mismatch::NoMatch)
+                if check_lmv2 {
+                    let lmv2 =
+                        lm_tail(lm_field).map(|cc| key.lm_v2_response(server_challenge, &cc));
+                    if !lmv2.is_some_and(|r| bool::from(r.ct_eq(lm_field))) {
+                        return Some(Err(Mismatch::NoMatch));
+                    }
+                }
+                Some(Ok((key.session_base_key(&proof), verify)))
+            })
+            .unwrap_or(Err(Mismatch::NoMatch))
         }
         Verify::Ess => {
             let cc = lm_head(lm_field).ok_or(Mismatch::NoMatch)?;
@@ -913,15 +933,13 @@ fn check_response(
                     .get(..16)
                     .and_then(|p| p.try_into().ok())
                     .ok_or(Mismatch::NoMatch)?;
-                for d in domain_variants(domain) {
-                    let key = crypto::ntowf_v2(nt_hash, user, &d);
-                    let expected = crypto::lm_v2_response(&key, server_challenge, &cc);
-                    if bool::from(expected.ct_eq(lm_field)) {
-                        return Ok((
-                            crypto::ntlm_v2_session_base_key(&key, &proof),
-                            Verify::LmV2Only,
-                        ));
-                    }
+                let found = with_domain_variants(domain, |d| {
+                    let key = ResponseKeyV2::new(&crypto::ntowf_v2(nt_hash, user, d));
+                    let expected = key.lm_v2_response(server_challenge, &cc);
+                    bool::from(expected.ct_eq(lm_field)).then(|| key.session_base_key(&proof))
+                });
+                if let Some(key) = found {
+                    return Ok((key, Verify::LmV2Only));
                 }
             }
             let lm_hash = lm_hash.ok_or(Mismatch::NoMatch)?;

@@ -17,7 +17,9 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::crypto::{lmowf_v1, ntowf_v1, windows_uppercase};
+use crate::crypto::{
+    lmowf_v1, ntowf_v1, windows_eq_ignore_case, windows_uppercase, windows_uppercase_into,
+};
 use crate::secret::{LmHash, NtHash};
 
 /// What a store knows of one account.
@@ -85,8 +87,7 @@ impl MemoryStore {
     pub fn insert(&mut self, record: UserRecord) {
         let key = windows_uppercase(&record.user);
         let list = self.users.entry(key).or_default();
-        let domain = windows_uppercase(&record.domain);
-        list.retain(|r| windows_uppercase(&r.domain) != domain);
+        list.retain(|r| !windows_eq_ignore_case(&r.domain, &record.domain));
         list.push(record);
     }
 
@@ -152,13 +153,22 @@ impl MemoryStore {
 }
 
 impl CredentialStore for MemoryStore {
+    /// No allocation for names up to 256 characters (the wire limit is 256 UTF-16 units).
     fn lookup(&self, user: &str, domain: &str) -> Option<Cow<'_, UserRecord>> {
-        let list = self.users.get(&windows_uppercase(user))?;
-        let wanted = windows_uppercase(domain);
-        let exact = list.iter().find(|r| windows_uppercase(&r.domain) == wanted);
+        let mut buf = [0u8; 1024];
+        let list = match windows_uppercase_into(user, &mut buf) {
+            Some(key) => self.users.get(key),
+            None => self.users.get(&windows_uppercase(user)),
+        }?;
+        let exact = list
+            .iter()
+            .find(|r| windows_eq_ignore_case(&r.domain, domain));
         let any = || list.iter().find(|r| r.domain.is_empty());
         // A client that names no domain still finds a user who exists in one domain only.
-        let only = || (domain.is_empty() && list.len() == 1).then(|| &list[0]);
+        let only = || match list.as_slice() {
+            [single] if domain.is_empty() => Some(single),
+            _ => None,
+        };
         exact.or_else(any).or_else(only).map(Cow::Borrowed)
     }
 }

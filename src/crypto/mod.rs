@@ -26,7 +26,10 @@ pub use keys::{
     channel_bindings_hash, kxkey_v1, kxkey_v2, mic, random_bytes, rc4_session_key, seal_key,
     sign_key, Side,
 };
-pub use owf::{lmowf_v1, ntowf_v1, ntowf_v2, windows_uppercase};
+pub use owf::{
+    lmowf_v1, ntowf_v1, ntowf_v2, windows_eq_ignore_case, windows_upcase_char, windows_uppercase,
+    windows_uppercase_into,
+};
 pub use rc4::Rc4;
 pub use response::{
     ess_lm_response, ess_nt_response, lm_v1_response, lm_v2_response, nt_proof_str,

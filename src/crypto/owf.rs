@@ -14,7 +14,7 @@ pub(crate) type HmacMd5 = Hmac<Md5>;
 /// UTF-16 code unit. A character whose Unicode uppercase is more than one character
 /// (`ß` -> `SS`, `ŉ`, `ﬁ`, `ΐ`, ...) is left unchanged, and so is every character outside
 /// the Basic Multilingual Plane (Windows maps code units, and a surrogate maps to itself).
-fn upcase_char(c: char) -> char {
+pub fn windows_upcase_char(c: char) -> char {
     if c.is_ascii() {
         return c.to_ascii_uppercase();
     }
@@ -49,7 +49,38 @@ fn upcase_char(c: char) -> char {
 /// assert_eq!(windows_uppercase("𐐨"), "𐐨"); // outside the BMP: unchanged
 /// ```
 pub fn windows_uppercase(s: &str) -> String {
-    s.chars().map(upcase_char).collect()
+    s.chars().map(windows_upcase_char).collect()
+}
+
+/// Compares two strings as Windows compares account names: equal after
+/// [`windows_uppercase`], without allocating.
+///
+/// ```
+/// use ntlm::crypto::windows_eq_ignore_case;
+/// assert!(windows_eq_ignore_case("Alice", "ALICE"));
+/// assert!(!windows_eq_ignore_case("straße", "STRASSE"));
+/// ```
+pub fn windows_eq_ignore_case(a: &str, b: &str) -> bool {
+    a.chars()
+        .map(windows_upcase_char)
+        .eq(b.chars().map(windows_upcase_char))
+}
+
+/// [`windows_uppercase`] into a caller's buffer, without allocating; `None` when the result
+/// does not fit.
+///
+/// ```
+/// let mut buf = [0u8; 64];
+/// assert_eq!(ntlm::crypto::windows_uppercase_into("Domain", &mut buf), Some("DOMAIN"));
+/// ```
+pub fn windows_uppercase_into<'b>(s: &str, buf: &'b mut [u8]) -> Option<&'b str> {
+    let mut n = 0;
+    for c in s.chars().map(windows_upcase_char) {
+        let len = c.len_utf8();
+        c.encode_utf8(buf.get_mut(n..n + len)?);
+        n += len;
+    }
+    std::str::from_utf8(buf.get(..n)?).ok()
 }
 
 /// Feeds the UTF-16LE encoding of `units` to `sink` in 64-byte chunks, without allocating.
@@ -141,7 +172,7 @@ pub fn ntowf_v2(nt: &NtHash, user: &str, domain: &str) -> NtlmV2Hash {
     let mut mac = <HmacMd5 as KeyInit>::new_from_slice(nt.as_bytes()).expect("any key length");
     let units = user
         .chars()
-        .map(upcase_char)
+        .map(windows_upcase_char)
         .flat_map(|c| {
             let mut b = [0u16; 2];
             let n = c.encode_utf16(&mut b).len();

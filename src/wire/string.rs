@@ -46,18 +46,36 @@ impl<'a> WireString<'a> {
     /// The text: UTF-16LE decoded with U+FFFD for unpaired surrogates (and a dangling odd
     /// byte); OEM bytes decoded as Latin-1, which is exact for ASCII (MS-NLMP §2.2).
     pub fn to_string_lossy(&self) -> String {
-        match *self {
-            Self::Utf16(b) => {
-                let units = b.chunks(2).map(|c| match *c {
-                    [lo, hi] => u16::from_le_bytes([lo, hi]),
-                    _ => 0xFFFD,
-                });
-                char::decode_utf16(units)
-                    .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
-                    .collect()
-            }
-            Self::Oem(b) => b.iter().map(|&c| char::from(c)).collect(),
+        self.chars().collect()
+    }
+
+    /// The characters: UTF-16LE decoded with unpaired surrogates as U+FFFD, or OEM bytes as
+    /// Latin-1. No allocation.
+    pub fn chars(&self) -> impl Iterator<Item = char> + 'a {
+        let (utf16, oem) = match *self {
+            Self::Utf16(b) => (b, &[][..]),
+            Self::Oem(b) => (&[][..], b),
+        };
+        let units = utf16.chunks(2).map(|c| match *c {
+            [lo, hi] => u16::from_le_bytes([lo, hi]),
+            _ => 0xFFFD,
+        });
+        char::decode_utf16(units)
+            .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
+            .chain(oem.iter().map(|&c| char::from(c)))
+    }
+
+    /// [`WireString::to_string_lossy`] into a caller's buffer, without allocating; `None`
+    /// when it does not fit (a name within [`crate::wire::MAX_NAME_LEN`] always fits 1024
+    /// bytes).
+    pub fn to_str_in<'b>(&self, buf: &'b mut [u8]) -> Option<&'b str> {
+        let mut n = 0;
+        for c in self.chars() {
+            let len = c.len_utf8();
+            c.encode_utf8(buf.get_mut(n..n + len)?);
+            n += len;
         }
+        core::str::from_utf8(buf.get(..n)?).ok()
     }
 }
 
