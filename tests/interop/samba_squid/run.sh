@@ -6,7 +6,8 @@
 #       ->  python3 -m http.server; 200 with the right password, 407 with a wrong one.
 # No winbindd: ntlm_auth runs on a minimal smb.conf in a temporary directory.
 # Exits non-zero when a peer is missing or any check fails; prints a result table.
-# Environment: NTLM_BIN (default: target/release/ntlm, built when missing).
+# Environment: NTLM_BIN (default: target/release/ntlm, built when missing), NTLM_HTTP_CLIENT
+# (default: target/debug/examples/http_client, built when missing).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -125,6 +126,28 @@ squid_case() {
 squid_case "c curl -> squid -> ours L3 (right pw)" 'CORP\alice:Secret1' 200
 squid_case "c curl -> squid -> ours L3 (wrong pw)" 'CORP\alice:wrong' 407
 squid_case "c curl -> squid -> ours L3 (unknown user)" 'CORP\mallory:Secret1' 407
+
+# (d) our http_client through the same Squid, authenticating to the proxy (407 -> NTLM).
+HTTP_CLIENT="${NTLM_HTTP_CLIENT:-$ROOT/target/debug/examples/http_client}"
+if [ ! -x "$HTTP_CLIENT" ]; then
+    (cd "$ROOT" && timeout 1200 cargo build --all-features --example http_client >&2)
+fi
+client_case() {
+    local name="$1" password="$2" level="$3" want="$4" out rc
+    out="$(NTLM_TEST_PW="$password" timeout 30 "$HTTP_CLIENT" --url "http://127.0.0.1:$ORIGIN_PORT/" \
+        --proxy "http://127.0.0.1:$PROXY_PORT" --user 'CORP\alice' --password-env NTLM_TEST_PW \
+        --level "$level" --ntlm 2>&1)" && rc=0 || rc=$?
+    local got check=ok
+    got="$(printf '%s' "$out" | head -1 | cut -c1-48)"
+    case "$want" in
+        200) [ "$rc" = 0 ] && printf '%s' "$out" | grep -q "200 OK" && printf '%s' "$out" | grep -q "hello through squid" || { check="FAIL (want 200)"; status=1; } ;;
+        fail) [ "$rc" != 0 ] || { check="FAIL (want refusal)"; status=1; } ;;
+    esac
+    printf '| %-58s | %-48s | %s\n' "$name" "$got (exit $rc)" "$check"
+}
+client_case "d http_client L3 -> squid -> ours L3 (right pw)" Secret1 3 200
+client_case "d http_client L1 -> squid -> ours L3 (right pw)" Secret1 1 200
+client_case "d http_client L3 -> squid -> ours L3 (wrong pw)" wrong 3 fail
 
 # The user Squid logged for the 200 (Squid's log escapes the backslash as \\).
 logged="$(awk '$4 ~ /\/200$/ { print $8 }' "$WORK/squid/access.log" 2>/dev/null | head -1)"
