@@ -143,7 +143,10 @@ fn squid_helper_accepts_every_client_level_at_server_level_3() {
 #[test]
 fn squid_helper_refusals_are_na_with_the_reason_and_logged() {
     let mut h = Helper::squid(5);
-    assert_eq!(squid_login(&mut h, 3, "wrong"), "NA bad password");
+    assert_eq!(
+        squid_login(&mut h, 3, "wrong"),
+        "NA NT_STATUS_LOGON_FAILURE"
+    );
     assert_eq!(
         squid_login(&mut h, 2, "Secret1"),
         "NA NTLMv1-ESS refused by server level 5"
@@ -199,7 +202,7 @@ fn squid_helper_two_hundred_handshakes_in_one_process() {
     let start = Instant::now();
     for i in 0..200 {
         let (password, want) = if i % 10 == 9 {
-            ("nope", "NA bad password")
+            ("nope", "NA NT_STATUS_LOGON_FAILURE")
         } else {
             ("Secret1", "AF CORP\\alice")
         };

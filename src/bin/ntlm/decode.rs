@@ -26,7 +26,7 @@ usage: ntlm decode [--json] [TOKEN]
 
 TOKEN is base64, or a header line: `Authorization: NTLM <b64>`,
 `Proxy-Authorization: Negotiate <b64>`, `WWW-Authenticate: NTLM <b64>`, `NTLM <b64>`.
-SPNEGO-wrapped tokens are recognised but not unwrapped in this build.
+SPNEGO-wrapped tokens (NegTokenInit, NegTokenResp) are unwrapped to their NTLM token.
 A token that does not decode prints the field and byte offset at fault; exit code 1
 when any token failed.
 
@@ -684,10 +684,17 @@ mod tests {
     }
 
     #[test]
-    fn spnego_is_recognised() {
+    fn spnego_is_unwrapped_or_named_in_the_error() {
         let err = token_bytes("Negotiate YIIB").unwrap_err();
-        assert_eq!(err, "SPNEGO token: unwrap not available in this build");
+        assert!(err.starts_with("SPNEGO: "), "{err}");
         let err = token_bytes("oQ==").unwrap_err();
-        assert!(err.starts_with("SPNEGO"));
+        assert!(err.starts_with("SPNEGO"), "{err}");
+        let ntlm = b"NTLMSSP\0\x01\0\0\0\x07\x82\x08\xa2".to_vec();
+        let resp = ntlm::http::spnego::NegotiationToken::Resp(ntlm::http::spnego::NegTokenResp {
+            response_token: Some(ntlm.clone()),
+            ..Default::default()
+        });
+        let b64 = crate::helper::base64_encode(&resp.encode());
+        assert_eq!(token_bytes(&format!("Negotiate {b64}")).unwrap(), ntlm);
     }
 }

@@ -29,10 +29,14 @@ usage: ntlm squid-helper --level N --users FILE [--preset dc|symmetric]
 Requests (stdin, one per line) and replies (stdout, one line each, flushed):
   YR <base64 NEGOTIATE>     -> TT <base64 CHALLENGE>        (starts a new handshake)
   KK <base64 AUTHENTICATE>  -> AF DOMAIN\\user               (logon accepted)
-                            -> NA <reason>                  (logon refused; also on stderr)
+                            -> NA <reason>                  (logon refused; full reason on stderr)
   anything else, YR without a token, KK before YR, bad base64 or a malformed token
                             -> BH <reason>
-AF carries the domain the client named (or the user file's) and the user as stored.
+AF carries the account as stored: its domain (or this helper's --domain for a user file
+line without one) and user name. NA says which protocol rule refused a logon (e.g.
+\"NTLMv1 refused by server level 5\"), but a refusal about the account itself (unknown user,
+bad or stale password, locked out, disabled) is NA NT_STATUS_LOGON_FAILURE, as Samba's
+ntlm_auth squashes it: Squid may show NA text to the client.
 One handshake is pending at a time; end of input exits 0.
 ";
 
@@ -178,9 +182,22 @@ impl SquidHelper {
                     "ntlm squid-helper: refused {}: {refusal}",
                     who(&authenticate)
                 );
-                format!("NA {}", one_line(&refusal.to_string()))
+                format!("NA {}", one_line(&na_reason(&refusal)))
             }
         }
+    }
+}
+
+/// The reason sent to Squid: the rule for protocol and policy refusals; nothing that tells
+/// whether an account exists, is locked or had a nearly right password.
+fn na_reason(refusal: &Refusal) -> String {
+    match refusal {
+        Refusal::UnknownUser
+        | Refusal::AccountDisabled
+        | Refusal::BadPassword { .. }
+        | Refusal::StaleCredentials { .. }
+        | Refusal::LockedOut { .. } => "NT_STATUS_LOGON_FAILURE".into(),
+        other => other.to_string(),
     }
 }
 
@@ -235,7 +252,7 @@ mod tests {
     fn accepts_refuses_and_complains() {
         let mut h = helper(5);
         assert_eq!(login(&mut h, 3, "Secret1"), "AF CORP\\alice");
-        assert_eq!(login(&mut h, 3, "wrong"), "NA bad password");
+        assert_eq!(login(&mut h, 3, "wrong"), "NA NT_STATUS_LOGON_FAILURE");
         assert_eq!(
             login(&mut h, 2, "Secret1"),
             "NA NTLMv1-ESS refused by server level 5"
