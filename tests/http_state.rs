@@ -481,3 +481,24 @@ fn spnego_kerberos_first_then_ntlm_asks_for_mic() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn an_odd_challenge_does_not_hide_ntlm() {
+    // obs-text in a quoted realm, whitespace around "=", and a broken challenge in another
+    // field value: NTLM and Negotiate are still found (RFC 9110 §5.6.4, §11.2).
+    let c = parse_challenges(
+        &[
+            b"Basic realm=\"Z\xc3\xbcrich\", NTLM".as_slice(),
+            b"Digest realm = \"x\", qop = \"auth\"".as_slice(),
+            b"Bearer error=\"unterminated".as_slice(),
+            b"Weird (scheme), Negotiate".as_slice(),
+        ],
+        65536,
+    )
+    .unwrap();
+    let schemes: Vec<&str> = c.iter().map(|c| c.scheme.as_str()).collect();
+    assert_eq!(schemes, ["Basic", "NTLM", "Digest", "Negotiate"]);
+    assert_eq!(c[2].params.len(), 2);
+    // Nothing usable at all is still an error.
+    assert!(parse_challenges(&[b"Bearer error=\"unterminated".as_slice()], 65536).is_err());
+}

@@ -154,6 +154,29 @@ fn as_ascii(value: &[u8]) -> Result<&str, HeaderError> {
     core::str::from_utf8(value).map_err(|_| HeaderError::NotAscii)
 }
 
+/// A challenge field value as text: visible ASCII, tabs and RFC 9110 obs-text (bytes 0x80 and
+/// up, only meaningful inside quoted strings, e.g. `Basic realm="Zürich"`); other control
+/// characters are refused.
+fn field_text(value: &[u8]) -> Result<std::borrow::Cow<'_, str>, HeaderError> {
+    if value
+        .iter()
+        .any(|&c| !(c == b'\t' || (0x20..0x7f).contains(&c) || c >= 0x80))
+    {
+        return Err(HeaderError::NotAscii);
+    }
+    Ok(String::from_utf8_lossy(value))
+}
+
+/// True when `element` is an auth-param (`name BWS "=" BWS value`) rather than a scheme.
+fn is_param(element: &str) -> bool {
+    let name_len = element.bytes().take_while(|b| is_tchar(*b)).count();
+    let after = element
+        .get(name_len..)
+        .unwrap_or("")
+        .trim_start_matches([' ', '\t']);
+    name_len > 0 && after.starts_with('=')
+}
+
 /// Splits a field value at commas outside quoted strings.
 fn split_elements(value: &str) -> Result<Vec<&str>, HeaderError> {
     let bytes = value.as_bytes();
@@ -211,53 +234,108 @@ fn parse_param(element: &str) -> Result<(String, String), HeaderError> {
 
 /// Parses every challenge in the given `WWW-Authenticate` (or `Proxy-Authenticate`) field
 /// values, in order. `limit` bounds the values' total length.
+///
+/// Lenient where RFC 9110 lets servers be odd: a challenge that does not parse (an unknown
+/// scheme's strange parameters, a broken field value) is skipped rather than hiding the
+/// others; the first error is returned only when no challenge parsed at all.
 pub fn parse_challenges(
     values: &[impl AsRef<[u8]>],
     limit: usize,
 ) -> Result<Vec<Challenge>, HeaderError> {
     check_len(values, limit)?;
     let mut out: Vec<Challenge> = Vec::new();
+    let mut first_error = None;
     for value in values {
-        let value = as_ascii(value.as_ref())?;
-        for element in split_elements(value)? {
-            if element.is_empty() {
-                continue; // RFC 9110 §5.6.1: empty list elements are ignored
-            }
-            let (head, rest) = match element.find([' ', '\t']) {
-                Some(i) => (&element[..i], element[i..].trim()),
-                None => (element, ""),
-            };
-            if head.contains('=') {
-                // A parameter of the preceding challenge ("Digest realm=x, qop=auth").
-                let param = parse_param(element)?;
-                let last = out
-                    .last_mut()
-                    .ok_or_else(|| malformed(format!("parameter {element:?} before any scheme")))?;
-                if last.token68.is_some() {
-                    return Err(malformed(format!("parameter {element:?} after a token68")));
-                }
-                last.params.push(param);
-                continue;
-            }
-            if !head.bytes().all(is_tchar) {
-                return Err(malformed(format!("bad scheme name {head:?}")));
-            }
-            let mut challenge = Challenge {
-                scheme: head.to_string(),
-                token68: None,
-                params: Vec::new(),
-            };
-            if !rest.is_empty() {
-                if is_token68(rest) {
-                    challenge.token68 = Some(rest.to_string());
-                } else {
-                    challenge.params.push(parse_param(rest)?);
+        let parsed = field_text(value.as_ref()).and_then(|text| {
+            let mut list = Vec::new();
+            let mut errors = Vec::new();
+            parse_field(&text, &mut list, &mut errors)?;
+            Ok((list, errors))
+        });
+        match parsed {
+            Ok((list, errors)) => {
+                out.extend(list);
+                if first_error.is_none() {
+                    first_error = errors.into_iter().next();
                 }
             }
-            out.push(challenge);
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
         }
     }
-    Ok(out)
+    match first_error {
+        Some(e) if out.is_empty() => Err(e),
+        _ => Ok(out),
+    }
+}
+
+/// The challenges of one field value. A broken challenge is dropped (with its parameters) and
+/// its error recorded; a broken value as a whole (an unterminated quote) is an error.
+fn parse_field(
+    value: &str,
+    out: &mut Vec<Challenge>,
+    errors: &mut Vec<HeaderError>,
+) -> Result<(), HeaderError> {
+    // False while the parameters that follow belong to a challenge that was dropped.
+    let mut current_ok = false;
+    for element in split_elements(value)? {
+        if element.is_empty() {
+            continue; // RFC 9110 §5.6.1: empty list elements are ignored
+        }
+        if is_param(element) {
+            // A parameter of the preceding challenge ("Digest realm=x, qop = auth").
+            if !current_ok {
+                continue;
+            }
+            let Some(last) = out.last_mut() else { continue };
+            match parse_param(element) {
+                Ok(_) if last.token68.is_some() => {
+                    errors.push(malformed(format!("parameter {element:?} after a token68")));
+                    out.pop();
+                    current_ok = false;
+                }
+                Ok(param) => last.params.push(param),
+                Err(e) => {
+                    errors.push(e);
+                    out.pop();
+                    current_ok = false;
+                }
+            }
+            continue;
+        }
+        let (head, rest) = match element.find([' ', '\t']) {
+            Some(i) => (&element[..i], element[i..].trim()),
+            None => (element, ""),
+        };
+        if head.is_empty() || !head.bytes().all(is_tchar) {
+            errors.push(malformed(format!("bad scheme name {head:?}")));
+            current_ok = false;
+            continue;
+        }
+        let mut challenge = Challenge {
+            scheme: head.to_string(),
+            token68: None,
+            params: Vec::new(),
+        };
+        if !rest.is_empty() {
+            if is_token68(rest) {
+                challenge.token68 = Some(rest.to_string());
+            } else {
+                match parse_param(rest) {
+                    Ok(param) => challenge.params.push(param),
+                    Err(e) => {
+                        errors.push(e);
+                        current_ok = false;
+                        continue;
+                    }
+                }
+            }
+        }
+        out.push(challenge);
+        current_ok = true;
+    }
+    Ok(())
 }
 
 /// Credentials from one `Authorization` / `Proxy-Authorization` value: scheme and token.
