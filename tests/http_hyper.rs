@@ -171,3 +171,84 @@ async fn tls_private_ca_and_outlook_principal_name() {
     let err = AuthClient::connect(&url, o).await.unwrap_err();
     assert!(err.to_string().contains("other.contoso.com"), "{err}");
 }
+
+/// Reads one HTTP/1.1 response (head and Content-Length body) from a blocking stream.
+fn read_response(stream: &mut std::net::TcpStream) -> (String, Vec<u8>) {
+    use std::io::Read;
+    let mut data = Vec::new();
+    let mut byte = [0u8; 1];
+    while !data.ends_with(b"\r\n\r\n") {
+        assert_eq!(
+            stream.read(&mut byte).unwrap(),
+            1,
+            "connection closed mid-head"
+        );
+        data.push(byte[0]);
+    }
+    let head = String::from_utf8(data).unwrap();
+    let len = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse::<usize>().unwrap())
+        })
+        .unwrap_or(0);
+    let mut body = vec![0u8; len];
+    stream.read_exact(&mut body).unwrap();
+    (head, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn post_bodies_on_every_step_keep_the_connection_and_reach_the_handler() {
+    use ntlm::client::ClientContext;
+    let mut options = ServerOptions::new(Arc::new(server_config(ServerPolicy::domain_controller(
+        level(5),
+    ))));
+    options.handler = Arc::new(
+        |p: &ntlm::http::auth::Principal, _: &_, body: ::hyper::body::Bytes| {
+            ntlm::http::hyper_server::text(
+                ::hyper::StatusCode::OK,
+                format!("{} posted {} bytes\n", p.qualified(), body.len()),
+            )
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(serve(listener, options));
+
+    let result = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let b64 = |t: &[u8]| ntlm::http::header::encode_token(t);
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+        let body = vec![b'x'; 20_000];
+        let mut post = |auth: &str| {
+            let head = format!(
+                "POST /ews HTTP/1.1\r\nHost: test\r\nAuthorization: NTLM {auth}\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            );
+            stream.write_all(head.as_bytes()).unwrap();
+            stream.write_all(&body).unwrap();
+            read_response(&mut stream)
+        };
+        let mut client = ClientContext::new(client_config(level(3), PASSWORD));
+        let (head, _) = post(&b64(&client.negotiate().unwrap()));
+        assert!(head.starts_with("HTTP/1.1 401"), "{head}");
+        assert!(!head.to_ascii_lowercase().contains("connection: close"), "{head}");
+        let challenge = head
+            .lines()
+            .find_map(|l| l.strip_prefix("www-authenticate: NTLM ").or_else(|| l.strip_prefix("WWW-Authenticate: NTLM ")))
+            .expect("NTLM challenge");
+        let challenge = ntlm::http::header::decode_token(challenge).unwrap();
+        let auth = client.authenticate(&challenge, std::time::SystemTime::now()).unwrap();
+        post(&b64(&auth))
+    })
+    .await
+    .unwrap();
+    assert!(result.0.starts_with("HTTP/1.1 200"), "{}", result.0);
+    assert_eq!(
+        String::from_utf8(result.1).unwrap(),
+        "CORP\\alice posted 20000 bytes\n"
+    );
+}

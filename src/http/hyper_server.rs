@@ -16,8 +16,8 @@ use ::hyper::header::{HeaderValue, CONNECTION, CONTENT_TYPE};
 use ::hyper::http::request::Parts;
 use ::hyper::service::service_fn;
 use ::hyper::{Request, Response, StatusCode};
-use http_body_util::Full;
-use hyper_util::rt::TokioIo;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 
@@ -25,8 +25,13 @@ use crate::server::ServerConfig;
 
 use super::auth::{Principal, ServerAuth, ServerAuthOptions, ServerAuthRefusal, ServerDecision};
 
-/// Builds the response for an authenticated request.
-pub type Handler = Arc<dyn Fn(&Principal, &Parts) -> Response<Full<Bytes>> + Send + Sync>;
+/// Builds the response for an authenticated request, from its head and its body (read up to
+/// [`ServerOptions::max_body`]).
+pub type Handler = Arc<dyn Fn(&Principal, &Parts, Bytes) -> Response<Full<Bytes>> + Send + Sync>;
+
+/// The most a refused or challenged request's body is read (and dropped) so the connection
+/// can stay open for the next NTLM step; a larger body closes the connection.
+pub const MAX_DRAINED_BODY: usize = 64 * 1024;
 
 /// What happened on a connection, for logs.
 #[derive(Debug)]
@@ -92,6 +97,13 @@ pub struct ServerOptions {
     pub tls: Option<super::tls::ServerTls>,
     /// Handler of authenticated requests.
     pub handler: Handler,
+    /// The largest request body handed to the handler; a larger one gets 413.
+    pub max_body: usize,
+    /// How long a client may take to send a request head (also bounds idle keep-alive
+    /// connections holding a pending NTLM context).
+    pub header_read_timeout: Duration,
+    /// Connections served at once; more wait in the listen queue.
+    pub max_connections: usize,
     /// Where events go.
     pub events: EventSink,
     /// Bound on the TLS handshake.
@@ -116,7 +128,10 @@ impl ServerOptions {
             auth: ServerAuthOptions::default(),
             #[cfg(feature = "tls")]
             tls: None,
-            handler: Arc::new(|principal: &Principal, _: &Parts| {
+            max_body: 16 * 1024 * 1024,
+            header_read_timeout: Duration::from_secs(30),
+            max_connections: 1024,
+            handler: Arc::new(|principal: &Principal, _: &Parts, _: Bytes| {
                 text(
                     StatusCode::OK,
                     format!("authenticated as {}\n", principal.qualified()),
@@ -139,13 +154,22 @@ pub fn text(status: StatusCode, body: String) -> Response<Full<Bytes>> {
     r
 }
 
-fn respond(
+/// Reads a body up to `limit` bytes; `None` when it is larger or broken.
+async fn read_body(body: Incoming, limit: usize) -> Option<Bytes> {
+    Limited::new(body, limit)
+        .collect()
+        .await
+        .ok()
+        .map(|collected| collected.to_bytes())
+}
+
+async fn respond(
     auth: &Mutex<ServerAuth>,
     options: &ServerOptions,
     peer: SocketAddr,
     req: Request<Incoming>,
 ) -> Response<Full<Bytes>> {
-    let (parts, _body) = req.into_parts();
+    let (parts, body) = req.into_parts();
     let name = options.auth.target.authorization_header();
     let values: Vec<Vec<u8>> = parts
         .headers
@@ -176,7 +200,14 @@ fn respond(
         ServerDecision::Serve {
             principal, header, ..
         } => {
-            let mut response = (options.handler)(&principal, &parts);
+            let Some(body) = read_body(body, options.max_body).await else {
+                let mut response = text(StatusCode::PAYLOAD_TOO_LARGE, "body too large\n".into());
+                response
+                    .headers_mut()
+                    .insert(CONNECTION, HeaderValue::from_static("close"));
+                return response;
+            };
+            let mut response = (options.handler)(&principal, &parts, body);
             if let Some((name, value)) = header {
                 if let Ok(v) = HeaderValue::from_str(&value) {
                     response.headers_mut().append(name, v);
@@ -199,9 +230,14 @@ fn respond(
                     response.headers_mut().append(name, v);
                 }
             }
-            response
-                .headers_mut()
-                .insert(CONNECTION, HeaderValue::from_static("keep-alive"));
+            // The body of a challenged request (a POST sent with each NTLM step) is read and
+            // dropped, so hyper can keep the connection for the next step; a body too large to
+            // drain closes it instead.
+            if read_body(body, MAX_DRAINED_BODY).await.is_none() {
+                response
+                    .headers_mut()
+                    .insert(CONNECTION, HeaderValue::from_static("close"));
+            }
             response
         }
     }
@@ -217,13 +253,16 @@ pub async fn serve_connection<IO>(
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let auth = Arc::new(Mutex::new(auth));
+    let header_read_timeout = options.header_read_timeout;
     let service = service_fn(move |req| {
         let auth = auth.clone();
         let options = options.clone();
-        async move { Ok::<_, Infallible>(respond(&auth, &options, peer, req)) }
+        async move { Ok::<_, Infallible>(respond(&auth, &options, peer, req).await) }
     });
     let _ = ::hyper::server::conn::http1::Builder::new()
         .keep_alive(true)
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout)
         .serve_connection(TokioIo::new(io), service)
         .await;
 }
@@ -231,11 +270,16 @@ pub async fn serve_connection<IO>(
 /// Accepts connections on `listener` forever, one task per connection.
 pub async fn serve(listener: TcpListener, options: ServerOptions) -> std::io::Result<()> {
     let options = Arc::new(options);
+    let slots = Arc::new(tokio::sync::Semaphore::new(options.max_connections.max(1)));
     loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return Ok(());
+        };
         let (stream, peer) = listener.accept().await?;
         let _ = stream.set_nodelay(true);
         let options = options.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             #[allow(unused_mut)]
             let mut auth = ServerAuth::new(options.ntlm.clone(), options.auth.clone());
             #[cfg(feature = "tls")]
