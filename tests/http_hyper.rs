@@ -252,3 +252,92 @@ async fn post_bodies_on_every_step_keep_the_connection_and_reach_the_handler() {
         "CORP\\alice posted 20000 bytes\n"
     );
 }
+
+#[tokio::test]
+async fn a_server_that_silently_closes_after_the_challenge_is_not_kept_alive() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    // Answers the first request with a real CHALLENGE and no `Connection: close`, then drops
+    // the socket, as a misconfigured load balancer does.
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+            head.push(byte[0]);
+        }
+        let head = String::from_utf8_lossy(&head).into_owned();
+        let negotiate = head
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("authorization: NTLM ")
+                    .or_else(|| l.strip_prefix("Authorization: NTLM "))
+            })
+            .map(|t| ntlm::http::header::decode_token(t).unwrap());
+        let mut ctx = ntlm::server::ServerContext::new(Arc::new(server_config(
+            ServerPolicy::domain_controller(level(3)),
+        )));
+        let reply = match negotiate {
+            Some(n) => {
+                let challenge = ctx.challenge(&n, std::time::SystemTime::now()).unwrap();
+                format!(
+                    "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: NTLM {}\r\nContent-Length: 0\r\n\r\n",
+                    ntlm::http::header::encode_token(&challenge)
+                )
+            }
+            None => {
+                "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: NTLM\r\nContent-Length: 0\r\n\r\n"
+                    .into()
+            }
+        };
+        let _ = stream.write_all(reply.as_bytes());
+        // The first request was without a token: answer, then serve the NEGOTIATE once more.
+        if negotiate_is_none(&head) {
+            let mut head2 = Vec::new();
+            while !head2.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                head2.push(byte[0]);
+            }
+            let head2 = String::from_utf8_lossy(&head2).into_owned();
+            let n = head2
+                .lines()
+                .find_map(|l| {
+                    l.strip_prefix("authorization: NTLM ")
+                        .or_else(|| l.strip_prefix("Authorization: NTLM "))
+                })
+                .map(|t| ntlm::http::header::decode_token(t).unwrap())
+                .expect("NEGOTIATE");
+            let challenge = ctx.challenge(&n, std::time::SystemTime::now()).unwrap();
+            let reply = format!(
+                "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: NTLM {}\r\nContent-Length: 0\r\n\r\n",
+                ntlm::http::header::encode_token(&challenge)
+            );
+            let _ = stream.write_all(reply.as_bytes());
+        }
+        drop(stream);
+    });
+    let mut client = AuthClient::connect(
+        &format!("http://{addr}/"),
+        options(PASSWORD, vec![Scheme::Ntlm]),
+    )
+    .await
+    .unwrap();
+    let err = client.get("/").await.unwrap_err();
+    server.join().unwrap();
+    assert!(
+        matches!(
+            err,
+            ClientError::Server(ClientAuthError::NotKeptAlive {
+                after: HandshakeStep::Negotiate
+            })
+        ),
+        "{err:?}"
+    );
+}
+
+fn negotiate_is_none(head: &str) -> bool {
+    !head.to_ascii_lowercase().contains("authorization: ntlm ")
+}

@@ -34,7 +34,9 @@ use tokio::net::TcpStream;
 use crate::channel_bindings::ChannelBindings;
 use crate::client::ClientConfig;
 
-use super::auth::{ClientAuth, ClientAuthError, ClientAuthOptions, ClientStep, Scheme, Target};
+use super::auth::{
+    ClientAuth, ClientAuthError, ClientAuthOptions, ClientStep, HandshakeStep, Scheme, Target,
+};
 
 /// The largest response body read (16 MiB).
 pub const MAX_BODY: usize = 16 * 1024 * 1024;
@@ -140,6 +142,8 @@ pub struct AuthClient {
     sender: SendRequest<Empty<Bytes>>,
     options: ClientOptions,
     ntlm: ClientConfig,
+    /// The same credentials with the proxy's SPN (`HTTP/proxy-host`) as target name.
+    proxy_ntlm: ClientConfig,
     authority: String,
     base: Uri,
     via_proxy: bool,
@@ -208,6 +212,10 @@ impl AuthClient {
             }
             None => (host.clone(), port, false),
         };
+        let mut proxy_ntlm = ntlm.clone();
+        if via_proxy && proxy_ntlm.target_name.is_none() {
+            proxy_ntlm.target_name = Some(format!("HTTP/{connect_host}"));
+        }
         if ntlm.target_name.is_none() {
             ntlm.target_name = Some(format!("HTTP/{host}"));
         }
@@ -264,6 +272,7 @@ impl AuthClient {
             sender,
             options,
             ntlm,
+            proxy_ntlm,
             authority,
             base,
             via_proxy,
@@ -310,7 +319,10 @@ impl AuthClient {
             v.to_str()
                 .is_ok_and(|s| s.to_ascii_lowercase().contains("keep-alive"))
         });
-        let kept_alive = !close && (parts.version != Version::HTTP_10 || keep_alive_10);
+        // A server (or load balancer) may also just close the socket after the 401.
+        let kept_alive = !close
+            && (parts.version != Version::HTTP_10 || keep_alive_10)
+            && !self.sender.is_closed();
         let response = Response {
             status: parts.status.as_u16(),
             reason: parts.status.canonical_reason().unwrap_or("").to_string(),
@@ -360,13 +372,29 @@ impl AuthClient {
                 .chain(server_header.iter())
                 .cloned()
                 .collect();
-            let (mut response, kept_alive) = self.send(&target, &headers).await?;
+            let sent = self.send(&target, &headers).await;
+            let (mut response, kept_alive) = match sent {
+                Ok(r) => r,
+                // The connection died while an AUTHENTICATE was to follow a CHALLENGE.
+                Err(ClientError::Io(_)) if !headers.is_empty() && self.sender.is_closed() => {
+                    let error = ClientAuthError::NotKeptAlive {
+                        after: HandshakeStep::Negotiate,
+                    };
+                    return Err(if proxy_auth.is_some() && server_auth.is_none() {
+                        ClientError::Proxy(error)
+                    } else {
+                        ClientError::Server(error)
+                    });
+                }
+                Err(e) => return Err(e),
+            };
             let now = SystemTime::now();
             proxy_header = None;
             server_header = None;
             if self.via_proxy && (response.status == 407 || proxy_auth.is_some()) {
+                let proxy_ntlm = &self.proxy_ntlm;
                 let auth = proxy_auth.get_or_insert_with(|| {
-                    ClientAuth::new(self.ntlm.clone(), auth_options(Target::Proxy))
+                    ClientAuth::new(proxy_ntlm.clone(), auth_options(Target::Proxy))
                 });
                 let values = Self::values(&response.headers, "proxy-authenticate");
                 match auth
