@@ -117,6 +117,7 @@ impl ServerTls {
 #[derive(Clone, Debug, Default)]
 pub struct ClientTlsOptions {
     /// PEM certificates to trust: CAs (anchors) and/or exact server certificates (pins).
+    /// Empty: the operating system's trust store.
     pub trusted_pem: Vec<u8>,
     /// Outlook-style expected principal: `msstd:host` (or just `host`).
     pub expected_principal: Option<String>,
@@ -234,6 +235,14 @@ pub fn client_config(options: &ClientTlsOptions) -> Result<Arc<rustls::ClientCon
     for cert in &pinned {
         // A leaf that is not a CA may fail to be an anchor: it is still pinned.
         let _ = roots.add(cert.clone());
+    }
+    if pinned.is_empty() {
+        // No private CA given: the operating system's trust store (where an enterprise CA
+        // for IIS, Exchange or SharePoint is usually installed). Unreadable entries are
+        // skipped, as browsers do.
+        for cert in rustls_native_certs::load_native_certs().certs {
+            let _ = roots.add(cert);
+        }
     }
     let webpki = if roots.is_empty() {
         None
