@@ -515,7 +515,8 @@ impl Default for ServerAuthOptions {
 pub struct Principal {
     /// The scheme used.
     pub scheme: Scheme,
-    /// The domain (as the client named it, or the stored one).
+    /// The stored account's domain, or the server's NetBIOS domain for an account stored
+    /// without one (never the client's unverified claim; see `server::Authenticated`).
     pub domain: String,
     /// The account name as stored.
     pub user: String,
