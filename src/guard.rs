@@ -16,7 +16,7 @@
 //! Both are sharded sets of 8-or-16-byte keys with an expiry, so contexts on different cores
 //! rarely meet on a lock; the shard is chosen through a per-process random salt.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
@@ -25,15 +25,44 @@ const SHARDS: usize = 16;
 /// A set of keys with an expiry, split over independently locked shards.
 #[derive(Debug)]
 struct ExpiringSet<const N: usize> {
-    shards: [Mutex<HashMap<[u8; N], SystemTime>>; SHARDS],
+    shards: [Mutex<Shard<N>>; SHARDS],
     cap_per_shard: usize,
     salt: u64,
+}
+
+/// One shard: the live keys, and the same keys in insertion order for O(1) expiry and
+/// eviction. Entries of `order` whose key was removed or re-inserted are skipped when they
+/// reach the front; the deque is compacted when such stale entries pile up.
+#[derive(Debug)]
+struct Shard<const N: usize> {
+    live: HashMap<[u8; N], SystemTime>,
+    order: VecDeque<([u8; N], SystemTime)>,
+}
+
+impl<const N: usize> Shard<N> {
+    /// Drops the oldest entry of `order`, and its key when it is still that entry.
+    fn pop_oldest(&mut self) {
+        if let Some((key, expires)) = self.order.pop_front() {
+            if self.live.get(&key) == Some(&expires) {
+                self.live.remove(&key);
+            }
+        }
+    }
+
+    /// Expires entries from the front while they are due. Expiry times are in insertion order
+    /// when every insert uses the same lifetime; an entry with a longer lifetime behind a
+    /// shorter one is expired late, never early.
+    fn expire(&mut self, now: SystemTime) {
+        while self.order.front().is_some_and(|(_, until)| *until <= now) {
+            self.pop_oldest();
+        }
+    }
 }
 
 /// What to do when a shard is full of live entries.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum WhenFull {
-    /// Forget the entry closest to expiry.
+    /// Forget the oldest entry.
     Evict,
     /// Insert nothing and say so.
     Refuse,
@@ -42,13 +71,21 @@ enum WhenFull {
 impl<const N: usize> ExpiringSet<N> {
     fn new(cap_per_shard: usize) -> Self {
         Self {
-            shards: std::array::from_fn(|_| Mutex::new(HashMap::new())),
+            // Room for the first entries up front: a logon then allocates nothing here until
+            // a shard outgrows it (amortised growth after that).
+            shards: std::array::from_fn(|_| {
+                let room = cap_per_shard.min(64);
+                Mutex::new(Shard {
+                    live: HashMap::with_capacity(room),
+                    order: VecDeque::with_capacity(room),
+                })
+            }),
             cap_per_shard,
             salt: u64::from_le_bytes(crate::crypto::random_bytes::<8>()),
         }
     }
 
-    fn shard(&self, key: &[u8; N]) -> std::sync::MutexGuard<'_, HashMap<[u8; N], SystemTime>> {
+    fn shard(&self, key: &[u8; N]) -> std::sync::MutexGuard<'_, Shard<N>> {
         let mut word = [0u8; 8];
         for (w, k) in word.iter_mut().zip(key) {
             *w = *k;
@@ -61,33 +98,37 @@ impl<const N: usize> ExpiringSet<N> {
     }
 
     /// Inserts `key` valid until `expires`. False when it could not be inserted: already
-    /// present and live at `now`, or (with [`WhenFull::Refuse`]) no room.
+    /// present and live at `now`, or (with [`WhenFull::Refuse`]) no room. O(1) amortised.
     fn insert(&self, key: [u8; N], now: SystemTime, expires: SystemTime, full: WhenFull) -> bool {
         let mut shard = self.shard(&key);
-        if shard.get(&key).is_some_and(|until| *until > now) {
+        shard.expire(now);
+        if shard.live.get(&key).is_some_and(|until| *until > now) {
             return false;
         }
-        if shard.len() >= self.cap_per_shard {
-            shard.retain(|_, until| *until > now);
-        }
-        if shard.len() >= self.cap_per_shard {
+        while shard.live.len() >= self.cap_per_shard {
             if full == WhenFull::Refuse {
                 return false;
             }
-            if let Some(oldest) = shard.iter().min_by_key(|(_, t)| **t).map(|(k, _)| *k) {
-                shard.remove(&oldest);
-            }
+            shard.pop_oldest();
         }
-        shard.insert(key, expires);
+        if shard.order.len() >= 2 * self.cap_per_shard {
+            let Shard { live, order } = &mut *shard;
+            order.retain(|(k, until)| live.get(k) == Some(until));
+        }
+        shard.live.insert(key, expires);
+        shard.order.push_back((key, expires));
         true
     }
 
     fn contains(&self, key: &[u8; N], now: SystemTime) -> bool {
-        self.shard(key).get(key).is_some_and(|until| *until > now)
+        self.shard(key)
+            .live
+            .get(key)
+            .is_some_and(|until| *until > now)
     }
 
     fn remove(&self, key: &[u8; N]) {
-        self.shard(key).remove(key);
+        self.shard(key).live.remove(key);
     }
 }
 
@@ -225,7 +266,7 @@ mod tests {
         let total = |s: &ExpiringSet<8>| {
             s.shards
                 .iter()
-                .map(|m| m.lock().unwrap().len())
+                .map(|m| m.lock().unwrap().live.len())
                 .sum::<usize>()
         };
         assert!(total(&evicting) <= 2 * SHARDS);
@@ -238,6 +279,30 @@ mod tests {
             live + Duration::from_secs(61),
             WhenFull::Refuse
         ));
+    }
+
+    #[test]
+    fn expiry_and_eviction_are_in_insertion_order_and_stay_bounded() {
+        let set = ExpiringSet::<8>::new(4);
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(100);
+        let life = Duration::from_secs(10);
+        // Many inserts and removals (a server issuing and finishing challenges) keep
+        // the order deque bounded by compaction.
+        for i in 0..100_000u32 {
+            let mut k = [0u8; 8];
+            k[..4].copy_from_slice(&i.to_le_bytes());
+            let _ = set.insert(k, t, t + life, WhenFull::Refuse);
+            set.remove(&k);
+        }
+        for m in &set.shards {
+            assert!(m.lock().unwrap().order.len() <= 2 * 4 + 1);
+        }
+        // Entries expire at their time, oldest first.
+        let a = [1u8; 8];
+        assert!(set.insert(a, t, t + life, WhenFull::Evict));
+        assert!(set.contains(&a, t + Duration::from_secs(9)));
+        assert!(!set.contains(&a, t + life));
+        assert!(set.insert(a, t + life, t + life + life, WhenFull::Evict));
     }
 
     #[test]
