@@ -279,6 +279,8 @@ fn parse_field(
 ) -> Result<(), HeaderError> {
     // False while the parameters that follow belong to a challenge that was dropped.
     let mut current_ok = false;
+    // False until the first scheme name of this field value.
+    let mut seen_scheme = false;
     for element in split_elements(value)? {
         if element.is_empty() {
             continue; // RFC 9110 §5.6.1: empty list elements are ignored
@@ -286,6 +288,11 @@ fn parse_field(
         if is_param(element) {
             // A parameter of the preceding challenge ("Digest realm=x, qop = auth").
             if !current_ok {
+                if !seen_scheme {
+                    errors.push(malformed(format!(
+                        "parameter {element:?} before any scheme"
+                    )));
+                }
                 continue;
             }
             let Some(last) = out.last_mut() else { continue };
@@ -308,6 +315,7 @@ fn parse_field(
             Some(i) => (&element[..i], element[i..].trim()),
             None => (element, ""),
         };
+        seen_scheme = true;
         if head.is_empty() || !head.bytes().all(is_tchar) {
             errors.push(malformed(format!("bad scheme name {head:?}")));
             current_ok = false;
@@ -392,6 +400,13 @@ mod tests {
         ));
         assert!(parse_challenges(&["Basic realm=\"x"], 100).is_err());
         assert!(parse_challenges(&["realm=x"], 100).is_err());
+        // A broken neighbour does not hide a usable challenge; obs-text is tolerated.
+        let c = parse_challenges(&["Ne(go, NTLM"], 100).unwrap();
+        assert_eq!(c.len(), 1);
+        assert!(c[0].is("ntlm"));
+        let c = parse_challenges(&["Basic realm=\"Zürich\", NTLM"], 100).unwrap();
+        assert_eq!(c[0].params[0].1, "Zürich");
+        assert!(c[1].is("ntlm"));
         assert!(parse_challenges(&["Ne(go"], 100).is_err());
         assert!(parse_credentials(b"NTLM !!!", 100).is_err());
         assert!(parse_credentials("NTLM é".as_bytes(), 100).is_err());
