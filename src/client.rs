@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::channel_bindings::ChannelBindings;
-use crate::crypto::{self, Side};
+use crate::crypto::{self, ResponseKeyV2, Side};
 use crate::error::DecodeError;
 use crate::established::Established;
 use crate::filetime;
@@ -24,7 +24,7 @@ use crate::guard::ReflectionGuard;
 use crate::policy::{ClientPolicy, LmCompatibilityLevel, V1LmField};
 use crate::secret::{LmHash, NtHash, Password, SessionKey};
 use crate::wire::{
-    self, AuthenticateMessage, AvFlags, AvPair, ChallengeMessage, NegotiateFlags as F,
+    self, AuthenticateMessage, AvFlags, AvId, AvPair, ChallengeMessage, NegotiateFlags as F,
     NegotiateMessage, TargetInfoBuilder, Version, WireString,
 };
 
@@ -372,12 +372,16 @@ impl ClientContext {
         };
 
         let mut mic_wanted = false;
-        let lm_response: Vec<u8>;
-        let mut nt_response: Vec<u8>;
+        // The LM field is 24 bytes (Z(1) for anonymous); the NT field 24 bytes for NTLMv1,
+        // NTProofStr ‖ blob for NTLMv2 (built in one buffer), or empty.
+        let mut lm_field = [0u8; 24];
+        let mut lm_len = 24;
+        let mut nt_v1 = [0u8; 24];
+        let mut nt_v2: Vec<u8> = Vec::new();
+        let mut nt_kind = NtField::None;
         let key_exchange_key: SessionKey;
         if anonymous {
-            lm_response = vec![0];
-            nt_response = Vec::new();
+            lm_len = 1;
             key_exchange_key = SessionKey::from_bytes([0; 16]);
         } else {
             // The LM hash (two DES operations) only where an LM response needs it.
@@ -403,65 +407,68 @@ impl ClientContext {
                     .as_ref()
                     .map_or([0u8; 16], ChannelBindings::md5);
                 info.set(AvPair::ChannelBindings(cb));
-                let spn_bytes;
                 if let Some(spn) = &self.config.target_name {
-                    spn_bytes = wire::utf16le(spn);
-                    info.set(AvPair::TargetName(WireString::Utf16(&spn_bytes)));
+                    info.set_str(AvId::TargetName, spn);
                 }
-                let info = info.encode();
-                let v2_key = crypto::ntowf_v2(&nt_hash, user, domain);
-                let blob = crypto::ntlm_v2_blob(time, &client_challenge, &info);
-                nt_response = crypto::ntlm_v2_response(&v2_key, &server_challenge, &blob);
-                let mut proof = [0u8; 16];
-                proof.copy_from_slice(&nt_response[..16]);
-                let lmv2 = crypto::lm_v2_response(&v2_key, &server_challenge, &client_challenge);
+                // One HMAC key schedule for NTProofStr, LMv2 and the SessionBaseKey.
+                let key = ResponseKeyV2::new(&crypto::ntowf_v2(&nt_hash, user, domain));
+                // LMv2 is sent when there is no server timestamp (else Z(24)), and alone when
+                // the policy sends no NT response (MS-NLMP §3.1.5.1.2).
+                let lmv2_wanted =
+                    !policy.send_nt_response || (server_time.is_none() && policy.lmv2);
+                if lmv2_wanted {
+                    lm_field = key.lm_v2_response(&server_challenge, &client_challenge);
+                }
                 let base = if policy.send_nt_response {
-                    lm_response = if server_time.is_some() || !policy.lmv2 {
-                        vec![0; 24]
-                    } else {
-                        lmv2.to_vec()
-                    };
-                    crypto::ntlm_v2_session_base_key(&v2_key, &proof)
+                    // NtChallengeResponse = NTProofStr ‖ temp (MS-NLMP §3.3.2), in one buffer.
+                    nt_v2 = Vec::with_capacity(16 + crypto::ntlm_v2_blob_len(info.encoded_len()));
+                    nt_v2.extend_from_slice(&[0; 16]);
+                    crypto::ntlm_v2_blob_into(&mut nt_v2, time, &client_challenge, |out| {
+                        info.encode_into(out)
+                    });
+                    let proof = key.nt_proof_str(&server_challenge, nt_v2.get(16..).unwrap_or(&[]));
+                    if let Some(head) = nt_v2.get_mut(..16) {
+                        head.copy_from_slice(&proof);
+                    }
+                    nt_kind = NtField::V2;
+                    key.session_base_key(&proof)
                 } else {
                     // LMv2 alone: the session key is keyed by its proof (as Samba does).
-                    nt_response.clear();
-                    lm_response = lmv2.to_vec();
                     let mut lm_proof = [0u8; 16];
-                    lm_proof.copy_from_slice(&lmv2[..16]);
-                    crypto::ntlm_v2_session_base_key(&v2_key, &lm_proof)
+                    lm_proof.copy_from_slice(&lm_field[..16]);
+                    key.session_base_key(&lm_proof)
                 };
                 key_exchange_key = crypto::kxkey_v2(&base);
             } else {
                 let base = crypto::ntlm_v1_session_base_key(&nt_hash);
                 if !policy.send_nt_response {
                     let lm = lm_hash.as_ref().ok_or(ClientError::NoLmHash)?;
-                    lm_response = crypto::lm_v1_response(lm, &server_challenge).to_vec();
-                    nt_response = Vec::new();
+                    lm_field = crypto::lm_v1_response(lm, &server_challenge);
                 } else if flags.contains(F::NEGOTIATE_EXTENDED_SESSIONSECURITY) {
-                    lm_response = crypto::ess_lm_response(&client_challenge).to_vec();
-                    nt_response =
-                        crypto::ess_nt_response(&nt_hash, &server_challenge, &client_challenge)
-                            .to_vec();
+                    lm_field = crypto::ess_lm_response(&client_challenge);
+                    nt_v1 = crypto::ess_nt_response(&nt_hash, &server_challenge, &client_challenge);
+                    nt_kind = NtField::V1;
                 } else {
-                    let nt = crypto::ntlm_v1_response(&nt_hash, &server_challenge);
-                    nt_response = nt.to_vec();
-                    lm_response = match (policy.v1_lm_field, &lm_hash) {
+                    nt_v1 = crypto::ntlm_v1_response(&nt_hash, &server_challenge);
+                    nt_kind = NtField::V1;
+                    lm_field = match (policy.v1_lm_field, &lm_hash) {
                         (V1LmField::LmResponse, Some(lm)) => {
-                            crypto::lm_v1_response(lm, &server_challenge).to_vec()
+                            crypto::lm_v1_response(lm, &server_challenge)
                         }
-                        _ => nt.to_vec(),
+                        _ => nt_v1,
                     };
                 }
-                key_exchange_key = crypto::kxkey_v1(
-                    flags,
-                    &base,
-                    lm_hash.as_ref(),
-                    &lm_response,
-                    &server_challenge,
-                )
-                .unwrap_or(base);
+                key_exchange_key =
+                    crypto::kxkey_v1(flags, &base, lm_hash.as_ref(), &lm_field, &server_challenge)
+                        .unwrap_or(base);
             }
         }
+        let lm_response = &lm_field[..lm_len];
+        let nt_response: &[u8] = match nt_kind {
+            NtField::None => &[],
+            NtField::V1 => &nt_v1,
+            NtField::V2 => &nt_v2,
+        };
 
         let (exported, encrypted_key) = if flags.contains(F::NEGOTIATE_KEY_EXCH) && !anonymous {
             let mut random_key = [0u8; 16];
@@ -469,14 +476,19 @@ impl ClientContext {
             let exported = SessionKey::from_bytes(random_key);
             let encrypted = crypto::rc4_session_key(&key_exchange_key, &random_key);
             random_key.iter_mut().for_each(|b| *b = 0);
-            (exported, encrypted.as_bytes().to_vec())
+            (exported, Some(*encrypted.as_bytes()))
         } else {
-            (key_exchange_key, Vec::new())
+            (key_exchange_key, None)
         };
 
-        let domain_bytes = encode_string(domain, unicode);
-        let user_bytes = encode_string(user, unicode);
-        let workstation_bytes = encode_string(&self.config.workstation, unicode);
+        // Domain, user and workstation encoded into one buffer.
+        let mut names =
+            Vec::with_capacity(2 * (domain.len() + user.len() + self.config.workstation.len()));
+        let domain_end = encode_string_into(domain, unicode, &mut names);
+        let user_end = encode_string_into(user, unicode, &mut names);
+        encode_string_into(&self.config.workstation, unicode, &mut names);
+        let (domain_bytes, rest) = names.split_at(domain_end);
+        let (user_bytes, workstation_bytes) = rest.split_at(user_end - domain_end);
         fn string(b: &[u8], unicode: bool) -> WireString<'_> {
             if unicode {
                 WireString::Utf16(b)
@@ -485,12 +497,12 @@ impl ClientContext {
             }
         }
         let mut message = AuthenticateMessage::new(flags);
-        message.lm_challenge_response = &lm_response;
-        message.nt_challenge_response = &nt_response;
-        message.domain_name = string(&domain_bytes, unicode);
-        message.user_name = string(&user_bytes, unicode);
-        message.workstation = string(&workstation_bytes, unicode);
-        message.encrypted_random_session_key = &encrypted_key;
+        message.lm_challenge_response = lm_response;
+        message.nt_challenge_response = nt_response;
+        message.domain_name = string(domain_bytes, unicode);
+        message.user_name = string(user_bytes, unicode);
+        message.workstation = string(workstation_bytes, unicode);
+        message.encrypted_random_session_key = encrypted_key.as_ref().map_or(&[], |k| &k[..]);
         message.version = if flags.contains(F::NEGOTIATE_VERSION) {
             self.config.version
         } else {
@@ -525,6 +537,17 @@ impl ClientContext {
     }
 }
 
+/// Which NT response the client built.
+#[derive(Clone, Copy)]
+enum NtField {
+    /// None (LM or LMv2 alone, anonymous).
+    None,
+    /// 24 bytes: NTLMv1 or the ESS response.
+    V1,
+    /// NTProofStr ‖ blob.
+    V2,
+}
+
 /// The flags of the AUTHENTICATE: what the client asked for and the server agreed to
 /// (MS-NLMP §3.1.5.1.2), plus the server's informational bits.
 fn negotiated_flags(requested: F, offered: F) -> Result<F, ClientError> {
@@ -550,12 +573,16 @@ pub(crate) fn fill_random(out: &mut [u8]) {
     }
 }
 
-fn encode_string(s: &str, unicode: bool) -> Vec<u8> {
+/// Appends `s` as UTF-16LE or as OEM bytes (Latin-1, `?` for what it cannot hold) and
+/// returns the new length of `out`.
+fn encode_string_into(s: &str, unicode: bool, out: &mut Vec<u8>) -> usize {
     if unicode {
-        wire::utf16le(s)
+        wire::utf16le_into(s, out);
     } else {
-        s.chars()
-            .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
-            .collect()
+        out.extend(
+            s.chars()
+                .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?')),
+        );
     }
+    out.len()
 }

@@ -16,6 +16,7 @@
 //! Both are sharded sets of 8-or-16-byte keys with an expiry, so contexts on different cores
 //! rarely meet on a lock; the shard is chosen through a per-process random salt.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
@@ -43,8 +44,11 @@ impl<const N: usize> Shard<N> {
     /// Drops the oldest entry of `order`, and its key when it is still that entry.
     fn pop_oldest(&mut self) {
         if let Some((key, expires)) = self.order.pop_front() {
-            if self.live.get(&key) == Some(&expires) {
-                self.live.remove(&key);
+            // One hash lookup: remove the key only when this entry is still its live one.
+            if let Entry::Occupied(live) = self.live.entry(key) {
+                if *live.get() == expires {
+                    live.remove();
+                }
             }
         }
     }

@@ -48,7 +48,7 @@ use crate::policy::{ChannelBindingPolicy, PolicyRefusal, RefusedKind, ServerPoli
 use crate::secret::{NtHash, SessionKey};
 use crate::store::CredentialStore;
 use crate::wire::{
-    self, AuthenticateMessage, AvFlags, AvPair, ChallengeMessage, NegotiateFlags as F,
+    self, AuthenticateMessage, AvFlags, AvId, AvPair, ChallengeMessage, NegotiateFlags as F,
     NegotiateMessage, NtlmV2Response, TargetInfo, TargetInfoBuilder, Version, WireString,
 };
 
@@ -325,6 +325,8 @@ pub struct Authenticated {
 struct Pending {
     negotiate: Vec<u8>,
     challenge: Vec<u8>,
+    /// The TargetInfo sent in the CHALLENGE (MsvAvEOL included), for the echo check.
+    target_info: Vec<u8>,
     server_challenge: [u8; 8],
     flags: F,
     issued: SystemTime,
@@ -424,33 +426,37 @@ impl ServerContext {
         }
         let unicode = flags.contains(F::NEGOTIATE_UNICODE);
         let c = &self.config;
-        let name = |s: &str| wire::utf16le(s);
-        let (nb_domain, nb_computer, dns_domain, dns_computer) = (
-            name(&c.nb_domain),
-            name(&c.nb_computer),
-            name(&c.dns_domain),
-            name(&c.dns_computer),
-        );
-        let mut info = TargetInfoBuilder::new();
-        info.set(AvPair::NbDomainName(WireString::Utf16(&nb_domain)));
-        info.set(AvPair::NbComputerName(WireString::Utf16(&nb_computer)));
-        if !dns_domain.is_empty() {
-            info.set(AvPair::DnsDomainName(WireString::Utf16(&dns_domain)));
+        // The TargetInfo (MS-NLMP §3.2.5.1.1), built in one buffer that the pending state
+        // keeps for the echo check.
+        let names_len = [&c.nb_domain, &c.nb_computer, &c.dns_domain, &c.dns_computer]
+            .iter()
+            .map(|n| 4 + 2 * n.len())
+            .sum::<usize>();
+        let mut info = TargetInfoBuilder::with_capacity(names_len + 12 + 4);
+        info.set_str(AvId::NbDomainName, &c.nb_domain);
+        info.set_str(AvId::NbComputerName, &c.nb_computer);
+        if !c.dns_domain.is_empty() {
+            info.set_str(AvId::DnsDomainName, &c.dns_domain);
         }
-        if !dns_computer.is_empty() {
-            info.set(AvPair::DnsComputerName(WireString::Utf16(&dns_computer)));
+        if !c.dns_computer.is_empty() {
+            info.set_str(AvId::DnsComputerName, &c.dns_computer);
         }
         if c.policy.send_timestamp {
             info.set(AvPair::Timestamp(filetime::from_system_time(now)));
         }
-        let info = info.encode();
+        let info = info.into_wire();
         let target_info = TargetInfo::decode(&info).ok();
-        let oem_domain: Vec<u8> = c.nb_domain.bytes().collect();
+        let has_info = target_info.is_some();
+        let target_name = if unicode {
+            wire::utf16le(&c.nb_domain)
+        } else {
+            c.nb_domain.bytes().collect()
+        };
         let mut out = ChallengeMessage::new(flags, server_challenge);
         out.target_name = if unicode {
-            WireString::Utf16(&nb_domain)
+            WireString::Utf16(&target_name)
         } else {
-            WireString::Oem(&oem_domain)
+            WireString::Oem(&target_name)
         };
         out.target_info = target_info;
         out.version = if flags.contains(F::NEGOTIATE_VERSION) {
@@ -468,6 +474,7 @@ impl ServerContext {
         self.state = State::Challenged(Box::new(Pending {
             negotiate: negotiate.to_vec(),
             challenge: bytes.clone(),
+            target_info: if has_info { info } else { Vec::new() },
             server_challenge,
             flags,
             issued: now,
@@ -734,20 +741,7 @@ impl ServerContext {
             return Err(Refusal::Timestamp { skew });
         }
 
-        let challenge = ChallengeMessage::decode(&pending.challenge).map_err(Refusal::Malformed)?;
-        {
-            if let Some(sent) = &challenge.target_info {
-                for pair in sent.iter() {
-                    let id = pair.id();
-                    if id == wire::AvId::Flags as u16 {
-                        continue;
-                    }
-                    if pairs.iter().find(|p| p.id() == id) != Some(pair) {
-                        return Err(Refusal::TargetInfoMismatch { av_id: id });
-                    }
-                }
-            }
-        }
+        check_echo(&pending.target_info, pairs)?;
 
         let sent_bindings = pairs.channel_bindings().filter(|cb| cb != &[0u8; 16]);
         match (
@@ -813,6 +807,32 @@ impl ServerContext {
         }
         Ok(())
     }
+}
+
+/// The pairs of the CHALLENGE's TargetInfo (`sent`, MsvAvEOL included; empty when none was
+/// sent) must come back unchanged in the client's list, MsvAvFlags excepted (MS-NLMP
+/// §3.1.5.1.2: the client adds pairs, it does not alter the server's).
+fn check_echo(sent: &[u8], echoed: &TargetInfo<'_>) -> Result<(), Refusal> {
+    if sent.is_empty() {
+        return Ok(());
+    }
+    // Clients (Windows, Samba, ours) keep the server's pairs first and in order: the byte
+    // prefix proves every pair equal. `sent` is the server's own list and holds no MsvAvFlags.
+    let body = sent.get(..sent.len().saturating_sub(4)).unwrap_or(&[]);
+    if echoed.as_bytes().starts_with(body) {
+        return Ok(());
+    }
+    let sent = TargetInfo::decode(sent).map_err(Refusal::Malformed)?;
+    for pair in sent.iter() {
+        let id = pair.id();
+        if id == AvId::Flags as u16 {
+            continue;
+        }
+        if echoed.iter().find(|p| p.id() == id) != Some(pair) {
+            return Err(Refusal::TargetInfoMismatch { av_id: id });
+        }
+    }
+    Ok(())
 }
 
 /// 16 bytes identifying a response for the replay cache: the NTProofStr for NTLMv2, the

@@ -166,6 +166,19 @@ pub fn guard() -> Option<Arc<ReflectionGuard>> {
     Some(Arc::new(ReflectionGuard::new(Duration::from_secs(600))))
 }
 
+/// The clients' guard: one per process, shared by every client context (as
+/// `ReflectionGuard::process()` is), and not the servers' (the benchmark's client stands for
+/// another machine; sharing the servers' guard would refuse every handshake as reflected).
+/// A guard made per handshake would time its first-touch page faults, not the protocol.
+pub fn client_guard() -> Option<Arc<ReflectionGuard>> {
+    static GUARD: std::sync::OnceLock<Arc<ReflectionGuard>> = std::sync::OnceLock::new();
+    Some(
+        GUARD
+            .get_or_init(|| Arc::new(ReflectionGuard::new(Duration::from_secs(600))))
+            .clone(),
+    )
+}
+
 /// The TLS channel bindings of the benchmark connection.
 pub fn bindings() -> ChannelBindings {
     let mut data = b"tls-server-end-point:".to_vec();
@@ -192,7 +205,7 @@ pub fn client_config(lvl: u8) -> ClientConfig {
         .workstation("WORKSTATION01")
         .target_name("HTTP/server.corp.example.com")
         .channel_bindings(bindings());
-    config.reflection_guard = guard();
+    config.reflection_guard = client_guard();
     config
 }
 

@@ -33,7 +33,7 @@ pub use owf::{
 pub use rc4::Rc4;
 pub use response::{
     ess_lm_response, ess_nt_response, lm_v1_response, lm_v2_response, nt_proof_str,
-    ntlm_v1_response, ntlm_v1_session_base_key, ntlm_v2_blob, ntlm_v2_response,
-    ntlm_v2_session_base_key, ResponseKeyV2,
+    ntlm_v1_response, ntlm_v1_session_base_key, ntlm_v2_blob, ntlm_v2_blob_into, ntlm_v2_blob_len,
+    ntlm_v2_response, ntlm_v2_session_base_key, ResponseKeyV2,
 };
 pub use session::{signature_ess, signature_v1, SecurityError, SessionSecurity};

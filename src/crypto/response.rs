@@ -197,14 +197,38 @@ pub fn lm_v2_response(
 /// assert_eq!(blob.len(), 28 + 4 + 4);
 /// ```
 pub fn ntlm_v2_blob(timestamp: u64, client_challenge: &[u8; 8], target_info: &[u8]) -> Vec<u8> {
-    let mut blob = Vec::with_capacity(28 + target_info.len() + 4);
-    blob.extend_from_slice(&[1, 1, 0, 0, 0, 0, 0, 0]);
-    blob.extend_from_slice(&timestamp.to_le_bytes());
-    blob.extend_from_slice(client_challenge);
-    blob.extend_from_slice(&[0; 4]);
-    blob.extend_from_slice(target_info);
-    blob.extend_from_slice(&[0; 4]);
+    let mut blob = Vec::with_capacity(ntlm_v2_blob_len(target_info.len()));
+    ntlm_v2_blob_into(&mut blob, timestamp, client_challenge, |out| {
+        out.extend_from_slice(target_info)
+    });
     blob
+}
+
+/// The length of `temp` (MS-NLMP §3.3.2) around a target info of `target_info_len` bytes.
+pub const fn ntlm_v2_blob_len(target_info_len: usize) -> usize {
+    28 + target_info_len + 4
+}
+
+/// Appends `temp` (as [`ntlm_v2_blob`], MS-NLMP §3.3.2) to `out`, with `write_target_info`
+/// writing the AV pair list in place: a client builds `NTProofStr ‖ temp` in one buffer.
+///
+/// ```
+/// let mut out = vec![0u8; 16];
+/// ntlm::crypto::ntlm_v2_blob_into(&mut out, 0, &[0xaa; 8], |o| o.extend_from_slice(&[0; 4]));
+/// assert_eq!(out[16..], ntlm::crypto::ntlm_v2_blob(0, &[0xaa; 8], &[0; 4])[..]);
+/// ```
+pub fn ntlm_v2_blob_into(
+    out: &mut Vec<u8>,
+    timestamp: u64,
+    client_challenge: &[u8; 8],
+    write_target_info: impl FnOnce(&mut Vec<u8>),
+) {
+    out.extend_from_slice(&[1, 1, 0, 0, 0, 0, 0, 0]);
+    out.extend_from_slice(&timestamp.to_le_bytes());
+    out.extend_from_slice(client_challenge);
+    out.extend_from_slice(&[0; 4]);
+    write_target_info(out);
+    out.extend_from_slice(&[0; 4]);
 }
 
 /// NTProofStr (MS-NLMP §3.3.2): `HMAC_MD5(ResponseKeyNT, ServerChallenge ‖ temp)`.

@@ -243,6 +243,7 @@ impl<'a> AuthenticateMessage<'a> {
         ];
         let header_len = self.header_len();
         let layout = place(&self.layout, header_len, &NAMES, &payloads, &ORDER);
+        out.reserve(layout.total_len);
         let start = out.len();
         out.extend_from_slice(&SIGNATURE);
         out.extend_from_slice(&Self::MESSAGE_TYPE.to_le_bytes());

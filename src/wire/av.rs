@@ -5,7 +5,7 @@ use core::fmt;
 use crate::error::{DecodeError, DecodeErrorKind};
 
 use super::layout::{take, u16_at, wire_len};
-use super::string::WireString;
+use super::string::{utf16le, utf16le_into, WireString};
 
 /// The MsvAvFlags value (MS-NLMP §2.2.2.1, AvId 0x0006). Unknown bits are kept.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -485,6 +485,13 @@ impl TargetInfoBuilder {
         Self::default()
     }
 
+    /// An empty list with room for `bytes` bytes of pairs (MS-NLMP §2.2.2.1).
+    pub fn with_capacity(bytes: usize) -> Self {
+        Self {
+            bytes: Vec::with_capacity(bytes),
+        }
+    }
+
     /// Every pair of `list`, in order, unknown and repeated ones included (MS-NLMP §2.2.2.1).
     pub fn from_target_info(list: &TargetInfo<'_>) -> Self {
         let wire = list.as_bytes();
@@ -541,6 +548,50 @@ impl TargetInfoBuilder {
         }
     }
 
+    /// Sets a string pair (MsvAvNbComputerName … MsvAvDnsTreeName, MsvAvTargetName) to `value`
+    /// as UTF-16LE, as [`set`](Self::set) does, without an intermediate buffer when the list
+    /// has no pair with that id yet (MS-NLMP §2.2.2.1).
+    ///
+    /// ```
+    /// use ntlm::wire::{AvId, AvPair, TargetInfoBuilder, WireString};
+    /// let mut a = TargetInfoBuilder::new();
+    /// a.set_str(AvId::TargetName, "HTTP/é");
+    /// let mut b = TargetInfoBuilder::new();
+    /// b.set(AvPair::TargetName(WireString::Utf16(&ntlm::wire::utf16le("HTTP/é"))));
+    /// assert_eq!(a, b);
+    /// ```
+    ///
+    /// # Panics
+    /// When the value is longer than 65535 bytes.
+    pub fn set_str(&mut self, id: AvId, value: &str) {
+        let id = id as u16;
+        if id == AvId::Eol as u16 {
+            return;
+        }
+        if self.contains(id) {
+            let utf16 = utf16le(value);
+            self.set(AvPair::Unknown { id, value: &utf16 });
+            return;
+        }
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(&id.to_le_bytes());
+        self.bytes.extend_from_slice(&[0, 0]);
+        utf16le_into(value, &mut self.bytes);
+        let value_len = self.bytes.len() - start - 4;
+        let len = match u16::try_from(value_len) {
+            Ok(n) => n,
+            Err(_) => panic!("AvLen is {value_len} bytes, more than 65535"),
+        };
+        self.bytes[start + 2..start + 4].copy_from_slice(&len.to_le_bytes());
+    }
+
+    /// The list as on the wire, MsvAvEOL included, reusing the builder's buffer
+    /// (MS-NLMP §2.2.2.1).
+    pub fn into_wire(mut self) -> Vec<u8> {
+        self.bytes.extend_from_slice(&[0, 0, 0, 0]);
+        self.bytes
+    }
+
     /// Appends `pair` even if its AvId is already present (for unknown ids that repeat) (MS-NLMP §2.2.2.1).
     /// An AvId 0 pair is ignored.
     ///
@@ -574,6 +625,11 @@ impl TargetInfoBuilder {
         let mut out = Vec::with_capacity(self.bytes.len() + 4);
         self.encode_into(&mut out);
         out
+    }
+
+    /// The length of the list as on the wire, MsvAvEOL included.
+    pub fn encoded_len(&self) -> usize {
+        self.bytes.len() + 4
     }
 
     /// Appends the list as on the wire, MsvAvEOL included, to `out`.

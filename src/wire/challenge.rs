@@ -150,6 +150,7 @@ impl<'a> ChallengeMessage<'a> {
         ];
         let header_len = BASE_HEADER + if self.version.is_some() { 8 } else { 0 };
         let layout = place(&self.layout, header_len, &NAMES, &payloads, &ORDER);
+        out.reserve(layout.total_len);
         let [name_pos, info_pos] = layout.fields;
         let start = out.len();
         out.extend_from_slice(&SIGNATURE);

@@ -20,7 +20,7 @@ pub use challenge::ChallengeMessage;
 pub use flags::NegotiateFlags;
 pub use negotiate::NegotiateMessage;
 pub use ntlmv2::NtlmV2Response;
-pub use string::{utf16le, WireString};
+pub use string::{utf16le, utf16le_into, WireString};
 pub use version::{Version, NTLMSSP_REVISION_W2K3};
 
 use crate::error::{DecodeError, DecodeErrorKind};

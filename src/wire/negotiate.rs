@@ -107,6 +107,7 @@ impl<'a> NegotiateMessage<'a> {
         let payloads = [self.domain_name, self.workstation];
         let header_len = BASE_HEADER + if self.version.is_some() { 8 } else { 0 };
         let layout = place(&self.layout, header_len, &NAMES, &payloads, &ORDER);
+        out.reserve(layout.total_len);
         let start = out.len();
         out.extend_from_slice(&SIGNATURE);
         out.extend_from_slice(&Self::MESSAGE_TYPE.to_le_bytes());

@@ -92,5 +92,29 @@ impl fmt::Debug for WireString<'_> {
 /// assert_eq!(ntlm::wire::utf16le("Ué"), [0x55, 0, 0xe9, 0]);
 /// ```
 pub fn utf16le(s: &str) -> Vec<u8> {
-    s.encode_utf16().flat_map(u16::to_le_bytes).collect()
+    // At most two bytes per UTF-8 byte (ASCII); one allocation, no per-unit iterator state.
+    let mut out = Vec::with_capacity(2 * s.len());
+    utf16le_into(s, &mut out);
+    out
+}
+
+/// Appends `s` as UTF-16LE to `out` (MS-NLMP §2.2: Unicode strings).
+///
+/// ```
+/// let mut out = vec![1];
+/// ntlm::wire::utf16le_into("A", &mut out);
+/// assert_eq!(out, [1, b'A', 0]);
+/// ```
+pub fn utf16le_into(s: &str, out: &mut Vec<u8>) {
+    if s.is_ascii() {
+        out.reserve(2 * s.len());
+        for b in s.bytes() {
+            out.push(b);
+            out.push(0);
+        }
+    } else {
+        for unit in s.encode_utf16() {
+            out.extend_from_slice(&unit.to_le_bytes());
+        }
+    }
 }
