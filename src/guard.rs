@@ -26,9 +26,22 @@ const SHARDS: usize = 16;
 /// A set of keys with an expiry, split over independently locked shards.
 #[derive(Debug)]
 struct ExpiringSet<const N: usize> {
-    shards: [Mutex<Shard<N>>; SHARDS],
+    shards: [Padded<Mutex<Shard<N>>>; SHARDS],
     cap_per_shard: usize,
     salt: u64,
+}
+
+/// A shard on cache lines of its own: two threads locking neighbouring shards must not
+/// contend on one line (false sharing). 128 bytes: adjacent-line prefetch pairs lines.
+#[derive(Debug)]
+#[repr(align(128))]
+struct Padded<T>(T);
+
+impl<T> core::ops::Deref for Padded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
 }
 
 /// One shard: the live keys, and the same keys in insertion order for O(1) expiry and
@@ -79,10 +92,10 @@ impl<const N: usize> ExpiringSet<N> {
             // a shard outgrows it (amortised growth after that).
             shards: std::array::from_fn(|_| {
                 let room = cap_per_shard.min(64);
-                Mutex::new(Shard {
+                Padded(Mutex::new(Shard {
                     live: HashMap::with_capacity(room),
                     order: VecDeque::with_capacity(room),
-                })
+                }))
             }),
             cap_per_shard,
             salt: u64::from_le_bytes(crate::crypto::random_bytes::<8>()),
