@@ -1,7 +1,6 @@
 //! `ntlm client-helper`: the client side of MS-NLMP §3.1 behind Samba's `ntlmssp-client-1`
 //! helper protocol (as used by curl, Firefox and libsoup).
 
-use std::io;
 use std::process::ExitCode;
 use std::time::SystemTime;
 
@@ -9,7 +8,7 @@ use ntlm::client::{split_user, ClientConfig, ClientContext};
 use ntlm::policy::LmCompatibilityLevel;
 use ntlm::Password;
 
-use crate::helper::{base64_decode, base64_encode, one_line, serve, show, split_request};
+use crate::helper::{base64_decode, base64_encode, one_line, serve_stdio, show, split_request};
 
 pub const HELP: &str = "\
 ntlm client-helper: an NTLM client helper (Samba `ntlmssp-client-1` protocol)
@@ -47,15 +46,9 @@ pub fn main(args: &[String]) -> ExitCode {
         Err(e) => return crate::usage_error("client-helper", &e),
     };
     let mut helper = ClientHelper::new(config);
-    let stdin = io::stdin().lock();
-    let stdout = io::stdout().lock();
-    match serve(stdin, stdout, |line| helper.handle(line, SystemTime::now())) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("ntlm client-helper: I/O error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    serve_stdio("client-helper", |line| {
+        helper.handle(line, SystemTime::now())
+    })
 }
 
 fn build_config(parsed: &crate::args::Parsed) -> Result<ClientConfig, String> {

@@ -136,6 +136,18 @@ pub fn serve<R: BufRead, W: Write>(
     Ok(())
 }
 
+/// Runs [`serve`] on the process's stdin and stdout and turns the outcome into the exit
+/// status: success at end of input, failure (with a message naming `command`) on an I/O error.
+pub fn serve_stdio(command: &str, handle: impl FnMut(&[u8]) -> String) -> std::process::ExitCode {
+    match serve(io::stdin().lock(), io::stdout().lock(), handle) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ntlm {command}: I/O error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,6 @@
 //! `ntlm squid-helper`: the server side of MS-NLMP §3.2 behind Squid's stateful
 //! `squid-2.5-ntlmssp` helper protocol, as Samba's `ntlm_auth` speaks it.
 
-use std::io;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -11,7 +10,7 @@ use ntlm::server::{Refusal, ServerConfig, ServerContext};
 use ntlm::store::MemoryStore;
 use ntlm::wire::AuthenticateMessage;
 
-use crate::helper::{base64_decode, base64_encode, one_line, serve, show, split_request};
+use crate::helper::{base64_decode, base64_encode, one_line, serve_stdio, show, split_request};
 
 pub const HELP: &str = "\
 ntlm squid-helper: a stateful NTLM authenticator for Squid (`squid-2.5-ntlmssp` protocol)
@@ -59,15 +58,9 @@ pub fn main(args: &[String]) -> ExitCode {
         Err(e) => return crate::usage_error("squid-helper", &e),
     };
     let mut helper = SquidHelper::new(Arc::new(config));
-    let stdin = io::stdin().lock();
-    let stdout = io::stdout().lock();
-    match serve(stdin, stdout, |line| helper.handle(line, SystemTime::now())) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("ntlm squid-helper: I/O error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    serve_stdio("squid-helper", |line| {
+        helper.handle(line, SystemTime::now())
+    })
 }
 
 fn build_config(parsed: &crate::args::Parsed) -> Result<ServerConfig, String> {
