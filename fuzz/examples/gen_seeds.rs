@@ -1,5 +1,6 @@
-//! Writes the small seed corpus under fuzz/seeds/: the MS-NLMP §4.2 messages and the messages
-//! of our own contexts (deterministic entropy and clock, see fuzz_targets/common.rs).
+//! Writes the small seed corpus under fuzz/seeds/: the MS-NLMP §4.2 messages, the messages
+//! of our own contexts (deterministic entropy and clock, see fuzz_targets/common.rs) and the
+//! messages captured from real peers (test-vectors/peers.toml).
 //!
 //! ```text
 //! cd fuzz && cargo run --example gen_seeds
@@ -15,25 +16,72 @@ use ntlm::{NegotiateFlags as F, SessionKey};
 #[path = "../fuzz_targets/common.rs"]
 mod common;
 
-fn vector(key: &str) -> Vec<u8> {
-    let text = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../test-vectors/ms-nlmp-4.2.toml"))
-        .expect("vectors");
-    let (section, name) = key.split_once('.').expect("section.key");
-    let mut current = "";
+/// `[section]` -> `key` -> value of a test-vectors/NAME file (the subset those files use).
+fn sections(name: &str) -> Vec<(String, Vec<(String, String)>)> {
+    let path = format!("{}/../test-vectors/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let mut out: Vec<(String, Vec<(String, String)>)> = Vec::new();
     for line in text.lines().map(str::trim) {
         if let Some(s) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            current = s;
-        } else if let Some((k, v)) = line.split_once('=') {
-            if current == section && k.trim() == name {
-                let v = v.trim().trim_matches('"');
-                return (0..v.len())
-                    .step_by(2)
-                    .map(|i| u8::from_str_radix(&v[i..i + 2], 16).expect("hex"))
-                    .collect();
+            out.push((s.to_string(), Vec::new()));
+        } else if let (Some((k, v)), Some(last)) = (line.split_once('='), out.last_mut()) {
+            if !line.starts_with('#') {
+                last.1.push((k.trim().to_string(), v.trim().trim_matches('"').to_string()));
             }
         }
     }
-    panic!("no vector {key}");
+    out
+}
+
+fn unhex(v: &str) -> Vec<u8> {
+    (0..v.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&v[i..i + 2], 16).expect("hex"))
+        .collect()
+}
+
+fn vector(key: &str) -> Vec<u8> {
+    let (section, name) = key.split_once('.').expect("section.key");
+    sections("ms-nlmp-4.2.toml")
+        .into_iter()
+        .find(|(s, _)| s == section)
+        .and_then(|(_, kv)| kv.into_iter().find(|(k, _)| k == name))
+        .map(|(_, v)| unhex(&v))
+        .unwrap_or_else(|| panic!("no vector {key}"))
+}
+
+/// Messages captured from pyspnego, Samba's ntlm_auth and curl (test-vectors/peers.toml).
+fn peer_seeds() {
+    for (name, kv) in sections("peers.toml") {
+        let get = |k: &str| &kv.iter().find(|(key, _)| key == k).expect(k).1;
+        if get("peer_role") == "client" {
+            // The peer wrote NEGOTIATE and AUTHENTICATE (the CHALLENGE is ours).
+            let (negotiate, auth) = (unhex(get("negotiate")), unhex(get("authenticate")));
+            write("decode_negotiate", &name, &negotiate);
+            write("decode_authenticate", &name, &auth);
+            write("server_authenticate", &name, &auth);
+            write("roundtrip", &format!("{name}_negotiate"), &negotiate);
+            write("roundtrip", &format!("{name}_authenticate"), &auth);
+            let a = AuthenticateMessage::decode(&auth).expect("peer AUTHENTICATE");
+            if a.nt_challenge_response.len() > 24 {
+                write("decode_av_pairs", &format!("{name}_v2_response"), a.nt_challenge_response);
+            }
+        } else {
+            // The peer wrote the CHALLENGE.
+            let challenge = unhex(get("challenge"));
+            write("decode_challenge", &name, &challenge);
+            write("roundtrip", &format!("{name}_challenge"), &challenge);
+            let c = ChallengeMessage::decode(&challenge).expect("peer CHALLENGE");
+            if let Some(info) = c.target_info {
+                write("decode_av_pairs", &format!("{name}_target_info"), info.as_bytes());
+            }
+            for level in [1u8, 3] {
+                let mut seed = vec![level];
+                seed.extend_from_slice(&challenge);
+                write("client_challenge", &format!("{name}_l{level}"), &seed);
+            }
+        }
+    }
 }
 
 fn write(target: &str, name: &str, bytes: &[u8]) {
@@ -102,5 +150,6 @@ fn main() {
         seed.extend_from_slice(&msg);
         write("session_security", &format!("sealed_{selector:02x}"), &seed);
     }
+    peer_seeds();
     println!("seeds written");
 }

@@ -10,8 +10,16 @@ pub struct Vectors(HashMap<String, String>);
 impl Vectors {
     /// Loads `test-vectors/NAME` from the crate root.
     pub fn load(name: &str) -> Self {
-        let path = format!("{}/test-vectors/{}", env!("CARGO_MANIFEST_DIR"), name);
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        Self::load_path(&format!(
+            "{}/test-vectors/{}",
+            env!("CARGO_MANIFEST_DIR"),
+            name
+        ))
+    }
+
+    /// Loads a vector file from any path.
+    pub fn load_path(path: &str) -> Self {
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
         let mut map = HashMap::new();
         let mut section = String::new();
         for (n, line) in text.lines().enumerate() {
@@ -40,6 +48,11 @@ impl Vectors {
     /// A string value, e.g. `get("inputs.user")`.
     pub fn get(&self, key: &str) -> &str {
         self.0.get(key).unwrap_or_else(|| panic!("no vector {key}"))
+    }
+
+    /// A string value, or `None` when the key is absent.
+    pub fn try_get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
     }
 
     /// A hex value as bytes.

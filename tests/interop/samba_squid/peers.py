@@ -33,13 +33,17 @@ class Peer:
             stderr=subprocess.PIPE,
             env=env,
         )
+        self.pending = b""
 
     def ask(self, line):
         self.proc.stdin.write(line.encode() + b"\n")
         self.proc.stdin.flush()
+        return self.read(line)
+
+    def read(self, line=""):
+        """The peer's next line (bounded by LINE_TIMEOUT); `line` names the request in errors."""
         deadline = time.monotonic() + LINE_TIMEOUT
-        out = b""
-        while not out.endswith(b"\n"):
+        while b"\n" not in self.pending:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise RuntimeError(f"{self.argv[0]}: no reply to {line[:20]!r} in {LINE_TIMEOUT}s")
@@ -49,7 +53,8 @@ class Peer:
             chunk = os.read(self.proc.stdout.fileno(), 65536)
             if not chunk:
                 raise RuntimeError(f"{self.argv[0]}: exited before replying to {line[:20]!r}")
-            out += chunk
+            self.pending += chunk
+        out, self.pending = self.pending.split(b"\n", 1)
         return out.decode().strip()
 
     def close(self):
