@@ -69,6 +69,7 @@ fn table(title: &str, preset: ServerPreset, offer_ess: bool) {
     }
     println!();
     let mut refusals = Vec::new();
+    let mut differs = Vec::new();
     let rows = LmCompatibilityLevel::ALL
         .into_iter()
         .map(|level| Row {
@@ -86,26 +87,53 @@ fn table(title: &str, preset: ServerPreset, offer_ess: bool) {
         } else {
             format!("L{c}")
         };
-        let mut sent = String::new();
-        let mut cells = String::new();
-        for s in LmCompatibilityLevel::ALL {
-            let mut policy = ServerPolicy::new(preset, s);
-            policy.offer_ess &= offer_ess;
-            let cell = handshake(row, policy);
-            sent = cell.sent;
-            match cell.outcome {
-                Ok(how) => cells.push_str(&format!("{:<9}", format!("ok {}", short(&how)))),
+        let cells: Vec<(LmCompatibilityLevel, Cell)> = LmCompatibilityLevel::ALL
+            .into_iter()
+            .map(|s| {
+                let mut policy = ServerPolicy::new(preset, s);
+                policy.offer_ess &= offer_ess;
+                (s, handshake(row, policy))
+            })
+            .collect();
+        // What the client sent depends on the CHALLENGE (ESS offered or not, a timestamp):
+        // the column shows what it sent to most servers, and a `*` marks a cell where it
+        // sent something else, named under the table.
+        let sent = most_common(cells.iter().map(|(_, cell)| cell.sent.as_str()));
+        let mut line = String::new();
+        for (s, cell) in &cells {
+            let mark = if cell.sent == sent { "" } else { "*" };
+            let text = match &cell.outcome {
+                Ok(how) => format!("ok {}{mark}", short(how)),
                 Err(why) => {
-                    cells.push_str(&format!("{:<9}", "REFUSED"));
                     refusals.push(format!("client {name} -> server L{s}: {why}"));
+                    format!("REFUSED{mark}")
                 }
+            };
+            line.push_str(&format!("{text:<9}"));
+            if !mark.is_empty() {
+                differs.push(format!("* client {name} -> server L{s} sent {}", cell.sent));
             }
         }
-        println!("  {:<10}{:<30}{}", name, sent, cells);
+        println!("  {:<10}{:<30}{}", name, sent, line);
+    }
+    for d in differs {
+        println!("    {d}");
     }
     for r in refusals {
         println!("    {r}");
     }
+}
+
+/// The value that occurs most often (the first of equals).
+fn most_common<'a>(values: impl Iterator<Item = &'a str> + Clone) -> String {
+    let mut best = ("", 0);
+    for v in values.clone() {
+        let n = values.clone().filter(|w| *w == v).count();
+        if n > best.1 {
+            best = (v, n);
+        }
+    }
+    best.0.to_string()
 }
 
 fn short(verified: &str) -> &str {

@@ -239,7 +239,9 @@ pub struct ServerPolicy {
     pub target_names: Vec<String>,
     /// Refuse an NTLMv2 logon that carries no MsvAvTargetName while `target_names` is set.
     pub require_target_name: bool,
-    /// Accept anonymous logons (MS-NLMP §3.2.5.1.2, empty user and NT response).
+    /// Accept anonymous logons (MS-NLMP §3.2.5.1.2, empty user and NT response). They carry
+    /// no MIC, channel bindings or target name, so `require_mic`, required channel bindings
+    /// and `require_target_name` refuse them.
     pub allow_anonymous: bool,
     /// Offer extended session security in the CHALLENGE when the client asks for it.
     pub offer_ess: bool,

@@ -214,6 +214,10 @@ pub enum Refusal {
     },
     /// KEY_EXCH negotiated without a 16-byte EncryptedRandomSessionKey.
     KeyExchange,
+    /// The NTLMv2 response verified but the LMv2 response beside it does not
+    /// (`ServerPolicy::verify_lmv2_with_ntlmv2`): the LM field was altered on the way or the
+    /// client is broken. The password was right, so it is not counted towards lockout.
+    LmV2Mismatch,
     /// `accept` called before `challenge`, twice, or after an error.
     OutOfOrder,
 }
@@ -238,6 +242,7 @@ impl Refusal {
             Self::ChannelBindings(_) => "channel binding",
             Self::TargetName { .. } => "target name",
             Self::KeyExchange => "key exchange",
+            Self::LmV2Mismatch => "LMv2 mismatch",
             Self::OutOfOrder => "out of order",
         }
     }
@@ -296,6 +301,9 @@ impl fmt::Display for Refusal {
             }
             Self::TargetName { sent: None } => f.write_str("target name required, none sent"),
             Self::KeyExchange => f.write_str("KEY_EXCH without a 16-byte encrypted session key"),
+            Self::LmV2Mismatch => {
+                f.write_str("LMv2 response does not match the verified NTLMv2 response")
+            }
             Self::OutOfOrder => f.write_str("server context used out of order"),
         }
     }
@@ -550,6 +558,9 @@ impl ServerContext {
             .to_str_in(&mut domain_buf)
             .ok_or(Refusal::UnknownUser)?;
         if verify == Verify::Anonymous {
+            // An anonymous logon carries no blob: no MIC, channel bindings or target name,
+            // so a policy that requires one refuses it like any other such response.
+            self.check_rules_without_blob(verify)?;
             let established =
                 Established::new(flags, SessionKey::from_bytes([0; 16]), Side::Server, true);
             return Ok(Authenticated {
@@ -624,6 +635,7 @@ impl ServerContext {
                     preset: policy.preset,
                 }))
             }
+            Err(Mismatch::LmV2) => return Err(Refusal::LmV2Mismatch),
             Err(Mismatch::NoMatch) => {
                 for (i, old) in record.previous_nt_hashes.iter().take(2).enumerate() {
                     if check(old, None).is_ok() {
@@ -784,7 +796,7 @@ impl ServerContext {
         Ok(mic_verified)
     }
 
-    /// What a response without an NTLMv2 blob (LM, NTLMv1, ESS, LMv2 alone) cannot carry:
+    /// What a response without an NTLMv2 blob (LM, NTLMv1, ESS, LMv2 alone, anonymous) cannot carry:
     /// refused when policy requires it. LMv2 alone is what is left of an NTLMv2 logon whose
     /// NT response was stripped, so it is also refused whenever the server checks target
     /// names or has channel bindings to check: a downgrade must not skip configured checks.
@@ -884,6 +896,8 @@ enum Mismatch {
     /// An LM response alone that is right, but the level refuses LM: a policy refusal, not a
     /// bad password (it must not count towards lockout).
     LmRefused,
+    /// The NTProofStr is right and the LMv2 response beside it is not: not a bad password.
+    LmV2,
 }
 
 /// Verifies the response `verify` names against one NT (and LM) hash: the session base key
@@ -924,7 +938,7 @@ fn check_response(
                     let lmv2 =
                         lm_tail(lm_field).map(|cc| key.lm_v2_response(server_challenge, &cc));
                     if !lmv2.is_some_and(|r| bool::from(r.ct_eq(lm_field))) {
-                        return Some(Err(Mismatch::NoMatch));
+                        return Some(Err(Mismatch::LmV2));
                     }
                 }
                 Some(Ok((key.session_base_key(&proof), verify)))

@@ -8,7 +8,8 @@
 //! - `DOMAIN:USER:PASSWORD` (the password may itself contain `:`; an empty DOMAIN matches any
 //!   domain);
 //! - smbpasswd lines `USER:UID:LMHEX:NTHEX:[FLAGS]:LCT-XXXXXXXX:` (32 `X` for a missing hash,
-//!   `D` in FLAGS for a disabled account).
+//!   `D` in FLAGS for a disabled account). USER may be `DOMAIN\user` or `user@DOMAIN`, as
+//!   pyspnego writes it; a bare name matches any domain.
 //!
 //! Blank lines and lines starting with `#` are skipped.
 
@@ -201,7 +202,9 @@ fn parse_line(line: &str) -> Result<UserRecord, String> {
 }
 
 fn parse_smbpasswd(fields: &[&str]) -> Result<UserRecord, String> {
-    let user = fields[0];
+    // pyspnego's user files name the account `DOMAIN\user` (or `user@DOMAIN`) in the first
+    // field; Samba's own smbpasswd has the bare name, valid in any domain.
+    let (domain, user) = crate::client::split_user(fields[0]);
     if user.is_empty() {
         return Err("empty user name".into());
     }
@@ -218,7 +221,7 @@ fn parse_smbpasswd(fields: &[&str]) -> Result<UserRecord, String> {
     }
     Ok(UserRecord {
         user: user.to_string(),
-        domain: String::new(),
+        domain: domain.to_string(),
         nt_hash: NtHash::from_bytes(nt),
         lm_hash: lm.map(LmHash::from_bytes),
         previous_nt_hashes: Vec::new(),
@@ -288,6 +291,29 @@ mod tests {
         assert!(bob.lm_hash.is_none() && !bob.disabled);
         let eve = store.lookup("eve", "X").unwrap();
         assert!(eve.disabled && eve.lm_hash.is_some());
+    }
+
+    #[test]
+    fn smbpasswd_names_may_carry_a_domain() {
+        // The form of pyspnego's documentation and test files.
+        let text = "TESTDOM\\testuser:1000:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:a4f49c406510bdcab6824ee7c30fd852:[U          ]:LCT-00000000:\n\
+                    carol@REALM:1001:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:a4f49c406510bdcab6824ee7c30fd852:[U          ]:LCT-00000000:\n";
+        let store = MemoryStore::parse(text, "users").unwrap();
+        let user = store.lookup("TestUser", "testdom").unwrap();
+        assert_eq!(
+            (user.domain.as_str(), user.user.as_str()),
+            ("TESTDOM", "testuser")
+        );
+        assert!(store.lookup("testuser", "OTHERDOM").is_none());
+        assert!(store.lookup("TESTDOM\\testuser", "").is_none());
+        let carol = store.lookup("carol", "realm").unwrap();
+        assert_eq!(carol.domain, "REALM");
+        let err = MemoryStore::parse(
+            "DOM\\:1000:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:a4f49c406510bdcab6824ee7c30fd852:[U]:LCT-0:",
+            "f",
+        )
+        .unwrap_err();
+        assert!(err.message.contains("empty user"), "{err}");
     }
 
     #[test]

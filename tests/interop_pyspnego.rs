@@ -27,7 +27,11 @@ const LEVELS: [u8; 5] = [0, 1, 2, 3, 5];
 const TIMEOUT: Duration = Duration::from_secs(30);
 
 fn skip() -> bool {
-    std::env::var("NTLM_SKIP_INTEROP").is_ok_and(|v| v == "1")
+    let skip = std::env::var("NTLM_SKIP_INTEROP").is_ok_and(|v| v == "1");
+    if skip {
+        eprintln!("NTLM_SKIP_INTEROP=1: interop with pyspnego skipped");
+    }
+    skip
 }
 
 /// The venv's python, installing it on first use.

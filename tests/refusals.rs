@@ -760,3 +760,101 @@ fn client_refuses_a_challenge_that_strips_required_flags() {
         }
     );
 }
+
+#[test]
+fn anonymous_cannot_skip_what_policy_requires() {
+    let anon = |edit: fn(&mut ServerPolicy)| {
+        let mut policy = ServerPolicy::domain_controller(level(3));
+        policy.allow_anonymous = true;
+        edit(&mut policy);
+        let mut c = ntlm::client::ClientConfig::anonymous(level(3));
+        c.reflection_guard = own_guard();
+        run(c, &Arc::new(server_config(policy)), t0()).result
+    };
+    assert!(anon(|_| {}).is_ok());
+    assert_eq!(
+        anon(|p| p.channel_bindings = ChannelBindingPolicy::Required).unwrap_err(),
+        Refusal::ChannelBindings(ChannelBindingFailure::Missing)
+    );
+    assert_eq!(
+        anon(|p| {
+            p.target_names = vec!["HTTP/server.example.com".into()];
+            p.require_target_name = true;
+        })
+        .unwrap_err(),
+        Refusal::TargetName { sent: None }
+    );
+    assert_eq!(
+        anon(|p| p.require_mic = true).unwrap_err(),
+        Refusal::Mic(MicFailure::Required)
+    );
+}
+
+#[test]
+fn altered_lmv2_beside_a_valid_ntlmv2_is_refused_but_not_counted() {
+    // No timestamp in the CHALLENGE: the level-3 client sends LMv2 (not Z(24)) and no MIC,
+    // so nothing else notices an altered LM field.
+    let mut policy = ServerPolicy::domain_controller(level(3));
+    policy.send_timestamp = false;
+    policy.verify_lmv2_with_ntlmv2 = true;
+    let mut config = server_config(policy);
+    let tracker = Arc::new(LockoutTracker::new(LockoutPolicy {
+        threshold: 3,
+        observation_window: Duration::from_secs(600),
+        lockout_duration: Duration::from_secs(900),
+    }));
+    config.lockout = Some(tracker.clone());
+    let config = Arc::new(config);
+
+    let (mut client, mut server, challenge) = challenged(&config, 3, PASSWORD);
+    let auth = client.authenticate(&challenge, t0()).unwrap();
+    let decoded = AuthenticateMessage::decode(&auth).unwrap();
+    assert!(decoded.mic.is_none() && decoded.lm_challenge_response.len() == 24);
+    let mut lm = decoded.lm_challenge_response.to_vec();
+    lm[3] ^= 0x40;
+    let altered = rebuild(&auth, |m| m.lm_challenge_response = &lm);
+    let r = server.accept(&altered, t0()).unwrap_err();
+    assert_eq!(r, Refusal::LmV2Mismatch);
+    assert_eq!(r.rule(), "LMv2 mismatch");
+    assert!(!r.counted_towards_lockout());
+    assert_eq!(tracker.failures("CORP\\ALICE"), 0);
+
+    // The genuine message passes, and a wrong password is still a counted bad password.
+    let (mut client, mut server, challenge) = challenged(&config, 3, PASSWORD);
+    let auth = client.authenticate(&challenge, t0()).unwrap();
+    assert!(server.accept(&auth, t0()).is_ok());
+    let r = refusal(run(client_config(level(3), "guess"), &config, t0()));
+    assert_eq!(r, Refusal::BadPassword { failures: 1 });
+}
+
+#[test]
+fn key_exchange_without_an_encrypted_key_is_refused() {
+    // ESS (level 1) and NTLMv2 (level 3) with KEY_EXCH negotiated; the MIC is dropped with
+    // the key so that the key exchange rule is the one that speaks.
+    let config = dc(3);
+    for client_level in [1, 3] {
+        for keep in [0, 8] {
+            let (mut client, mut server, challenge) = challenged(&config, client_level, PASSWORD);
+            let auth = client.authenticate(&challenge, t0()).unwrap();
+            let decoded = AuthenticateMessage::decode(&auth).unwrap();
+            assert!(decoded.flags.contains(NegotiateFlags::NEGOTIATE_KEY_EXCH));
+            assert_eq!(decoded.encrypted_random_session_key.len(), 16);
+            let key = &decoded.encrypted_random_session_key[..keep];
+            let stripped = rebuild(&auth, |m| {
+                m.encrypted_random_session_key = key;
+                m.mic = None;
+            });
+            let r = server.accept(&stripped, t0()).unwrap_err();
+            if keep == 0 {
+                assert_eq!(r, Refusal::KeyExchange, "level {client_level}");
+                assert_eq!(r.rule(), "key exchange");
+            } else {
+                // A key of another length than 0 or 16 is already a decode error.
+                assert!(
+                    matches!(&r, Refusal::Malformed(e) if e.field == "EncryptedRandomSessionKeyFields"),
+                    "level {client_level}: {r:?}"
+                );
+            }
+        }
+    }
+}

@@ -189,7 +189,8 @@ fn na_reason(refusal: &Refusal) -> String {
         | Refusal::AccountDisabled
         | Refusal::BadPassword { .. }
         | Refusal::StaleCredentials { .. }
-        | Refusal::LockedOut { .. } => "NT_STATUS_LOGON_FAILURE".into(),
+        | Refusal::LockedOut { .. }
+        | Refusal::LmV2Mismatch => "NT_STATUS_LOGON_FAILURE".into(),
         other => other.to_string(),
     }
 }
