@@ -526,7 +526,7 @@ impl ClientContext {
         match &self.config.credentials {
             ClientCredentials::Password { password, .. } => {
                 let p = password.expose();
-                let lm = (need_lm && p.chars().count() <= 14).then(|| crypto::lmowf_v1(p));
+                let lm = need_lm.then(|| crypto::lmowf_v1(p)).flatten();
                 (crypto::ntowf_v1(p), lm)
             }
             ClientCredentials::Hash {

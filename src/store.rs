@@ -42,14 +42,14 @@ pub struct UserRecord {
 }
 
 impl UserRecord {
-    /// A record from a password: NT hash, and LM hash when the password has at most 14
-    /// characters (as Windows stores it).
+    /// A record from a password: NT hash, and LM hash when the password has one (at most 14
+    /// characters, all in the OEM code page: [`lmowf_v1`]), as Windows stores it.
     pub fn from_password(domain: &str, user: &str, password: &str) -> Self {
         Self {
             user: user.to_string(),
             domain: domain.to_string(),
             nt_hash: ntowf_v1(password),
-            lm_hash: (password.chars().count() <= 14).then(|| lmowf_v1(password)),
+            lm_hash: lmowf_v1(password),
             previous_nt_hashes: Vec::new(),
             disabled: false,
         }

@@ -95,7 +95,7 @@ const V1_FLAGS: F = F::from_bits(0xe202_8233);
 fn ntlmv1_section_4_2_2() {
     let v = Rec::nlmp();
     let i = inputs(&v);
-    let lm = lmowf_v1(&i.password);
+    let lm = lmowf_v1(&i.password).unwrap();
     let nt = ntowf_v1(&i.password);
     assert_eq!(lm.as_bytes(), &v.arr("ntlmv1.lmowfv1"));
     assert_eq!(nt.as_bytes(), &v.arr("ntlmv1.ntowfv1"));
@@ -316,20 +316,59 @@ fn extra_passwords() {
             &v.arr(&format!("passwords.{name}_nt")),
             "{name}"
         );
-        assert_eq!(
-            lmowf_v1(pw).as_bytes(),
-            &v.arr(&format!("passwords.{name}_lm")),
-            "{name}"
-        );
     }
-    for name in ["cut", "sharp_s"] {
-        let pw = v.get(&format!("passwords.{name}"));
-        assert_eq!(
-            lmowf_v1(pw).as_bytes(),
-            &v.arr(&format!("passwords.{name}_lm")),
-            "{name}"
-        );
+}
+
+#[test]
+fn lm_responses_match_samba_for_non_ascii_passwords() {
+    let v = Vectors::load("extra-hashes.toml");
+    let challenge: [u8; 8] = v.arr("samba_lm.server_challenge");
+    assert_eq!(v.get("samba_lm.sharp_s"), "stra\u{df}e");
+    let names: Vec<&str> = v.get("samba_lm.names").split(' ').collect();
+    assert_eq!(names.len(), 7);
+    for name in names {
+        let pw = v.get(&format!("samba_lm.{name}"));
+        match v.try_get(&format!("samba_lm.{name}_lm")) {
+            Some(lm) => {
+                let hash = lmowf_v1(pw).unwrap_or_else(|| panic!("{name}: no LM hash"));
+                assert_eq!(
+                    lm_v1_response(&hash, &challenge).to_vec(),
+                    hex(lm),
+                    "{name}"
+                );
+            }
+            None => {
+                // No LM hash: Samba's LM field is a copy of its NTLMv1 response.
+                assert!(
+                    lmowf_v1(pw).is_none(),
+                    "{name}: an LM hash Samba does not have"
+                );
+                let copy = hex(v.get(&format!("samba_lm.{name}_copy")));
+                assert_eq!(
+                    ntlm_v1_response(&ntowf_v1(pw), &challenge).to_vec(),
+                    copy,
+                    "{name}"
+                );
+            }
+        }
     }
+}
+
+#[test]
+fn extra_ntowfv2_non_bmp() {
+    let v = Vectors::load("extra-hashes.toml");
+    let user = v.get("ntowfv2_non_bmp.user");
+    assert_eq!(user, "\u{1f600}alice");
+    let key = ntowf_v2(&ntowf_v1("Password"), user, v.get("ntowfv2_non_bmp.domain"));
+    assert_eq!(key.as_bytes(), &v.arr("ntowfv2_non_bmp.ntowfv2"));
+    let password = v.get("ntowfv2_non_bmp.password2");
+    assert_eq!(password, "P\u{1f600}ss");
+    let key = ntowf_v2(
+        &ntowf_v1(password),
+        v.get("ntowfv2_non_bmp.user2"),
+        v.get("ntowfv2_non_bmp.domain2"),
+    );
+    assert_eq!(key.as_bytes(), &v.arr("ntowfv2_non_bmp.ntowfv2_2"));
 }
 
 #[test]

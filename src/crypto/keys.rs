@@ -60,7 +60,7 @@ const SERVER_SEAL: &[u8] = b"session key to server-to-client sealing key magic c
 /// use ntlm::NegotiateFlags as F;
 /// let sc = [0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef];
 /// let base = ntlm_v1_session_base_key(&ntowf_v1("Password"));
-/// let lm = lmowf_v1("Password");
+/// let lm = lmowf_v1("Password").unwrap();
 /// let lm_resp = lm_v1_response(&lm, &sc);
 /// let k = kxkey_v1(F::NEGOTIATE_LM_KEY, &base, Some(&lm), &lm_resp, &sc).unwrap();
 /// assert_eq!(k.as_bytes(), &0xb09e379f7fbecb1eaf0afdcb0383c8a0u128.to_be_bytes());

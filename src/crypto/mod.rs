@@ -15,6 +15,7 @@
 mod crc32;
 mod des;
 mod keys;
+mod oem;
 mod owf;
 mod rc4;
 mod response;
@@ -26,6 +27,7 @@ pub use keys::{
     channel_bindings_hash, kxkey_v1, kxkey_v2, mic, random_bytes, rc4_session_key, seal_key,
     sign_key, Side,
 };
+pub use oem::cp850_byte;
 pub use owf::{
     lmowf_v1, ntowf_v1, ntowf_v2, windows_eq_ignore_case, windows_upcase_char, windows_uppercase,
     windows_uppercase_into,

@@ -103,42 +103,52 @@ fn feed_utf16le(units: impl Iterator<Item = u16>, mut sink: impl FnMut(&[u8])) {
 }
 
 /// LMOWFv1 (MS-NLMP §3.3.1):
-/// `DES(UpperCase(Passwd)[0..6], "KGS!@#$%") ‖ DES(UpperCase(Passwd)[7..13], "KGS!@#$%")`.
+/// `DES(UpperCase(Passwd)[0..6], "KGS!@#$%") ‖ DES(UpperCase(Passwd)[7..13], "KGS!@#$%")`,
+/// or `None` where Windows and Samba have no LM hash.
 ///
-/// The password is uppercased with the full Unicode mapping ([`char::to_uppercase`], so
-/// `ß` becomes `SS`), encoded as **UTF-8**, then zero-padded or truncated to 14 bytes (a
-/// multi-byte character may be cut). This matches pyspnego
-/// (`password.upper().encode("utf-8")`, `src/spnego/_ntlm_raw/crypto.py`); Windows uses the
-/// system OEM code page instead, so for non-ASCII passwords the LM hash of a Windows host can
-/// differ. For ASCII passwords all agree. The LM hash is weak and only used by legacy peers.
+/// As Windows (`RtlUpcaseUnicodeStringToOemString`) and Samba (`E_deshash`) compute it: the
+/// password is uppercased 1:1 ([`windows_upcase_char`]: `ß` stays `ß`), encoded in the OEM
+/// code page (CP850: Samba's default `dos charset`, and Western European Windows' OEM code
+/// page; US-English Windows uses CP437, which differs only in a few non-ASCII letters such
+/// as `ø`), and zero-padded to 14 bytes. A password with a character CP850 lacks, or longer
+/// than 14 bytes in CP850, has no LM hash: `None` (a client then sends no LM response, and
+/// a store keeps no LM hash). Checked against Samba 4.17's `ntlm_auth` LM responses
+/// (`test-vectors/extra-hashes.toml`). The LM hash is weak and only used by legacy peers.
 ///
 /// ```
-/// let lm = ntlm::crypto::lmowf_v1("Password");
+/// let lm = ntlm::crypto::lmowf_v1("Password").unwrap();
 /// assert_eq!(lm.as_bytes(), &0xe52cac67419a9a224a3b108f3fa6cb6du128.to_be_bytes());
+/// assert!(ntlm::crypto::lmowf_v1("Password12345678").is_none()); // over 14 characters
+/// assert!(ntlm::crypto::lmowf_v1("Ωmega").is_none()); // not in CP850
 /// ```
-pub fn lmowf_v1(password: &str) -> LmHash {
+pub fn lmowf_v1(password: &str) -> Option<LmHash> {
     const MAGIC: &[u8; 8] = b"KGS!@#$%";
     let mut buf = [0u8; 14];
     let mut n = 0;
-    'fill: for c in password.chars() {
-        for u in c.to_uppercase() {
-            let mut tmp = [0u8; 4];
-            for &b in u.encode_utf8(&mut tmp).as_bytes() {
-                if n == buf.len() {
-                    break 'fill;
-                }
-                buf[n] = b;
+    let mut representable = true;
+    for c in password.chars() {
+        match (super::cp850_byte(windows_upcase_char(c)), buf.get_mut(n)) {
+            (Some(b), Some(slot)) => {
+                *slot = b;
                 n += 1;
             }
-            tmp.zeroize();
+            _ => {
+                representable = false;
+                break;
+            }
         }
     }
-    let mut out = [0u8; 16];
-    out[..8].copy_from_slice(&des7(buf[..7].try_into().expect("7 bytes"), MAGIC));
-    out[8..].copy_from_slice(&des7(buf[7..].try_into().expect("7 bytes"), MAGIC));
+    let hash = representable.then(|| {
+        let (first, second) = buf.split_at(7);
+        let mut out = [0u8; 16];
+        let (a, b) = out.split_at_mut(8);
+        a.copy_from_slice(&des7(first.try_into().unwrap_or(&[0; 7]), MAGIC));
+        b.copy_from_slice(&des7(second.try_into().unwrap_or(&[0; 7]), MAGIC));
+        let hash = LmHash::from_bytes(out);
+        out.zeroize();
+        hash
+    });
     buf.zeroize();
-    let hash = LmHash::from_bytes(out);
-    out.zeroize();
     hash
 }
 

@@ -59,11 +59,14 @@ pub fn main(args: &[String]) -> ExitCode {
     };
     let nt = hex(ntowf_v1(password).as_bytes());
     if parsed.flag("lm") {
-        let lm = if password.chars().count() <= 14 {
-            hex(lmowf_v1(password).as_bytes())
-        } else {
-            eprintln!("ntlm hash: no LM hash for a password over 14 characters");
-            Zeroizing::new("X".repeat(32))
+        let lm = match lmowf_v1(password) {
+            Some(lm) => hex(lm.as_bytes()),
+            None => {
+                eprintln!(
+                    "ntlm hash: no LM hash (over 14 characters, or a character outside CP850)"
+                );
+                Zeroizing::new("X".repeat(32))
+            }
         };
         println!("{}:{}", lm.as_str(), nt.as_str());
     } else {
