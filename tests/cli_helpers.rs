@@ -308,9 +308,14 @@ fn stderr(o: &Output) -> String {
 
 /// NEGOTIATE, CHALLENGE and AUTHENTICATE of one handshake at a fixed time.
 fn messages(client_config: ClientConfig) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    messages_with(ServerPolicy::domain_controller(level(0)), client_config)
+}
+
+/// [`messages`] against a server with `policy`.
+fn messages_with(policy: ServerPolicy, client_config: ClientConfig) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
     let mut users = MemoryStore::new();
     users.add_password("CORP", "alice", "Secret1");
-    let mut config = ServerConfig::new(ServerPolicy::domain_controller(level(0)), users);
+    let mut config = ServerConfig::new(policy, users);
     config.reflection_guard = own_guard();
     let mut server = ServerContext::new(Arc::new(config));
     let mut client = ClientContext::new(client_config);
@@ -537,6 +542,220 @@ fn decode_broken_tokens_name_the_field_and_offset() {
     assert_eq!(lines.len(), 2);
     let first: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
     assert!(first["error"].as_str().unwrap().contains("base64"));
+}
+
+#[test]
+fn decode_lmv2_beside_ntlmv2_when_the_challenge_has_no_timestamp() {
+    // Without MsvAvTimestamp in the CHALLENGE a level-3 client sends LMv2, not Z(24).
+    let mut policy = ServerPolicy::domain_controller(level(0));
+    policy.send_timestamp = false;
+    let (_, challenge, authenticate) = messages_with(policy, client_config(3));
+    assert!(!decode(&B64.encode(&challenge)).contains("MsvAvTimestamp"));
+    let text = decode(&format!(
+        "Authorization: NTLM {}",
+        B64.encode(&authenticate)
+    ));
+    assert!(
+        text.contains("LmChallengeResponse: 24 bytes, LMv2: LMv2 response\n"),
+        "{text}"
+    );
+    assert!(text.contains("bytes, NTLMv2: "), "{text}");
+
+    let out = run(&["decode", "--json", &B64.encode(&authenticate)], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let auth: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    let lm = &auth["lm_response"];
+    assert_eq!(lm["kind"], "LMv2");
+    assert_eq!(lm["length"], 24);
+    assert_eq!(lm["description"], "LMv2 response");
+    let lm_hex = lm["hex"].as_str().unwrap();
+    assert_eq!(lm_hex.len(), 48);
+    assert_ne!(lm_hex, "0".repeat(48), "LMv2, not Z(24)");
+    assert_eq!(auth["nt_response"]["kind"], "NTLMv2");
+}
+
+/// The four tokens of a Negotiate handshake of our SPNEGO client and server: NegTokenInit,
+/// the CHALLENGE, the AUTHENTICATE with mechListMIC, the final accept-completed.
+fn spnego_tokens() -> [Vec<u8>; 4] {
+    use ntlm::http::spnego::{SpnegoClient, SpnegoServer, SpnegoStep};
+    let mut users = MemoryStore::new();
+    users.add_password("CORP", "alice", "Secret1");
+    let mut config = ServerConfig::new(ServerPolicy::domain_controller(level(3)), users);
+    config.reflection_guard = own_guard();
+    let mut server = SpnegoServer::new(Arc::new(config));
+    let mut client = SpnegoClient::new(ClientContext::new(client_config(3)));
+    let init = client.initial_token().unwrap();
+    let challenge = match server.step(&init, t0()).unwrap() {
+        SpnegoStep::Continue(t) => t,
+        other => panic!("{other:?}"),
+    };
+    let authenticate = client.step(&challenge, t0()).unwrap();
+    let last = match server.step(&authenticate, t0()).unwrap() {
+        SpnegoStep::Done { token, .. } => token,
+        other => panic!("{other:?}"),
+    };
+    [init, challenge, authenticate, last]
+}
+
+#[test]
+fn decode_spnego_prints_the_spnego_layer_before_the_ntlm_message() {
+    use ntlm::http::spnego::{NegTokenInit, NegTokenResp, NegotiationToken, NTLM_OID};
+    let [init, challenge, authenticate, last] = spnego_tokens();
+
+    let text = decode(&format!("Authorization: Negotiate {}", B64.encode(&init)));
+    assert!(text.starts_with("SPNEGO: NegTokenInit\n"), "{text}");
+    assert!(
+        text.contains("  mechTypes: NTLM (1.3.6.1.4.1.311.2.2.10)\n"),
+        "{text}"
+    );
+    assert!(text.contains("  mechListMIC: absent\n"), "{text}");
+    let ntlm_at = text
+        .find("NEGOTIATE_MESSAGE (MessageType 1)")
+        .expect("NTLM part");
+    assert!(ntlm_at > text.find("mechToken: ").unwrap(), "{text}");
+
+    let text = decode(&format!(
+        "WWW-Authenticate: Negotiate {}",
+        B64.encode(&challenge)
+    ));
+    assert!(text.starts_with("SPNEGO: NegTokenResp\n"), "{text}");
+    assert!(
+        text.contains("  negState: accept-incomplete (1)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  supportedMech: NTLM (1.3.6.1.4.1.311.2.2.10)\n"),
+        "{text}"
+    );
+    assert!(text.contains("CHALLENGE_MESSAGE (MessageType 2)"), "{text}");
+
+    let text = decode(&format!("Negotiate {}", B64.encode(&authenticate)));
+    assert!(text.contains("  negState: (none)\n"), "{text}");
+    assert!(text.contains("  mechListMIC: present, "), "{text}");
+    assert!(
+        text.contains("AUTHENTICATE_MESSAGE (MessageType 3)"),
+        "{text}"
+    );
+
+    // The final token carries no NTLM message: the SPNEGO section alone, and success.
+    let text = decode(&B64.encode(&last));
+    assert!(
+        text.contains("  negState: accept-completed (0)\n"),
+        "{text}"
+    );
+    assert!(text.contains("  responseToken: (none)\n"), "{text}");
+    assert!(text.contains("  mechListMIC: present, "), "{text}");
+    assert!(!text.contains("_MESSAGE"), "{text}");
+
+    // Mechanisms other than NTLM (and Kerberos) are dotted OIDs; reqFlags as hex.
+    let negoex = der::asn1::ObjectIdentifier::new_unwrap("1.3.6.1.4.1.311.2.2.30");
+    let mut c = client(3, "Secret1");
+    let odd = NegotiationToken::Init(NegTokenInit {
+        mech_types: vec![negoex, NTLM_OID],
+        req_flags: Some(vec![0x60]),
+        mech_token: Some(c.negotiate().unwrap()),
+        mech_list_mic: None,
+    })
+    .encode();
+    let text = decode(&B64.encode(&odd));
+    assert!(
+        text.contains("  mechTypes: 1.3.6.1.4.1.311.2.2.30, NTLM (1.3.6.1.4.1.311.2.2.10)\n"),
+        "{text}"
+    );
+    assert!(text.contains("  reqFlags: 60\n"), "{text}");
+
+    // --json: one `spnego` object first, null for a raw NTLM token.
+    let (negotiate, _, _) = messages(client_config(3));
+    let input: String = [&init, &challenge, &authenticate, &last, &odd, &negotiate]
+        .iter()
+        .map(|t| format!("Negotiate {}\n", B64.encode(t)))
+        .collect();
+    let out = run(&["decode", "--json"], &input);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let objects: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(objects.len(), 6);
+    let spnego = &objects[0]["spnego"];
+    assert_eq!(spnego["token"], "NegTokenInit");
+    assert_eq!(spnego["mech_types"][0]["oid"], "1.3.6.1.4.1.311.2.2.10");
+    assert_eq!(spnego["mech_types"][0]["name"], "NTLM");
+    assert_eq!(spnego["mech_token_length"], objects[0]["length"]);
+    assert_eq!(spnego["mech_list_mic_present"], false);
+    assert_eq!(objects[0]["message"], "NEGOTIATE");
+    let spnego = &objects[1]["spnego"];
+    assert_eq!(spnego["token"], "NegTokenResp");
+    assert_eq!(spnego["neg_state"], "accept-incomplete");
+    assert_eq!(spnego["supported_mech"]["name"], "NTLM");
+    assert_eq!(objects[1]["message"], "CHALLENGE");
+    assert_eq!(objects[2]["spnego"]["mech_list_mic_present"], true);
+    assert_eq!(
+        objects[2]["spnego"]["mech_list_mic"].as_str().map(str::len),
+        Some(32)
+    );
+    assert_eq!(objects[2]["message"], "AUTHENTICATE");
+    assert_eq!(objects[3]["spnego"]["neg_state"], "accept-completed");
+    assert_eq!(
+        objects[3]["spnego"]["response_token_length"],
+        serde_json::Value::Null
+    );
+    assert_eq!(objects[3]["message"], serde_json::Value::Null);
+    assert_eq!(
+        objects[4]["spnego"]["mech_types"][0]["name"],
+        serde_json::Value::Null
+    );
+    assert_eq!(
+        objects[4]["spnego"]["mech_types"][0]["oid"],
+        "1.3.6.1.4.1.311.2.2.30"
+    );
+    assert_eq!(objects[4]["spnego"]["req_flags"], "60");
+    assert_eq!(objects[5]["spnego"], serde_json::Value::Null);
+    assert_eq!(objects[5]["message"], "NEGOTIATE");
+
+    // A broken NTLM message inside SPNEGO names the SPNEGO field that carried it.
+    let (_, _, authenticate) = messages(client_config(3));
+    let broken = NegotiationToken::Resp(NegTokenResp {
+        response_token: Some(authenticate[..40].to_vec()),
+        ..NegTokenResp::default()
+    })
+    .encode();
+    let out = run(&["decode", &B64.encode(&broken)], "");
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("SPNEGO NegTokenResp responseToken: "), "{err}");
+    assert!(err.contains("at offset"), "{err}");
+}
+
+#[test]
+fn decode_ntlmv2_errors_count_offsets_from_the_message() {
+    let (_, _, authenticate) = messages(client_config(3));
+    let nt_at = u32::from_le_bytes(authenticate[24..28].try_into().unwrap()) as usize;
+    assert!(nt_at >= 64);
+    // RespType (byte 16 of the NTLMv2 response) other than 1.
+    let mut bad = authenticate.clone();
+    bad[nt_at + 16] = 2;
+    let out = run(&["decode", &B64.encode(&bad)], "");
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "NtChallengeResponse (NTLMv2 response at offset {nt_at}): RespType at offset {}: ",
+            nt_at + 16
+        )),
+        "{err}"
+    );
+    // The first AV pair (byte 44 of the response) with an AvLen past the end.
+    let mut bad = authenticate.clone();
+    bad[nt_at + 46..nt_at + 48].copy_from_slice(&[0xff, 0xff]);
+    let out = run(&["decode", "--json", &B64.encode(&bad)], "");
+    assert_eq!(out.status.code(), Some(1));
+    let reply: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    let err = reply["error"].as_str().unwrap();
+    assert!(
+        err.contains(&format!("at offset {}: Truncated", nt_at + 48)),
+        "{err}"
+    );
 }
 
 #[test]

@@ -341,3 +341,183 @@ async fn a_server_that_silently_closes_after_the_challenge_is_not_kept_alive() {
 fn negotiate_is_none(head: &str) -> bool {
     !head.to_ascii_lowercase().contains("authorization: ntlm ")
 }
+
+/// How the first connection of [`reconnecting_server`] ends after its 401.
+#[derive(Clone, Copy, PartialEq)]
+enum FirstClose {
+    /// The 401 says `Connection: close`.
+    Header,
+    /// No header; the server reads the next request and hangs up without answering it.
+    HangUp,
+}
+
+/// The Authorization values each connection received, in order ("-" for none).
+type Seen = Arc<Mutex<Vec<Vec<String>>>>;
+
+/// A tiny HTTP/1.1 server over [`ntlm::http::auth::ServerAuth`]: its first connection answers
+/// one request with the initial 401 and closes as `first` says; later connections serve
+/// the handshake (closing after the CHALLENGE too when `close_after_challenge`).
+async fn reconnecting_server(
+    listener: tokio::net::TcpListener,
+    first: FirstClose,
+    close_after_challenge: bool,
+    seen: Seen,
+) {
+    use ntlm::http::auth::{ServerAuth, ServerAuthOptions, ServerDecision};
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let config = Arc::new(server_config(ServerPolicy::domain_controller(level(3))));
+    for n in 0.. {
+        let Ok((stream, _)) = listener.accept().await else {
+            return;
+        };
+        seen.lock().unwrap().push(Vec::new());
+        let mut stream = BufReader::new(stream);
+        let mut auth = ServerAuth::new(config.clone(), ServerAuthOptions::default());
+        loop {
+            let mut authorization = Vec::new();
+            let mut line = String::new();
+            loop {
+                line.clear();
+                if stream.read_line(&mut line).await.unwrap_or(0) == 0 {
+                    break;
+                }
+                if line == "\r\n" {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':') {
+                    if name.eq_ignore_ascii_case("authorization") {
+                        authorization.push(value.trim().to_string());
+                    }
+                }
+            }
+            if line != "\r\n" {
+                break; // end of stream
+            }
+            seen.lock().unwrap()[n].push(authorization.first().cloned().unwrap_or("-".into()));
+            if n == 0 && first == FirstClose::HangUp && seen.lock().unwrap()[0].len() == 2 {
+                break;
+            }
+            let (head, body, close) =
+                match auth.on_request(&authorization, std::time::SystemTime::now()) {
+                    ServerDecision::Serve { principal, .. } => (
+                        "HTTP/1.1 200 OK\r\n".to_string(),
+                        format!("hello {}\n", principal.qualified()),
+                        false,
+                    ),
+                    ServerDecision::Challenge { headers, .. } => {
+                        let mut head = "HTTP/1.1 401 Unauthorized\r\n".to_string();
+                        for (name, value) in &headers {
+                            head.push_str(&format!("{name}: {value}\r\n"));
+                        }
+                        let challenge = headers.iter().any(|(_, v)| v.contains(' '));
+                        let close = match n {
+                            0 => first == FirstClose::Header,
+                            _ => challenge && close_after_challenge,
+                        };
+                        (head, String::new(), close)
+                    }
+                };
+            let reply = format!(
+                "{head}Content-Length: {}\r\n{}\r\n{body}",
+                body.len(),
+                if close { "Connection: close\r\n" } else { "" }
+            );
+            if stream.get_mut().write_all(reply.as_bytes()).await.is_err() || close {
+                break;
+            }
+        }
+    }
+}
+
+/// Starts [`reconnecting_server`]; returns its URL, what it saw and its task.
+async fn start_reconnecting(
+    first: FirstClose,
+    close_after_challenge: bool,
+) -> (String, Seen, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let seen = Seen::default();
+    let task = tokio::spawn(reconnecting_server(
+        listener,
+        first,
+        close_after_challenge,
+        seen.clone(),
+    ));
+    (url, seen, task)
+}
+
+/// Bounded: a client that waits on a dead connection fails the test instead of hanging it.
+async fn bounded<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(std::time::Duration::from_secs(20), f)
+        .await
+        .expect("the client did not finish within 20 s")
+}
+
+fn short_timeout(scheme: Scheme) -> ClientOptions {
+    let mut o = options(PASSWORD, vec![scheme]);
+    o.timeout = std::time::Duration::from_secs(5);
+    o
+}
+
+#[tokio::test]
+async fn a_first_401_that_closes_sends_the_handshake_on_a_new_connection() {
+    for (first, scheme) in [
+        (FirstClose::Header, Scheme::Ntlm),
+        (FirstClose::Header, Scheme::Negotiate),
+        (FirstClose::HangUp, Scheme::Ntlm),
+    ] {
+        let (url, seen, task) = start_reconnecting(first, false).await;
+        let mut client = AuthClient::connect(&url, short_timeout(scheme))
+            .await
+            .unwrap();
+        let r = bounded(client.get("/")).await.unwrap();
+        assert_eq!(r.status, 200, "{scheme}");
+        assert_eq!(String::from_utf8_lossy(&r.body), "hello CORP\\alice\n");
+        assert_eq!(r.scheme, Some(scheme));
+        // The next request on the new connection needs no handshake.
+        assert_eq!(bounded(client.get("/")).await.unwrap().status, 200);
+        assert_eq!(client.connections(), 2);
+        assert_eq!(client.handshakes(), 1);
+        task.abort();
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 2, "{seen:?}");
+        // The first connection: the request without credentials (and, hung up on, the
+        // NEGOTIATE it never answered).
+        assert_eq!(seen[0][0], "-");
+        if first == FirstClose::HangUp {
+            assert_eq!(seen[0].len(), 2, "{seen:?}");
+        } else {
+            assert_eq!(seen[0].len(), 1, "{seen:?}");
+        }
+        // The second: NEGOTIATE first, AUTHENTICATE, then the plain request.
+        let prefix = format!("{} ", scheme.name());
+        assert_eq!(seen[1].len(), 3, "{seen:?}");
+        assert!(seen[1][0].starts_with(&prefix), "{seen:?}");
+        assert!(seen[1][1].starts_with(&prefix), "{seen:?}");
+        assert_eq!(seen[1][2], "-");
+    }
+}
+
+#[tokio::test]
+async fn a_close_after_the_challenge_on_the_new_connection_is_not_kept_alive() {
+    let (url, seen, task) = start_reconnecting(FirstClose::Header, true).await;
+    let mut client = AuthClient::connect(&url, short_timeout(Scheme::Ntlm))
+        .await
+        .unwrap();
+    let err = bounded(client.get("/")).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ClientError::Server(ClientAuthError::NotKeptAlive {
+                after: HandshakeStep::Negotiate
+            })
+        ),
+        "{err:?}"
+    );
+    // Only the first reply opens a new connection.
+    assert_eq!(client.connections(), 2);
+    task.abort();
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(seen[1].len(), 1, "{seen:?}");
+}

@@ -167,17 +167,81 @@ fn connection_not_kept_alive() {
 }
 
 #[test]
-fn loop_when_server_restarts_the_handshake() {
-    let mut c = client(PASSWORD, vec![Scheme::Ntlm]);
-    assert!(matches!(
-        c.on_response(401, &["NTLM"], true, t0()),
-        Ok(ClientStep::Authorize { .. })
-    ));
-    // The answer to the NEGOTIATE is a bare "NTLM" again: the server lost the handshake.
-    assert_eq!(
-        c.on_response(401, &["NTLM"], true, t0()),
-        Err(ClientAuthError::Loop { rounds: 2 })
+fn a_bare_challenge_after_the_negotiate_is_a_refusal_of_the_negotiate() {
+    for scheme in [Scheme::Ntlm, Scheme::Negotiate] {
+        let mut c = client(PASSWORD, vec![scheme]);
+        assert!(matches!(
+            c.on_response(401, &[scheme.name()], true, t0()),
+            Ok(ClientStep::Authorize { .. })
+        ));
+        // The answer to the NEGOTIATE offers the scheme again without a token: the server
+        // refused the NEGOTIATE (kept alive or not).
+        let err = c
+            .on_response(401, &[scheme.name(), "Basic realm=\"x\""], false, t0())
+            .unwrap_err();
+        assert_eq!(
+            err,
+            ClientAuthError::Refused {
+                scheme,
+                step: HandshakeStep::Negotiate,
+                status: 401
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{scheme} refused: the server answered the NEGOTIATE with 401 and no CHALLENGE"
+            )
+        );
+        // The machine has ended: a further 401 is a loop, never a new NEGOTIATE.
+        assert_eq!(
+            c.on_response(401, &[scheme.name()], true, t0()),
+            Err(ClientAuthError::Loop { rounds: 3 })
+        );
+    }
+    // A proxy refusing the NEGOTIATE the same way.
+    let mut c = ClientAuth::new(
+        client_config(level(3), PASSWORD),
+        ClientAuthOptions {
+            target: Target::Proxy,
+            schemes: vec![Scheme::Ntlm],
+            ..ClientAuthOptions::default()
+        },
     );
+    c.on_response(407, &["NTLM"], true, t0()).unwrap();
+    assert_eq!(
+        c.on_response(407, &["NTLM"], true, t0()),
+        Err(ClientAuthError::Refused {
+            scheme: Scheme::Ntlm,
+            step: HandshakeStep::Negotiate,
+            status: 407
+        })
+    );
+}
+
+#[test]
+fn loop_when_asked_again_after_the_handshake() {
+    for scheme in [Scheme::Ntlm, Scheme::Negotiate] {
+        let mut s = server(5);
+        let mut c = client(PASSWORD, vec![scheme]);
+        let (end, _) = run(&mut c, &mut s);
+        assert!(matches!(end, Ok(ClientStep::Done(_))), "{end:?}");
+        // NEGOTIATE, AUTHENTICATE and the 200 were rounds 1 to 3; the server now asks with a
+        // fresh initial challenge (it lost the connection's logon): a loop, not a restart.
+        let err = c
+            .on_response(401, &["Negotiate", "NTLM"], true, t0())
+            .unwrap_err();
+        assert_eq!(err, ClientAuthError::Loop { rounds: 4 });
+        assert_eq!(
+            err.to_string(),
+            "authentication loop: the server asked again after the handshake ended (after 4 responses)"
+        );
+        // And it stays ended.
+        assert_eq!(
+            c.on_response(401, &["NTLM"], true, t0()),
+            Err(ClientAuthError::Loop { rounds: 5 })
+        );
+    }
 }
 
 #[test]

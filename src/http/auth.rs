@@ -153,7 +153,8 @@ impl Default for ClientAuthOptions {
 /// Which of the client's messages the server refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HandshakeStep {
-    /// The NEGOTIATE (the server answered it without a CHALLENGE).
+    /// The NEGOTIATE (the server answered it without a CHALLENGE: a bare challenge of the
+    /// scheme again, or none of it).
     Negotiate,
     /// The AUTHENTICATE (the server answered it with 401/407: the logon was refused).
     Authenticate,
@@ -191,9 +192,10 @@ pub enum ClientAuthError {
         /// The step whose response came on a connection that is not kept alive.
         after: HandshakeStep,
     },
-    /// The server answered a step with a fresh initial challenge: it restarts the handshake
-    /// (lost its state, e.g. another backend or connection), or it was asked again after
-    /// the handshake ended.
+    /// The server asked for authentication again after the handshake had ended (after the
+    /// AUTHENTICATE was answered, or after a refusal): answering would start over with the
+    /// same credentials. A bare challenge in answer to the NEGOTIATE is
+    /// [`Refused`](Self::Refused) at [`HandshakeStep::Negotiate`] instead.
     Loop {
         /// Responses fed so far.
         rounds: u32,
@@ -239,7 +241,7 @@ impl fmt::Display for ClientAuthError {
             ),
             Self::Loop { rounds } => write!(
                 f,
-                "authentication loop: the server restarted the handshake (after {rounds} responses)"
+                "authentication loop: the server asked again after the handshake ended (after {rounds} responses)"
             ),
             Self::Header(e) => write!(f, "{e}"),
             Self::Ntlm(e) => write!(f, "{e}"),
@@ -389,13 +391,10 @@ impl ClientAuth {
                 let ours = parsed
                     .iter()
                     .find(|c| Scheme::parse(&c.scheme) == Some(scheme));
+                // Our scheme offered again without a token (or not at all): the server
+                // refused the NEGOTIATE, as IIS does for a scheme or level it disallows.
                 let token = match ours.and_then(Challenge::token) {
                     Some(t) => t.map_err(ClientAuthError::Header)?,
-                    None if ours.is_some() => {
-                        return Err(ClientAuthError::Loop {
-                            rounds: self.rounds,
-                        })
-                    }
                     None => {
                         return Err(ClientAuthError::Refused {
                             scheme,

@@ -3,9 +3,12 @@
 //!
 //! One [`AuthClient`] is one connection (hyper's `client::conn::http1` over one TCP or TLS
 //! stream), so the whole handshake runs on one kept-alive connection, and later requests on
-//! it are not authenticated again. Through a proxy, requests are sent in absolute form
-//! (`GET http://host/path`) and a 407 is answered with `Proxy-Authorization`; HTTPS through
-//! a proxy (CONNECT) is not supported.
+//! it are not authenticated again. When the first, unauthenticated 401/407 of a request
+//! closes its connection (`Connection: close`, or the server just hangs up), the handshake
+//! starts on a new connection; a close later in the handshake is
+//! [`NotKeptAlive`](ClientAuthError::NotKeptAlive). Through a proxy, requests are sent in
+//! absolute form (`GET http://host/path`) and a 407 is answered with `Proxy-Authorization`;
+//! HTTPS through a proxy (CONNECT) is not supported.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -137,6 +140,15 @@ pub struct Response {
 trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
+/// Where connections go: the TCP peer (the proxy, when there is one) and the TLS name.
+struct Endpoint {
+    /// The server's host: SNI and certificate name over HTTPS.
+    host: String,
+    connect_host: String,
+    connect_port: u16,
+    https: bool,
+}
+
 /// One connection that authenticates on demand.
 pub struct AuthClient {
     sender: SendRequest<Empty<Bytes>>,
@@ -146,9 +158,13 @@ pub struct AuthClient {
     proxy_ntlm: ClientConfig,
     authority: String,
     base: Uri,
+    endpoint: Endpoint,
     via_proxy: bool,
     server_scheme: Option<Scheme>,
+    /// The proxy authenticated the current connection.
+    proxy_authenticated: bool,
     handshakes: u32,
+    connections: u32,
 }
 
 impl fmt::Debug for AuthClient {
@@ -157,6 +173,7 @@ impl fmt::Debug for AuthClient {
             .field("authority", &self.authority)
             .field("via_proxy", &self.via_proxy)
             .field("handshakes", &self.handshakes)
+            .field("connections", &self.connections)
             .finish_non_exhaustive()
     }
 }
@@ -185,6 +202,66 @@ async fn timed<T, E: fmt::Display>(
         Ok(r) => r.map_err(|e| ClientError::Io(e.to_string())),
         Err(_) => Err(ClientError::Timeout),
     }
+}
+
+/// Opens a connection to `endpoint` (TCP, TLS over HTTPS, then hyper's HTTP/1.1 handshake)
+/// and sets the channel bindings of `ntlm` for it as `options.bindings` asks.
+async fn open(
+    endpoint: &Endpoint,
+    options: &ClientOptions,
+    ntlm: &mut ClientConfig,
+) -> Result<SendRequest<Empty<Bytes>>, ClientError> {
+    let tcp = timed(
+        options.timeout,
+        TcpStream::connect((endpoint.connect_host.as_str(), endpoint.connect_port)),
+    )
+    .await?;
+    let _ = tcp.set_nodelay(true);
+    let io: Box<dyn Io> = if endpoint.https {
+        #[cfg(feature = "tls")]
+        {
+            let config = super::tls::client_config(&options.tls)
+                .map_err(|e| ClientError::Io(e.to_string()))?;
+            let name = rustls_pki_types::ServerName::try_from(endpoint.host.clone())
+                .map_err(|e| ClientError::Url(e.to_string()))?;
+            let connector = tokio_rustls::TlsConnector::from(config);
+            let tls = timed(options.timeout, connector.connect(name, tcp)).await?;
+            let cert = tls
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|c| c.first())
+                .map(|c| c.as_ref().to_vec());
+            match &options.bindings {
+                BindingsMode::FromCertificate => {
+                    if let Some(cert) = cert {
+                        let cb = ChannelBindings::tls_server_end_point(&cert)
+                            .map_err(|e| ClientError::Io(e.to_string()))?;
+                        ntlm.channel_bindings = Some(cb);
+                    }
+                }
+                BindingsMode::None => ntlm.channel_bindings = None,
+                BindingsMode::Fixed(cb) => ntlm.channel_bindings = Some(cb.clone()),
+            }
+            Box::new(tls)
+        }
+        #[cfg(not(feature = "tls"))]
+        {
+            let _ = (&endpoint.host, ntlm);
+            return Err(ClientError::Url("https needs the `tls` feature".into()));
+        }
+    } else {
+        Box::new(tcp)
+    };
+    let (sender, conn) = timed(
+        options.timeout,
+        ::hyper::client::conn::http1::handshake(TokioIo::new(io)),
+    )
+    .await?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(sender)
 }
 
 impl AuthClient {
@@ -219,55 +296,13 @@ impl AuthClient {
         if ntlm.target_name.is_none() {
             ntlm.target_name = Some(format!("HTTP/{host}"));
         }
-        let tcp = timed(
-            options.timeout,
-            TcpStream::connect((connect_host.as_str(), connect_port)),
-        )
-        .await?;
-        let _ = tcp.set_nodelay(true);
-        let io: Box<dyn Io> = if https {
-            #[cfg(feature = "tls")]
-            {
-                let config = super::tls::client_config(&options.tls)
-                    .map_err(|e| ClientError::Io(e.to_string()))?;
-                let name = rustls_pki_types::ServerName::try_from(host.clone())
-                    .map_err(|e| ClientError::Url(e.to_string()))?;
-                let connector = tokio_rustls::TlsConnector::from(config);
-                let tls = timed(options.timeout, connector.connect(name, tcp)).await?;
-                let cert = tls
-                    .get_ref()
-                    .1
-                    .peer_certificates()
-                    .and_then(|c| c.first())
-                    .map(|c| c.as_ref().to_vec());
-                match &options.bindings {
-                    BindingsMode::FromCertificate => {
-                        if let Some(cert) = cert {
-                            let cb = ChannelBindings::tls_server_end_point(&cert)
-                                .map_err(|e| ClientError::Io(e.to_string()))?;
-                            ntlm.channel_bindings = Some(cb);
-                        }
-                    }
-                    BindingsMode::None => ntlm.channel_bindings = None,
-                    BindingsMode::Fixed(cb) => ntlm.channel_bindings = Some(cb.clone()),
-                }
-                Box::new(tls)
-            }
-            #[cfg(not(feature = "tls"))]
-            {
-                return Err(ClientError::Url("https needs the `tls` feature".into()));
-            }
-        } else {
-            Box::new(tcp)
+        let endpoint = Endpoint {
+            host,
+            connect_host,
+            connect_port,
+            https,
         };
-        let (sender, conn) = timed(
-            options.timeout,
-            ::hyper::client::conn::http1::handshake(TokioIo::new(io)),
-        )
-        .await?;
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
+        let sender = open(&endpoint, &options, &mut ntlm).await?;
         Ok(Self {
             sender,
             options,
@@ -275,15 +310,40 @@ impl AuthClient {
             proxy_ntlm,
             authority,
             base,
+            endpoint,
             via_proxy,
             server_scheme: None,
+            proxy_authenticated: false,
             handshakes: 0,
+            connections: 1,
         })
     }
 
-    /// Handshakes completed on this connection (server and proxy).
+    /// Handshakes completed (server and proxy), on this and earlier connections.
     pub fn handshakes(&self) -> u32 {
         self.handshakes
+    }
+
+    /// Connections opened: 1, plus one each time a first 401/407 closed its connection.
+    pub fn connections(&self) -> u32 {
+        self.connections
+    }
+
+    /// Replaces the connection with a new one to the same place; no logon carries over.
+    async fn reopen(&mut self) -> Result<(), ClientError> {
+        self.sender = open(&self.endpoint, &self.options, &mut self.ntlm).await?;
+        self.connections = self.connections.saturating_add(1);
+        self.server_scheme = None;
+        self.proxy_authenticated = false;
+        Ok(())
+    }
+
+    /// True when hyper has let the connection go (`ready` fails once it is closed).
+    async fn connection_lost(&mut self) -> bool {
+        self.sender.is_closed()
+            || timed(self.options.timeout, self.sender.ready())
+                .await
+                .is_err()
     }
 
     async fn send(
@@ -366,28 +426,52 @@ impl AuthClient {
         let mut server_auth: Option<ClientAuth> = None;
         let mut proxy_header: Option<(&'static str, String)> = None;
         let mut server_header: Option<(&'static str, String)> = None;
+        // A first 401/407 (the answer to the request without credentials) that closes its
+        // connection sends the handshake to a new one, at most once per request. `first`
+        // keeps that reply while its NEGOTIATE is on the way, in case the server hung up
+        // without saying so; `replay` feeds it again as not kept alive.
+        let mut may_reopen = true;
+        let mut first: Option<Response> = None;
+        let mut replay: Option<Response> = None;
         loop {
             let headers: Vec<_> = proxy_header
                 .iter()
                 .chain(server_header.iter())
                 .cloned()
                 .collect();
-            let sent = self.send(&target, &headers).await;
-            let (mut response, kept_alive) = match sent {
-                Ok(r) => r,
-                // The connection died while an AUTHENTICATE was to follow a CHALLENGE.
-                Err(ClientError::Io(_)) if !headers.is_empty() && self.sender.is_closed() => {
-                    let error = ClientAuthError::NotKeptAlive {
-                        after: HandshakeStep::Negotiate,
-                    };
-                    return Err(if proxy_auth.is_some() && server_auth.is_none() {
-                        ClientError::Proxy(error)
-                    } else {
-                        ClientError::Server(error)
-                    });
+            let (mut response, kept_alive, first_reply) = match replay.take() {
+                Some(r) => (r, false, true),
+                None => {
+                    let retry = first.take();
+                    match self.send(&target, &headers).await {
+                        Ok((r, kept_alive)) => (r, kept_alive, headers.is_empty()),
+                        Err(ClientError::Io(_))
+                            if !headers.is_empty() && self.connection_lost().await =>
+                        {
+                            if let Some(r) = retry {
+                                proxy_auth = None;
+                                server_auth = None;
+                                replay = Some(r);
+                                continue;
+                            }
+                            // The connection died while an AUTHENTICATE was to follow a
+                            // CHALLENGE.
+                            let error = ClientAuthError::NotKeptAlive {
+                                after: HandshakeStep::Negotiate,
+                            };
+                            return Err(if proxy_auth.is_some() && server_auth.is_none() {
+                                ClientError::Proxy(error)
+                            } else {
+                                ClientError::Server(error)
+                            });
+                        }
+                        Err(e) => return Err(e),
+                    }
                 }
-                Err(e) => return Err(e),
             };
+            // A proxy's logon of this connection would be lost with it.
+            let can_reopen =
+                first_reply && may_reopen && (response.status == 407 || !self.proxy_authenticated);
             let now = SystemTime::now();
             proxy_header = None;
             server_header = None;
@@ -403,11 +487,18 @@ impl AuthClient {
                 {
                     ClientStep::Authorize { name, value } => {
                         proxy_header = Some((name, value));
+                        if can_reopen && !kept_alive {
+                            may_reopen = false;
+                            self.reopen().await?;
+                        } else if can_reopen {
+                            first = Some(response);
+                        }
                         continue;
                     }
                     ClientStep::Done(done) => {
                         if done.scheme.is_some() {
                             self.handshakes += 1;
+                            self.proxy_authenticated = true;
                         }
                         proxy_auth = None;
                         // The proxy is satisfied; fall through to the server's answer.
@@ -421,12 +512,27 @@ impl AuthClient {
                 ClientAuth::new(self.ntlm.clone(), auth_options(Target::Server))
             });
             let values = Self::values(&response.headers, "www-authenticate");
-            match auth
+            let mut step = auth
                 .on_response(response.status, &values, kept_alive, now)
-                .map_err(ClientError::Server)?
-            {
+                .map_err(ClientError::Server)?;
+            if can_reopen && !kept_alive && matches!(step, ClientStep::Authorize { .. }) {
+                may_reopen = false;
+                self.reopen().await?;
+                // Start again with the new connection's channel bindings (HTTPS).
+                let auth = server_auth.insert(ClientAuth::new(
+                    self.ntlm.clone(),
+                    auth_options(Target::Server),
+                ));
+                step = auth
+                    .on_response(response.status, &values, true, now)
+                    .map_err(ClientError::Server)?;
+            }
+            match step {
                 ClientStep::Authorize { name, value } => {
                     server_header = Some((name, value));
+                    if can_reopen && kept_alive {
+                        first = Some(response);
+                    }
                 }
                 ClientStep::Done(done) => {
                     if let Some(s) = done.scheme {

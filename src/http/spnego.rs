@@ -384,13 +384,27 @@ pub fn verify_mech_list_mic(
 
 fn oid_names(oids: &[ObjectIdentifier]) -> Vec<String> {
     oids.iter()
-        .map(|o| match *o {
-            NTLM_OID => "NTLM (1.3.6.1.4.1.311.2.2.10)".to_string(),
-            KERBEROS_OID => "Kerberos (1.2.840.113554.1.2.2)".to_string(),
-            MS_KERBEROS_OID => "MS Kerberos (1.2.840.48018.1.2.2)".to_string(),
-            other => other.to_string(),
+        .map(|o| match mech_name(o) {
+            Some(name) => format!("{name} ({o})"),
+            None => o.to_string(),
         })
         .collect()
+}
+
+/// The name of a mechanism OID SPNEGO peers offer beside NTLM (RFC 4178 mechTypes), or
+/// `None` for one this crate does not name.
+///
+/// ```
+/// use ntlm::http::spnego::{mech_name, NTLM_OID};
+/// assert_eq!(mech_name(&NTLM_OID), Some("NTLM"));
+/// ```
+pub fn mech_name(oid: &ObjectIdentifier) -> Option<&'static str> {
+    match *oid {
+        NTLM_OID => Some("NTLM"),
+        KERBEROS_OID => Some("Kerberos"),
+        MS_KERBEROS_OID => Some("MS Kerberos"),
+        _ => None,
+    }
 }
 
 /// Why an initiator could not go on.

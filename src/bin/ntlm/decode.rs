@@ -5,10 +5,11 @@ use std::fmt::Write as _;
 use std::io;
 use std::process::ExitCode;
 
+use der::asn1::ObjectIdentifier;
 use ntlm::classify::classify;
 use ntlm::classify::NtKind;
 use ntlm::explain::{acceptance_by_level_for, describe_lm, describe_nt, LevelVerdict};
-
+use ntlm::http::spnego::{mech_name, NegState, NegTokenInit, NegTokenResp, NegotiationToken};
 use ntlm::policy::ServerPreset;
 use ntlm::wire::{
     self, AuthenticateMessage, AvFlags, AvId, AvPair, ChallengeMessage, NegotiateFlags,
@@ -26,12 +27,15 @@ usage: ntlm decode [--json] [TOKEN]
 
 TOKEN is base64, or a header line: `Authorization: NTLM <b64>`,
 `Proxy-Authorization: Negotiate <b64>`, `WWW-Authenticate: NTLM <b64>`, `NTLM <b64>`.
-SPNEGO-wrapped tokens (NegTokenInit, NegTokenResp) are unwrapped to their NTLM token.
-A token that does not decode prints the field and byte offset at fault; exit code 1
-when any token failed.
+SPNEGO tokens (NegTokenInit, NegTokenResp) print an `SPNEGO:` section, then the NTLM
+token inside, if any. A token that does not decode prints the field and byte offset at
+fault (offsets count from the start of the NTLM message); exit code 1 when any token
+failed.
 
 --json prints one JSON object per token, keys in this order:
-  message        \"NEGOTIATE\" | \"CHALLENGE\" | \"AUTHENTICATE\"
+  spnego         null (a raw NTLM token) | spnego
+  message        \"NEGOTIATE\" | \"CHALLENGE\" | \"AUTHENTICATE\" | null (SPNEGO without an
+                 NTLM token: no further keys)
   message_type   1 | 2 | 3
   length         bytes
   flags          {\"value\": \"0x........\", \"names\": [\"UNICODE\", ...]}
@@ -50,6 +54,14 @@ av_pair:  {\"id\", \"name\", \"value\"} (+ \"flags\": [names] for MsvAvFlags); M
           value is ISO-8601 UTC, names are strings, other values hex
 verdict:  {\"level\": 0..5, \"accepted\": bool, \"reason\": string} (response kinds only: the
           password, MIC and timestamp are checked by the server later)
+spnego:   {\"token\": \"NegTokenInit\", \"mech_types\": [mech], \"req_flags\": null | hex,
+           \"mech_token_length\": null | bytes, \"mech_list_mic_present\": bool,
+           \"mech_list_mic\": null | hex}
+        | {\"token\": \"NegTokenResp\", \"neg_state\": null | \"accept-completed\" |
+           \"accept-incomplete\" | \"reject\" | \"request-mic\", \"supported_mech\": null | mech,
+           \"response_token_length\": null | bytes, \"mech_list_mic_present\": bool,
+           \"mech_list_mic\": null | hex}
+mech:     {\"oid\": dotted string, \"name\": \"NTLM\" | \"Kerberos\" | \"MS Kerberos\" | null}
 A token that fails: {\"error\": string}.
 ";
 
@@ -123,34 +135,73 @@ fn report(result: Result<String, String>, json: bool) -> bool {
 
 /// Decodes one token given as text, into the text or JSON report.
 pub fn decode_text(input: &str, json: bool) -> Result<String, String> {
-    let bytes = token_bytes(input)?;
+    let token = parse_token(input)?;
+    let spnego = match &token {
+        Token::Spnego(t) => Some(t),
+        Token::Ntlm(_) => None,
+    };
+    // Errors inside an SPNEGO token name the field that carried the NTLM message.
+    let inner = |e: String| match spnego {
+        Some(t) => format!("SPNEGO {}: {e}", inner_field(t)),
+        None => e,
+    };
     if json {
-        describe_json(&bytes).map(|v| v.to_json())
+        let mut fields = vec![("spnego", spnego.map_or(Value::Null, spnego_json))];
+        match token.ntlm() {
+            Some(bytes) => fields.extend(describe_json(bytes).map_err(inner)?),
+            None => fields.push(("message", Value::Null)),
+        }
+        Ok(Value::Obj(fields).to_json())
     } else {
-        describe_text(&bytes)
+        let mut out = spnego.map(spnego_text).unwrap_or_default();
+        match token.ntlm() {
+            Some(bytes) => out.push_str(&describe_text(bytes).map_err(inner)?),
+            None => trim_newline(&mut out),
+        }
+        Ok(out)
     }
 }
 
-/// The NTLM message bytes of a token: header forms stripped, base64 decoded, SPNEGO unwrapped.
-pub fn token_bytes(input: &str) -> Result<Vec<u8>, String> {
+/// A token as given: a raw NTLM message, or an SPNEGO token (RFC 4178) around one.
+#[derive(Debug)]
+pub enum Token {
+    /// An NTLM message.
+    Ntlm(Vec<u8>),
+    /// A NegTokenInit (GSS-API framed or not) or NegTokenResp, decoded by the crate's codec.
+    Spnego(NegotiationToken),
+}
+
+impl Token {
+    /// The NTLM message: the whole raw token, or the SPNEGO token's mechToken or
+    /// responseToken (none in, e.g., a final NegTokenResp carrying only the mechListMIC).
+    pub fn ntlm(&self) -> Option<&[u8]> {
+        match self {
+            Self::Ntlm(bytes) => Some(bytes),
+            Self::Spnego(NegotiationToken::Init(init)) => init.mech_token.as_deref(),
+            Self::Spnego(NegotiationToken::Resp(resp)) => resp.response_token.as_deref(),
+        }
+    }
+}
+
+/// The token of `input`: header forms stripped, base64 decoded, SPNEGO decoded.
+pub fn parse_token(input: &str) -> Result<Token, String> {
     let b64 = extract_base64(input)?;
     let bytes = base64_decode(b64.as_bytes())?;
     match bytes.first() {
-        Some(0x60 | 0xa1) => unwrap_spnego(&bytes),
-        Some(_) => Ok(bytes),
+        Some(0x60 | 0xa0 | 0xa1) => NegotiationToken::decode(&bytes)
+            .map(Token::Spnego)
+            .map_err(|e| format!("SPNEGO: {e}")),
+        Some(_) => Ok(Token::Ntlm(bytes)),
         None => Err("empty token".into()),
     }
 }
 
-/// The NTLM token inside an SPNEGO NegTokenInit (0x60) or NegTokenResp (0xa1), RFC 4178,
-/// through the crate's SPNEGO codec.
-fn unwrap_spnego(token: &[u8]) -> Result<Vec<u8>, String> {
-    use ntlm::http::spnego::NegotiationToken;
-    let (inner, kind) = match NegotiationToken::decode(token).map_err(|e| format!("SPNEGO: {e}"))? {
-        NegotiationToken::Init(init) => (init.mech_token, "NegTokenInit"),
-        NegotiationToken::Resp(resp) => (resp.response_token, "NegTokenResp"),
-    };
-    inner.ok_or_else(|| format!("SPNEGO {kind} without an NTLM token (mechListMIC only?)"))
+/// The SPNEGO field that carries the NTLM message.
+fn inner_field(token: &NegotiationToken) -> &'static str {
+    match token {
+        NegotiationToken::Init(_) => "NegTokenInit mechToken",
+        NegotiationToken::Resp(_) => "NegTokenResp responseToken",
+    }
 }
 
 /// The base64 part of `Header: Scheme b64`, `Scheme b64` or `b64`.
@@ -382,6 +433,124 @@ fn type_name(kind: u32) -> &'static str {
     }
 }
 
+// ---------------------------------------------------------------- SPNEGO
+
+/// The name of a mechanism OID this crate knows (RFC 4178 mechTypes, MS-SPNG).
+fn mech_text(oid: &ObjectIdentifier) -> String {
+    match mech_name(oid) {
+        Some(name) => format!("{name} ({oid})"),
+        None => oid.to_string(),
+    }
+}
+
+fn mech_json(oid: &ObjectIdentifier) -> Value {
+    Value::Obj(vec![
+        ("oid", oid.to_string().into()),
+        ("name", mech_name(oid).into()),
+    ])
+}
+
+/// RFC 4178 §4.2.2 name of a negState.
+fn neg_state_name(state: NegState) -> &'static str {
+    match state {
+        NegState::AcceptCompleted => "accept-completed",
+        NegState::AcceptIncomplete => "accept-incomplete",
+        NegState::Reject => "reject",
+        NegState::RequestMic => "request-mic",
+    }
+}
+
+/// `N bytes, the NTLM message below` or `(none)`.
+fn inner_text(token: Option<&[u8]>) -> String {
+    token.map_or_else(
+        || "(none)".to_string(),
+        |t| format!("{} bytes, the NTLM message below", t.len()),
+    )
+}
+
+fn mic_text(mic: Option<&[u8]>) -> String {
+    mic.map_or_else(|| "absent".to_string(), |m| format!("present, {}", hex(m)))
+}
+
+/// The `SPNEGO:` section printed before the NTLM message of an SPNEGO token.
+fn spnego_text(token: &NegotiationToken) -> String {
+    let mut out = String::new();
+    match token {
+        NegotiationToken::Init(NegTokenInit {
+            mech_types,
+            req_flags,
+            mech_token,
+            mech_list_mic,
+        }) => {
+            let mechs: Vec<String> = mech_types.iter().map(mech_text).collect();
+            let _ = writeln!(out, "SPNEGO: NegTokenInit");
+            let _ = writeln!(out, "  mechTypes: {}", mechs.join(", "));
+            let flags = req_flags.as_deref().map_or_else(|| "(none)".into(), hex);
+            let _ = writeln!(out, "  reqFlags: {flags}");
+            let _ = writeln!(out, "  mechToken: {}", inner_text(mech_token.as_deref()));
+            let _ = writeln!(out, "  mechListMIC: {}", mic_text(mech_list_mic.as_deref()));
+        }
+        NegotiationToken::Resp(NegTokenResp {
+            neg_state,
+            supported_mech,
+            response_token,
+            mech_list_mic,
+        }) => {
+            let state = neg_state.map_or_else(
+                || "(none)".into(),
+                |s| format!("{} ({})", neg_state_name(s), s as u32),
+            );
+            let mech = supported_mech
+                .as_ref()
+                .map_or_else(|| "(none)".into(), mech_text);
+            let _ = writeln!(out, "SPNEGO: NegTokenResp");
+            let _ = writeln!(out, "  negState: {state}");
+            let _ = writeln!(out, "  supportedMech: {mech}");
+            let token = inner_text(response_token.as_deref());
+            let _ = writeln!(out, "  responseToken: {token}");
+            let _ = writeln!(out, "  mechListMIC: {}", mic_text(mech_list_mic.as_deref()));
+        }
+    }
+    out
+}
+
+/// The `spnego` object of the JSON report (keys documented in [`HELP`]).
+fn spnego_json(token: &NegotiationToken) -> Value {
+    let length = |t: &Option<Vec<u8>>| Value::from(t.as_ref().map(|t| t.len() as u64));
+    let mic = |m: &Option<Vec<u8>>| {
+        [
+            ("mech_list_mic_present", m.is_some().into()),
+            ("mech_list_mic", m.as_deref().map(hex).into()),
+        ]
+    };
+    let mut fields: Vec<(&'static str, Value)> = match token {
+        NegotiationToken::Init(init) => vec![
+            ("token", "NegTokenInit".into()),
+            (
+                "mech_types",
+                Value::Arr(init.mech_types.iter().map(mech_json).collect()),
+            ),
+            ("req_flags", init.req_flags.as_deref().map(hex).into()),
+            ("mech_token_length", length(&init.mech_token)),
+        ],
+        NegotiationToken::Resp(resp) => vec![
+            ("token", "NegTokenResp".into()),
+            ("neg_state", resp.neg_state.map(neg_state_name).into()),
+            (
+                "supported_mech",
+                resp.supported_mech.as_ref().map_or(Value::Null, mech_json),
+            ),
+            ("response_token_length", length(&resp.response_token)),
+        ],
+    };
+    let mech_list_mic = match token {
+        NegotiationToken::Init(init) => &init.mech_list_mic,
+        NegotiationToken::Resp(resp) => &resp.mech_list_mic,
+    };
+    fields.extend(mic(mech_list_mic));
+    Value::Obj(fields)
+}
+
 // ---------------------------------------------------------------- text
 
 /// The human-readable report of one NTLM message.
@@ -423,7 +592,7 @@ pub fn describe_text(bytes: &[u8]) -> Result<String, String> {
         }
         _ => {
             let m = AuthenticateMessage::decode(bytes).map_err(|e| e.to_string())?;
-            authenticate_text(&mut out, &m, bytes.len())?;
+            authenticate_text(&mut out, &m, bytes)?;
         }
     }
     Ok(out)
@@ -438,10 +607,10 @@ fn trim_newline(out: &mut String) {
 fn authenticate_text(
     out: &mut String,
     m: &AuthenticateMessage<'_>,
-    len: usize,
+    bytes: &[u8],
 ) -> Result<(), String> {
     let kinds = classify(m);
-    header_text(out, "AUTHENTICATE_MESSAGE", 3, len, m.flags);
+    header_text(out, "AUTHENTICATE_MESSAGE", 3, bytes.len(), m.flags);
     version_line(out, m.version);
     let _ = writeln!(out, "  DomainName: {:?}", wire_text(&m.domain_name));
     let _ = writeln!(out, "  UserName: {:?}", wire_text(&m.user_name));
@@ -466,7 +635,7 @@ fn authenticate_text(
         describe_nt(kinds.nt)
     );
     if kinds.nt == NtKind::NtlmV2 {
-        let v2 = ntlmv2(nt)?;
+        let v2 = ntlmv2(bytes, nt)?;
         let _ = writeln!(out, "    NTProofStr: {}", hex(&v2.nt_proof_str));
         let _ = writeln!(out, "    TimeStamp: {}", filetime_iso(v2.timestamp));
         let _ = writeln!(
@@ -514,15 +683,26 @@ fn authenticate_text(
     Ok(())
 }
 
-fn ntlmv2(nt: &[u8]) -> Result<NtlmV2Response<'_>, String> {
-    NtlmV2Response::decode(nt)
-        .map_err(|e| format!("NtChallengeResponse (NTLMv2, offsets from the response start): {e}"))
+/// The NTLMv2 response `nt` of the AUTHENTICATE `message`; an error's offset counts from
+/// the start of the message, like every other decode error.
+fn ntlmv2<'a>(message: &[u8], nt: &'a [u8]) -> Result<NtlmV2Response<'a>, String> {
+    NtlmV2Response::decode(nt).map_err(|mut e| {
+        // NtChallengeResponseFields.BufferOffset (MS-NLMP §2.2.1.3), already checked by
+        // AuthenticateMessage::decode; the codec's offsets count from the response start.
+        let base = message
+            .get(24..28)
+            .and_then(|b| <[u8; 4]>::try_from(b).ok())
+            .map_or(0, u32::from_le_bytes);
+        let base = usize::try_from(base).unwrap_or(usize::MAX);
+        e.offset = e.offset.saturating_add(base);
+        format!("NtChallengeResponse (NTLMv2 response at offset {base}): {e}")
+    })
 }
 
 // ---------------------------------------------------------------- JSON
 
-/// The JSON report of one NTLM message (keys documented in [`HELP`]).
-pub fn describe_json(bytes: &[u8]) -> Result<Value, String> {
+/// The fields of the JSON report of one NTLM message (keys documented in [`HELP`]).
+pub fn describe_json(bytes: &[u8]) -> Result<Vec<(&'static str, Value)>, String> {
     let kind = wire::message_type(bytes).map_err(|e| e.to_string())?;
     let mut fields: Vec<(&'static str, Value)> = vec![
         ("message", type_name(kind).into()),
@@ -587,7 +767,7 @@ pub fn describe_json(bytes: &[u8]) -> Result<Value, String> {
                 ),
             ));
             let v2 = if kinds.nt == NtKind::NtlmV2 {
-                let v2 = ntlmv2(m.nt_challenge_response)?;
+                let v2 = ntlmv2(bytes, m.nt_challenge_response)?;
                 Value::Obj(vec![
                     ("nt_proof_str", hex(&v2.nt_proof_str).into()),
                     ("timestamp", filetime_iso(v2.timestamp).into()),
@@ -626,7 +806,7 @@ pub fn describe_json(bytes: &[u8]) -> Result<Value, String> {
             ));
         }
     }
-    Ok(Value::Obj(fields))
+    Ok(fields)
 }
 
 fn verdict_json(v: &LevelVerdict) -> Value {
@@ -647,6 +827,7 @@ fn unix_filetime(secs: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ntlm::http::spnego::NTLM_OID;
 
     #[test]
     fn iso_dates() {
@@ -685,16 +866,38 @@ mod tests {
 
     #[test]
     fn spnego_is_unwrapped_or_named_in_the_error() {
-        let err = token_bytes("Negotiate YIIB").unwrap_err();
+        let err = parse_token("Negotiate YIIB").unwrap_err();
         assert!(err.starts_with("SPNEGO: "), "{err}");
-        let err = token_bytes("oQ==").unwrap_err();
+        let err = parse_token("oQ==").unwrap_err();
         assert!(err.starts_with("SPNEGO"), "{err}");
         let ntlm = b"NTLMSSP\0\x01\0\0\0\x07\x82\x08\xa2".to_vec();
-        let resp = ntlm::http::spnego::NegotiationToken::Resp(ntlm::http::spnego::NegTokenResp {
+        let resp = NegotiationToken::Resp(NegTokenResp {
             response_token: Some(ntlm.clone()),
             ..Default::default()
         });
         let b64 = crate::helper::base64_encode(&resp.encode());
-        assert_eq!(token_bytes(&format!("Negotiate {b64}")).unwrap(), ntlm);
+        let token = parse_token(&format!("Negotiate {b64}")).unwrap();
+        assert_eq!(token.ntlm(), Some(ntlm.as_slice()));
+        assert!(matches!(token, Token::Spnego(NegotiationToken::Resp(_))));
+        // A bare NegTokenInit ([0] without the GSS-API framing) is SPNEGO too.
+        let init = NegTokenInit::ntlm(ntlm.clone());
+        let bare = NegotiationToken::Init(init).encode();
+        let bare = bare
+            .get(bare.iter().position(|&b| b == 0xa0).unwrap()..)
+            .unwrap();
+        let token = parse_token(&crate::helper::base64_encode(bare)).unwrap();
+        assert_eq!(token.ntlm(), Some(ntlm.as_slice()));
+    }
+
+    #[test]
+    fn mech_names_and_neg_states() {
+        assert_eq!(mech_text(&NTLM_OID), "NTLM (1.3.6.1.4.1.311.2.2.10)");
+        let other = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.311.2.2.30");
+        assert_eq!(mech_text(&other), "1.3.6.1.4.1.311.2.2.30");
+        assert_eq!(
+            mech_json(&other).to_json(),
+            r#"{"oid":"1.3.6.1.4.1.311.2.2.30","name":null}"#
+        );
+        assert_eq!(neg_state_name(NegState::RequestMic), "request-mic");
     }
 }
