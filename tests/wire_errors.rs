@@ -200,6 +200,172 @@ fn field_offset_overflows() {
     );
 }
 
+/// A NEGOTIATE with DomainName "DOMAIN" at 32..38 and Workstation "WS" at 38..40.
+fn nego() -> Vec<u8> {
+    let mut m = NegotiateMessage::new(
+        NegotiateFlags::NEGOTIATE_OEM_DOMAIN_SUPPLIED
+            | NegotiateFlags::NEGOTIATE_OEM_WORKSTATION_SUPPLIED,
+    );
+    m.domain_name = b"DOMAIN";
+    m.workstation = b"WS";
+    m.encode()
+}
+
+// NEGOTIATE §2.2.1.1 descriptor positions.
+const N_DOMAIN_DESC: usize = 16;
+const N_WS_DESC: usize = 24;
+
+#[test]
+fn negotiate_field_past_end() {
+    let mut b = nego();
+    assert_eq!(b.len(), 40);
+    // Workstation starting at the message end, then straddling it.
+    for at in [40, 39] {
+        put32(&mut b, N_WS_DESC + 4, at);
+        assert_eq!(
+            NegotiateMessage::decode(&b),
+            Err(err(
+                "WorkstationFields",
+                at as usize,
+                K::OutOfBounds {
+                    len: 2,
+                    message_len: 40
+                }
+            ))
+        );
+    }
+    // An empty field may sit at the end, not past it.
+    let mut b = nego();
+    put16(&mut b, N_WS_DESC, 0);
+    put32(&mut b, N_WS_DESC + 4, 41);
+    assert_eq!(
+        NegotiateMessage::decode(&b),
+        Err(err(
+            "WorkstationFields",
+            41,
+            K::OutOfBounds {
+                len: 0,
+                message_len: 40
+            }
+        ))
+    );
+}
+
+#[test]
+fn negotiate_length_overflow() {
+    // BufferOffset + Len past u32::MAX (and past usize::MAX on 32-bit targets).
+    for at in [u32::MAX - 1, u32::MAX] {
+        let mut b = nego();
+        put32(&mut b, N_DOMAIN_DESC + 4, at);
+        assert_eq!(
+            NegotiateMessage::decode(&b),
+            Err(err(
+                "DomainNameFields",
+                at as usize,
+                K::OutOfBounds {
+                    len: 6,
+                    message_len: 40
+                }
+            ))
+        );
+    }
+    // Len 0xffff from inside the message.
+    let mut b = nego();
+    put16(&mut b, N_DOMAIN_DESC, u16::MAX);
+    assert_eq!(
+        NegotiateMessage::decode(&b),
+        Err(err(
+            "DomainNameFields",
+            32,
+            K::OutOfBounds {
+                len: 0xffff,
+                message_len: 40
+            }
+        ))
+    );
+}
+
+#[test]
+fn negotiate_fields_overlap() {
+    // Workstation inside DomainName.
+    let mut b = nego();
+    put32(&mut b, N_WS_DESC + 4, 36);
+    assert_eq!(
+        NegotiateMessage::decode(&b),
+        Err(err(
+            "WorkstationFields",
+            36,
+            K::FieldsOverlap {
+                other: "DomainNameFields",
+                other_offset: 32
+            }
+        ))
+    );
+    // Both at the same offset.
+    put32(&mut b, N_WS_DESC + 4, 32);
+    assert_eq!(
+        NegotiateMessage::decode(&b),
+        Err(err(
+            "WorkstationFields",
+            32,
+            K::FieldsOverlap {
+                other: "DomainNameFields",
+                other_offset: 32
+            }
+        ))
+    );
+    // Into the 32-byte fixed header.
+    let mut b = nego();
+    put32(&mut b, N_DOMAIN_DESC + 4, 28);
+    assert_eq!(
+        NegotiateMessage::decode(&b),
+        Err(err(
+            "DomainNameFields",
+            28,
+            K::OverlapsHeader { header_len: 32 }
+        ))
+    );
+}
+
+#[test]
+fn negotiate_wrong_message_type() {
+    assert_eq!(
+        NegotiateMessage::decode(&chal()),
+        Err(err(
+            "MessageType",
+            8,
+            K::WrongMessageType {
+                expected: 1,
+                found: 2
+            }
+        ))
+    );
+    let mut b = nego();
+    put32(&mut b, 8, 3);
+    assert_eq!(
+        NegotiateMessage::decode(&b),
+        Err(err(
+            "MessageType",
+            8,
+            K::WrongMessageType {
+                expected: 1,
+                found: 3
+            }
+        ))
+    );
+    assert_eq!(
+        ChallengeMessage::decode(&nego()),
+        Err(err(
+            "MessageType",
+            8,
+            K::WrongMessageType {
+                expected: 2,
+                found: 1
+            }
+        ))
+    );
+}
+
 #[test]
 fn field_overlaps_header() {
     let mut b = auth();

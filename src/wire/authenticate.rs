@@ -3,8 +3,8 @@
 use crate::error::{DecodeError, DecodeErrorKind};
 
 use super::layout::{
-    array, check_len_in, check_max, expect_header, place, put_payload, resolve, u32_at, FieldPos,
-    Layout, Recorded, SIGNATURE,
+    array, check_len_in, check_max, expect_header, place, put_payload, resolve, u32_at,
+    unread_version, FieldPos, Layout, Recorded, SIGNATURE,
 };
 use super::{
     NegotiateFlags, Version, WireString, ENCRYPTED_RANDOM_SESSION_KEY_LENS,
@@ -45,20 +45,43 @@ const BASE_HEADER: usize = 64;
 ///   structure (24-byte NTLMv1, or an NTLMv2 response, see
 ///   [`NtlmV2Response`](super::NtlmV2Response)) is for the verifier to check.
 /// - VERSION and MIC are inferred from where the payload starts (`P`, the lowest
-///   `BufferOffset` of a non-empty field, or the message length when all are empty), as
-///   pyspnego and sspi-rs do:
-///   - `P >= 88`: VERSION at 64 (read only when NTLMSSP_NEGOTIATE_VERSION is set, else
-///     ignored) and MIC at 72;
+///   `BufferOffset` of a non-empty field, or the message length when all are empty), since
+///   §2.2.1.3 gives no flag for the MIC:
+///   - `P >= 88`: the §2.2.1.3 layout, VERSION at 64 (read only when
+///     NTLMSSP_NEGOTIATE_VERSION is set) and MIC at 72;
 ///   - `80 <= P < 88`: with NTLMSSP_NEGOTIATE_VERSION, VERSION at 64 and no MIC;
-///     without, MIC at 64 (no VERSION);
+///     without, MIC at 64 and no VERSION (see [`mic_offset`](Self::mic_offset));
 ///   - `72 <= P < 80`: VERSION at 64 when NTLMSSP_NEGOTIATE_VERSION is set; no MIC;
 ///   - `P < 72`: neither.
 ///
-/// Encoding: a decoded message keeps its layout (offsets, MaxLen, header shape, length)
-/// while field lengths and the presence of VERSION and MIC allow it; otherwise, and for
-/// messages from [`new`](Self::new), the canonical layout: header of 64 bytes, + 8 for
-/// VERSION, and when a MIC is present VERSION's 8 bytes (zero if `version` is `None`) and
-/// the MIC at 72, so the payload starts at 64, 72 or 88. Equality ignores the layout.
+/// Encoding: a decoded message keeps its layout (offsets, MaxLen, header shape, length,
+/// and the bytes 64..72 when they are neither a decoded VERSION nor the MIC, which
+/// §2.2.2.10 says are zero) while field lengths and the presence of VERSION and MIC allow
+/// it; bytes no field covers come back as zero. Otherwise, and for messages from
+/// [`new`](Self::new), the canonical layout: header of 64 bytes, + 8 for VERSION, and
+/// when a MIC is present VERSION's 8 bytes (zero if `version` is `None`) and the MIC at
+/// 72, so the payload starts at 64, 72 or 88. Equality ignores the layout.
+///
+/// An anonymous AUTHENTICATE_MESSAGE (MS-NLMP §3.3.1): LmChallengeResponse `Z(1)`,
+/// every other field empty, no VERSION, no MIC:
+///
+/// ```
+/// use ntlm::wire::{AuthenticateMessage, NegotiateFlags};
+/// let mut bytes = b"NTLMSSP\0\x03\0\0\0".to_vec();
+/// bytes.extend_from_slice(&[1, 0, 1, 0, 64, 0, 0, 0]); // LmChallengeResponseFields
+/// for _ in 0..5 {
+///     bytes.extend_from_slice(&[0, 0, 0, 0, 65, 0, 0, 0]); // NT, Domain, User, Workstation, Key
+/// }
+/// bytes.extend_from_slice(&0x0000_0801u32.to_le_bytes()); // ANONYMOUS | UNICODE
+/// bytes.push(0); // LmChallengeResponse = Z(1)
+/// let m = AuthenticateMessage::decode(&bytes)?;
+/// assert!(m.flags.contains(NegotiateFlags::ANONYMOUS));
+/// assert_eq!(m.lm_challenge_response, [0]);
+/// assert!(m.user_name.is_empty() && m.nt_challenge_response.is_empty());
+/// assert_eq!((m.version, m.mic, m.mic_offset()), (None, None, None));
+/// assert_eq!(m.encode(), bytes);
+/// # Ok::<(), ntlm::DecodeError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuthenticateMessage<'a> {
     /// NegotiateFlags.
@@ -164,6 +187,10 @@ impl<'a> AuthenticateMessage<'a> {
             Some(at) => Some(array(bytes, at, "MIC")?),
             None => None,
         };
+        let unread_version = match (version, mic_at) {
+            (None, None | Some(72)) => unread_version(bytes, 64, p),
+            _ => None,
+        };
         Ok(Self {
             flags,
             lm_challenge_response: lm,
@@ -178,6 +205,7 @@ impl<'a> AuthenticateMessage<'a> {
                 header_len,
                 fields: r.pos,
                 total_len: bytes.len(),
+                unread_version,
             })),
         })
     }
@@ -209,10 +237,20 @@ impl<'a> AuthenticateMessage<'a> {
         }
     }
 
-    /// Byte offset of the 16-byte MIC in [`encode`](Self::encode)'s output: 72 normally
-    /// (after VERSION), 64 for a received message that had a MIC but no room for VERSION;
-    /// `None` without a MIC. To compute the MIC, encode with `mic = Some([0; 16])` and
-    /// zero nothing else (MS-NLMP §2.2.1.3).
+    /// Byte offset of the 16-byte MIC in [`encode`](Self::encode)'s output; `None` without
+    /// a MIC. To compute the MIC, encode with `mic = Some([0; 16])` and zero nothing else
+    /// (MS-NLMP §3.1.5.1.2).
+    ///
+    /// 72 is the rule: MS-NLMP §2.2.1.3 puts the MIC after the 8-byte VERSION, which
+    /// §2.2.2.10 says is all zero, not absent, when NTLMSSP_NEGOTIATE_VERSION is not
+    /// negotiated. 64 is only for a received message with NTLMSSP_NEGOTIATE_VERSION clear
+    /// whose payload starts at 80..88: room for a MIC but not for VERSION and MIC. The
+    /// specification has no such layout and no sender of it is known here (every
+    /// AUTHENTICATE in `test-vectors/peers.toml` has VERSION and MIC with the payload at
+    /// 88, or neither with it at 64); it is read because two decoders read it:
+    /// pyspnego (`Authenticate._get_mic_offset`: MIC at 64 when the payload starts at
+    /// 80..88) and sspi-rs's server (`read_payload`: MIC right after the header when
+    /// NTLMSSP_NEGOTIATE_VERSION is clear and NTLMSSP_NEGOTIATE_TARGET_INFO set).
     pub fn mic_offset(&self) -> Option<usize> {
         self.mic?;
         Some(if self.header_len() == 80 { 64 } else { 72 })
@@ -262,6 +300,6 @@ impl<'a> AuthenticateMessage<'a> {
             }
             _ => {}
         }
-        put_payload(out, start, &layout, &payloads);
+        put_payload(out, start, &layout, &payloads, self.version.is_some());
     }
 }

@@ -447,8 +447,9 @@ fn builder_pairs(bytes: &[u8]) -> impl Iterator<Item = (u16, usize, usize)> + '_
     let mut pos = 0usize;
     core::iter::from_fn(move || {
         let head = bytes.get(pos..pos.checked_add(4)?)?;
-        let id = u16::from_le_bytes([head[0], head[1]]);
-        let len = usize::from(u16::from_le_bytes([head[2], head[3]]));
+        let [i0, i1, l0, l1] = <[u8; 4]>::try_from(head).ok()?;
+        let id = u16::from_le_bytes([i0, i1]);
+        let len = usize::from(u16::from_le_bytes([l0, l1]));
         let start = pos;
         pos = pos.checked_add(4 + len)?.min(bytes.len());
         Some((id, start, pos))
@@ -539,12 +540,13 @@ impl TargetInfoBuilder {
                 None => break,
             }
         }
-        if end - start == 4 + value.len() {
-            self.bytes[start + 4..end].copy_from_slice(value);
-        } else {
-            let head = id.to_le_bytes().into_iter().chain(len.to_le_bytes());
-            self.bytes
-                .splice(start..end, head.chain(value.iter().copied()));
+        match self.bytes.get_mut(start + 4..end) {
+            Some(old) if old.len() == value.len() => old.copy_from_slice(value),
+            _ => {
+                let head = id.to_le_bytes().into_iter().chain(len.to_le_bytes());
+                self.bytes
+                    .splice(start..end, head.chain(value.iter().copied()));
+            }
         }
     }
 
@@ -582,7 +584,9 @@ impl TargetInfoBuilder {
             Ok(n) => n,
             Err(_) => panic!("AvLen is {value_len} bytes, more than 65535"),
         };
-        self.bytes[start + 2..start + 4].copy_from_slice(&len.to_le_bytes());
+        if let Some(av_len) = self.bytes.get_mut(start + 2..start + 4) {
+            av_len.copy_from_slice(&len.to_le_bytes());
+        }
     }
 
     /// The list as on the wire, MsvAvEOL included, reusing the builder's buffer
@@ -609,7 +613,7 @@ impl TargetInfoBuilder {
         let mut out = Vec::with_capacity(self.bytes.len());
         for (i, s, e) in builder_pairs(&self.bytes) {
             if i != id {
-                out.extend_from_slice(&self.bytes[s..e]);
+                out.extend_from_slice(self.bytes.get(s..e).unwrap_or(&[]));
             }
         }
         self.bytes = out;
@@ -642,7 +646,10 @@ impl TargetInfoBuilder {
 impl fmt::Debug for TargetInfoBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list()
-            .entries(builder_pairs(&self.bytes).map(|(i, s, e)| (i, &self.bytes[s + 4..e])))
+            .entries(
+                builder_pairs(&self.bytes)
+                    .map(|(i, s, e)| (i, self.bytes.get(s + 4..e).unwrap_or(&[]))),
+            )
             .finish()
     }
 }

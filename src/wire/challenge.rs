@@ -3,8 +3,8 @@
 use crate::error::{DecodeError, DecodeErrorKind};
 
 use super::layout::{
-    array, check_max, expect_header, place, put_payload, resolve, u32_at, FieldPos, Layout,
-    Recorded, SIGNATURE,
+    array, check_max, expect_header, place, put_payload, resolve, u32_at, unread_version, FieldPos,
+    Layout, Recorded, SIGNATURE,
 };
 use super::{NegotiateFlags, TargetInfo, Version, WireString, MAX_NAME_LEN, MAX_TARGET_INFO_LEN};
 
@@ -28,10 +28,37 @@ const BASE_HEADER: usize = 48;
 /// - VERSION is read when NTLMSSP_NEGOTIATE_VERSION is set and the payload (lowest
 ///   `BufferOffset` of a non-empty field, or the message end) starts at 56 or later.
 ///
-/// A decoded message remembers its layout, so [`encode`](Self::encode) gives back the
-/// received bytes while field lengths and VERSION presence are unchanged (bytes no field
-/// references come back as zero); otherwise the canonical layout is used (TargetName then
-/// TargetInfo right after the header). Equality ignores the layout.
+/// A decoded message remembers its layout (offsets, MaxLen, length, and the bytes 48..56
+/// when the payload leaves room for VERSION but NTLMSSP_NEGOTIATE_VERSION is clear, which
+/// §2.2.2.10 says are zero), so [`encode`](Self::encode) gives back the received bytes
+/// while field lengths and VERSION presence are unchanged (bytes no field references come
+/// back as zero); otherwise the canonical layout is used (TargetName then TargetInfo right
+/// after the header). Equality ignores the layout.
+///
+/// The CHALLENGE_MESSAGE of MS-NLMP §4.2.4:
+///
+/// ```
+/// use ntlm::wire::{AvPair, ChallengeMessage, Version, WireString};
+/// let hex = concat!(
+///     "4e544c4d53535000020000000c000c003800000033828ae20123456789abcdef",
+///     "00000000000000002400240044000000060070170000000f5300650072007600",
+///     "6500720002000c0044006f006d00610069006e0001000c005300650072007600",
+///     "6500720000000000",
+/// );
+/// let bytes: Vec<u8> = (0..hex.len())
+///     .step_by(2)
+///     .map(|i| u8::from_str_radix(&hex[i..i + 2], 16))
+///     .collect::<Result<_, _>>()?;
+/// let m = ChallengeMessage::decode(&bytes)?;
+/// assert_eq!(m.server_challenge, [0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef]);
+/// assert_eq!(m.target_name.to_string_lossy(), "Server");
+/// assert_eq!(m.version, Some(Version::WINDOWS_VISTA));
+/// let domain = ntlm::wire::utf16le("Domain");
+/// let first = m.target_info.and_then(|t| t.iter().next());
+/// assert_eq!(first, Some(AvPair::NbDomainName(WireString::Utf16(&domain))));
+/// assert_eq!(m.encode(), bytes);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChallengeMessage<'a> {
     /// NegotiateFlags.
@@ -107,6 +134,10 @@ impl<'a> ChallengeMessage<'a> {
             } else {
                 (None, BASE_HEADER)
             };
+        let unread_version = match version {
+            Some(_) => None,
+            None => unread_version(bytes, BASE_HEADER, r.payload_start),
+        };
         Ok(Self {
             flags,
             server_challenge,
@@ -118,6 +149,7 @@ impl<'a> ChallengeMessage<'a> {
                 header_len,
                 fields: r.pos,
                 total_len: bytes.len(),
+                unread_version,
             })),
         })
     }
@@ -163,6 +195,6 @@ impl<'a> ChallengeMessage<'a> {
         if let Some(v) = &self.version {
             out.extend_from_slice(&v.encode());
         }
-        put_payload(out, start, &layout, &payloads);
+        put_payload(out, start, &layout, &payloads, self.version.is_some());
     }
 }

@@ -124,6 +124,11 @@ pub(crate) struct Layout<const N: usize> {
     pub header_len: usize,
     pub fields: [FieldPos; N],
     pub total_len: usize,
+    /// The VERSION slot (MS-NLMP §2.2.2.10) of a received message that has room for it
+    /// before its payload but NTLMSSP_NEGOTIATE_VERSION clear, so VERSION was not decoded:
+    /// its offset and its 8 bytes as received. §2.2.2.10 says they "MUST be set to all
+    /// zero"; a peer that sends something else gets it back unchanged from `put_payload`.
+    pub unread_version: Option<(usize, [u8; 8])>,
 }
 
 /// The layout of a decoded message, kept so that encoding reproduces it; `None` for a
@@ -217,6 +222,19 @@ pub(crate) fn resolve<'a, const N: usize>(
     })
 }
 
+/// The 8 bytes at `at`, for [`Layout::unread_version`], when the payload (starting at
+/// `payload_start`) leaves room for a VERSION there (MS-NLMP §2.2.2.10).
+pub(crate) fn unread_version(
+    bytes: &[u8],
+    at: usize,
+    payload_start: usize,
+) -> Option<(usize, [u8; 8])> {
+    if payload_start < at.saturating_add(8) {
+        return None;
+    }
+    array(bytes, at, "Version").ok().map(|raw| (at, raw))
+}
+
 /// `Err(TooLong)` when `s` is longer than `max`.
 pub(crate) fn check_max(
     s: &[u8],
@@ -304,18 +322,27 @@ pub(crate) fn place<const N: usize>(
         header_len,
         fields,
         total_len: off,
+        unread_version: None,
     }
 }
 
-/// Appends the payload after a header already written from `start`.
+/// Appends the payload after a header already written from `start`, zero-filling the
+/// bytes no field covers except [`Layout::unread_version`], written back as received
+/// unless the message now has a VERSION of its own (`has_version`).
 pub(crate) fn put_payload<const N: usize>(
     out: &mut Vec<u8>,
     start: usize,
     layout: &Layout<N>,
     payloads: &[&[u8]; N],
+    has_version: bool,
 ) {
     let written = out.len() - start;
     out.resize(start + layout.total_len.max(written), 0);
+    if let Some((at, raw)) = layout.unread_version.filter(|_| !has_version) {
+        if let Some(dst) = out.get_mut(start + at..start + at + raw.len()) {
+            dst.copy_from_slice(&raw);
+        }
+    }
     for (f, p) in layout.fields.iter().zip(payloads) {
         let o = start + f.start();
         if let Some(dst) = out.get_mut(o..o + p.len()) {

@@ -2,7 +2,12 @@
 //!
 //! Decoders borrow from their input, never allocate and never panic: every failure is a
 //! [`DecodeError`] naming the MS-NLMP field. Encoders write `Vec<u8>`; for every input a
-//! decoder accepts whose unreferenced bytes are zero, `encode(decode(x)) == x`.
+//! decoder accepts whose unreferenced bytes are zero, `encode(decode(x)) == x`. The 8
+//! bytes of a VERSION slot left undecoded because NTLMSSP_NEGOTIATE_VERSION is clear
+//! (zero per MS-NLMP §2.2.2.10) count as referenced: they are kept and written back.
+
+// Decoders take peer bytes: nothing here may panic on them (see the module doc).
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 mod authenticate;
 mod av;

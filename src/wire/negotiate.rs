@@ -3,8 +3,8 @@
 use crate::error::DecodeError;
 
 use super::layout::{
-    check_max, expect_header, place, put_payload, resolve, u32_at, FieldPos, Layout, Recorded,
-    SIGNATURE,
+    check_max, expect_header, place, put_payload, resolve, u32_at, unread_version, FieldPos,
+    Layout, Recorded, SIGNATURE,
 };
 use super::{NegotiateFlags, Version, MAX_NAME_LEN};
 
@@ -20,10 +20,31 @@ const BASE_HEADER: usize = 32;
 ///
 /// VERSION is read when NTLMSSP_NEGOTIATE_VERSION is set and the payload (lowest
 /// `BufferOffset` of a non-empty field, or the message end when both are empty) starts at
-/// 40 or later. A decoded message remembers its layout (offsets, MaxLen, length), so
-/// [`encode`](Self::encode) gives back the received bytes as long as field lengths and the
-/// presence of VERSION are unchanged; otherwise the canonical layout is used.
-/// Equality ignores the layout.
+/// 40 or later. A decoded message remembers its layout (offsets, MaxLen, length, and the
+/// bytes 32..40 when the payload leaves room for VERSION but the flag is clear, which
+/// §2.2.2.10 says are zero), so [`encode`](Self::encode) gives back the received bytes
+/// (those no field covers come back as zero) as long as field lengths and the presence of
+/// VERSION are unchanged; otherwise the canonical layout is used. Equality ignores the
+/// layout.
+///
+/// ```
+/// use ntlm::wire::{NegotiateFlags, NegotiateMessage, Version};
+/// let bytes = [
+///     &b"NTLMSSP\0"[..],
+///     &[1, 0, 0, 0],                   // MessageType
+///     &[0x07, 0x82, 0x08, 0xa2],       // NegotiateFlags 0xa2088207
+///     &[0, 0, 0, 0, 40, 0, 0, 0],      // DomainNameFields: empty, at 40
+///     &[0, 0, 0, 0, 40, 0, 0, 0],      // WorkstationFields: empty, at 40
+///     &[10, 0, 0x61, 0x4a, 0, 0, 0, 15], // VERSION 10.0.19041, revision 15
+/// ]
+/// .concat();
+/// let m = NegotiateMessage::decode(&bytes)?;
+/// assert!(m.flags.contains(NegotiateFlags::NEGOTIATE_VERSION));
+/// assert_eq!(m.version, Some(Version::WINDOWS_10));
+/// assert!(m.domain_name.is_empty() && m.workstation.is_empty());
+/// assert_eq!(m.encode(), bytes);
+/// # Ok::<(), ntlm::DecodeError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NegotiateMessage<'a> {
     /// NegotiateFlags.
@@ -71,6 +92,10 @@ impl<'a> NegotiateMessage<'a> {
             } else {
                 (None, BASE_HEADER)
             };
+        let unread_version = match version {
+            Some(_) => None,
+            None => unread_version(bytes, BASE_HEADER, r.payload_start),
+        };
         Ok(Self {
             flags,
             domain_name,
@@ -80,6 +105,7 @@ impl<'a> NegotiateMessage<'a> {
                 header_len,
                 fields: r.pos,
                 total_len: bytes.len(),
+                unread_version,
             })),
         })
     }
@@ -118,6 +144,6 @@ impl<'a> NegotiateMessage<'a> {
         if let Some(v) = &self.version {
             out.extend_from_slice(&v.encode());
         }
-        put_payload(out, start, &layout, &payloads);
+        put_payload(out, start, &layout, &payloads, self.version.is_some());
     }
 }

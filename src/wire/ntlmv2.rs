@@ -18,6 +18,29 @@ const FIXED_LEN: usize = 16 + 28;
 /// (Windows sends `Z(4)`, Samba nothing) is allowed and stays in `blob`. HiRespType and the
 /// Reserved fields are not checked (the HMAC covers them). Error offsets are relative to
 /// the start of the response.
+///
+/// The NTLMv2 NtChallengeResponse of MS-NLMP §4.2.4:
+///
+/// ```
+/// use ntlm::wire::NtlmV2Response;
+/// let hex = concat!(
+///     "68cd0ab851e51c96aabc927bebef6a1c01010000000000000000000000000000",
+///     "aaaaaaaaaaaaaaaa0000000002000c0044006f006d00610069006e0001000c00",
+///     "5300650072007600650072000000000000000000",
+/// );
+/// let bytes: Vec<u8> = (0..hex.len())
+///     .step_by(2)
+///     .map(|i| u8::from_str_radix(&hex[i..i + 2], 16))
+///     .collect::<Result<_, _>>()?;
+/// let r = NtlmV2Response::decode(&bytes)?;
+/// assert_eq!((r.timestamp, r.client_challenge), (0, [0xaa; 8]));
+/// assert_eq!(r.av_pairs.iter().count(), 2);
+/// // NTProofStr then the blob, which `encode_blob` rebuilds from its parts.
+/// assert_eq!([&r.nt_proof_str[..], r.blob].concat(), bytes);
+/// let blob = NtlmV2Response::encode_blob(r.timestamp, r.client_challenge, r.av_pairs.as_bytes());
+/// assert_eq!(blob, r.blob);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NtlmV2Response<'a> {
     /// NTProofStr: HMAC-MD5 over the server challenge and `blob`.

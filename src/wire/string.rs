@@ -46,7 +46,10 @@ impl<'a> WireString<'a> {
     /// The text: UTF-16LE decoded with U+FFFD for unpaired surrogates (and a dangling odd
     /// byte); OEM bytes decoded as Latin-1, which is exact for ASCII (MS-NLMP §2.2).
     pub fn to_string_lossy(&self) -> String {
-        self.chars().collect()
+        // Sized first: one allocation, never a regrowth (server verification counts on it).
+        let mut out = String::with_capacity(self.chars().map(char::len_utf8).sum());
+        out.extend(self.chars());
+        out
     }
 
     /// The characters: UTF-16LE decoded with unpaired surrogates as U+FFFD, or OEM bytes as
