@@ -48,6 +48,10 @@ struct AccountState {
 
 /// Bad-password counts per account, shared by all contexts of a server.
 ///
+/// The check before verification and the count after it are two steps: guesses already
+/// being verified when the threshold is reached still finish (at most one per concurrent
+/// context). Once the lock is recorded every later attempt is refused.
+///
 /// ```
 /// use ntlm::lockout::{LockoutPolicy, LockoutTracker};
 /// use std::time::{Duration, SystemTime};

@@ -185,7 +185,7 @@ pub enum ServerPreset {
     DomainController,
     /// Accept only what a client at the same level would send (gss-ntlmssp's reading for a
     /// standalone server): 0–1 LM, NTLMv1 (and ESS at 1), 2 NTLMv1 and ESS but no LM,
-    /// 3–5 NTLMv2 and LMv2 only.
+    /// 3–5 NTLMv2 only (with or without LMv2 beside it; LMv2 alone is refused).
     Symmetric,
 }
 
@@ -195,7 +195,10 @@ pub enum ServerPreset {
 pub enum ChannelBindingPolicy {
     /// Not checked.
     Never,
-    /// Checked when the client sends a non-zero value; absent or all-zero is accepted.
+    /// Checked when the client sends a non-zero value; absent or all-zero is accepted. A
+    /// non-zero value on a connection for which the server has no bindings (plain HTTP, or
+    /// TLS terminated before the server) is refused as a mismatch: the client bound the
+    /// logon to a channel that is not this one.
     WhenSupported,
     /// The client must send the expected value.
     Required,

@@ -32,10 +32,13 @@ pub struct UserRecord {
     pub domain: String,
     /// NTOWFv1 of the current password.
     pub nt_hash: NtHash,
-    /// LMOWFv1 of the current password, when known (never for passwords over 14 characters).
+    /// LMOWFv1 of the current password, when known (none when it has no LM hash: over 14
+    /// characters, or a character outside the OEM code page).
     pub lm_hash: Option<LmHash>,
     /// NT hashes of previous passwords, newest first, at most two (Active Directory's
-    /// password history as used by the bad-password-count rule).
+    /// password history as used by the bad-password-count rule). Only NT hashes are kept: a
+    /// client that sends the LM response alone with an old password is counted as a bad
+    /// password.
     pub previous_nt_hashes: Vec<NtHash>,
     /// A disabled account never logs on.
     pub disabled: bool,

@@ -6,12 +6,14 @@ Runs `ntlm_auth --helper-protocol=ntlmssp-client-1` with LM enabled and NTLMv2 o
 its NEGOTIATE with a CHALLENGE without ESS (server challenge 0123456789abcdef) and prints
 the LM and NT responses of its AUTHENTICATE for each password.
 
-    python3 tests/interop/samba_lm_capture.py
+    python3 tests/interop/samba_lm_capture.py            # print them
+    python3 tests/interop/samba_lm_capture.py --check    # compare with extra-hashes.toml
 """
 import base64
 import os
 import struct
 import subprocess
+import sys
 import tempfile
 
 PASSWORDS = ["Pässwörd", "straße", "søster", "aäääääää", "P😀ss", "Ωmega", "Password12345678"]
@@ -61,14 +63,43 @@ def capture(conf, password):
     return field(auth, 12), field(auth, 20)
 
 
+def recorded():
+    """password -> (kind, hex) from the [samba_lm] section of extra-hashes.toml."""
+    path = os.path.join(os.path.dirname(__file__), "../../test-vectors/extra-hashes.toml")
+    section, values = None, {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith("["):
+                section = line
+            elif section == "[samba_lm]" and "=" in line:
+                key, value = (p.strip() for p in line.split("=", 1))
+                values[key] = value.strip('"')
+    out = {}
+    for name in values["names"].split():
+        kind = "lm" if f"{name}_lm" in values else "copy"
+        out[values[name]] = (kind, values[f"{name}_{kind}"])
+    return out
+
+
 def main():
+    check = "--check" in sys.argv[1:]
+    want = recorded() if check else {}
+    failures = 0
     with tempfile.TemporaryDirectory() as work:
         conf = smb_conf(work)
         print(f'server_challenge = "{SERVER_CHALLENGE.hex()}"')
         for pw in PASSWORDS:
             lm, nt = capture(conf, pw)
             kind = "copy" if lm == nt else "lm"
-            print(f'# {pw!r}: {kind} = "{lm.hex()}"')
+            verdict = ""
+            if check:
+                ok = want.get(pw) == (kind, lm.hex())
+                failures += not ok
+                verdict = "  ok" if ok else f"  FAIL: recorded {want.get(pw)}"
+            print(f'# {pw!r}: {kind} = "{lm.hex()}"{verdict}')
+    if check and (failures or len(want) != len(PASSWORDS)):
+        sys.exit(f"samba_lm_capture: {failures} differ from extra-hashes.toml")
 
 
 if __name__ == "__main__":
