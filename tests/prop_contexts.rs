@@ -1,9 +1,10 @@
 //! Property tests over real client and server contexts.
 //!
 //! * For random users, domains and passwords (any Unicode, non-BMP included), client and
-//!   server levels 0–5 and ESS offered or not: the same password logs on exactly when
-//!   `ServerPolicy::judge_responses` accepts what the client sent, and a different password
-//!   never does.
+//!   server levels 0–5, random client flags (128/56-bit, key exchange, sign, seal), ESS and
+//!   the timestamp offered or not: the same password logs on exactly when
+//!   `ServerPolicy::judge_responses` accepts what the client sent, both sides then hold the
+//!   same flags and keys and seal to each other, and a different password never logs on.
 //! * Any single flipped bit in an AUTHENTICATE is refused, or accepted for the same user with
 //!   the same flags and keys. The store holds a second account one bit away from the first
 //!   ("alicd", with another password) so that "accepted as another user" is reachable.
@@ -55,19 +56,32 @@ fn password() -> impl Strategy<Value = String> {
     prop::collection::vec(any::<char>(), 0..20).prop_map(|v| v.into_iter().collect())
 }
 
-fn server(user: &str, domain: &str, password: &str, lvl: u8, offer_ess: bool) -> Arc<ServerConfig> {
+fn server(
+    user: &str,
+    domain: &str,
+    password: &str,
+    lvl: u8,
+    offer_ess: bool,
+    timestamp: bool,
+) -> Arc<ServerConfig> {
     let mut users = MemoryStore::new();
     users.add_password(domain, user, password);
     let mut policy = ServerPolicy::domain_controller(level(lvl));
     policy.offer_ess = offer_ess;
+    policy.send_timestamp = timestamp;
     let mut config = ServerConfig::new(policy, users);
     config.reflection_guard = guard();
     Arc::new(config)
 }
 
-fn client(user: &str, domain: &str, password: &str, lvl: u8) -> ClientContext {
+/// Client flags: 128-bit, 56-bit, key exchange, sign, seal.
+type Flags = [bool; 5];
+
+fn client(user: &str, domain: &str, password: &str, lvl: u8, flags: Flags) -> ClientContext {
     let mut config = ClientConfig::new(level(lvl), domain, user, password).workstation("WS01");
     config.reflection_guard = guard();
+    let p = &mut config.policy;
+    [p.request_128, p.request_56, p.key_exchange, p.sign, p.seal] = flags;
     ClientContext::new(config)
 }
 
@@ -82,26 +96,39 @@ proptest! {
         client_level in 0u8..6,
         server_level in 0u8..6,
         offer_ess in any::<bool>(),
+        timestamp in any::<bool>(),
+        flags in any::<Flags>(),
     ) {
-        let config = server(&user, &domain, &password, server_level, offer_ess);
+        let config = server(&user, &domain, &password, server_level, offer_ess, timestamp);
 
-        let mut c = client(&user, &domain, &password, client_level);
+        let mut c = client(&user, &domain, &password, client_level, flags);
         let mut s = ServerContext::new(config.clone());
         let challenge = s.challenge(&c.negotiate().unwrap(), t0()).unwrap();
         let auth = c.authenticate(&challenge, t0()).unwrap();
         let kinds = classify(&AuthenticateMessage::decode(&auth).unwrap());
         let allowed = config.policy.judge_responses(&kinds);
         match (s.accept(&auth, t0()), allowed) {
-            (Ok(logon), Ok(verified)) => {
-                prop_assert_eq!(logon.user, user.clone());
+            (Ok(mut logon), Ok(verified)) => {
+                prop_assert_eq!(&logon.user, &user);
                 prop_assert_eq!(logon.verified, verified);
+                let mine = c.established().expect("the client finished");
+                prop_assert_eq!(mine.flags(), logon.established.flags());
+                prop_assert!(
+                    mine.exported_session_key().as_bytes()
+                        == logon.established.exported_session_key().as_bytes()
+                );
+                let mut mine = c.into_established().expect("the client finished");
+                let mut data = password.clone().into_bytes();
+                let sig = mine.security().seal(&mut data);
+                prop_assert!(logon.established.security().unseal(&mut data, &sig).is_ok());
+                prop_assert_eq!(&data, password.as_bytes());
             }
             (Err(Refusal::Policy(p)), Err(q)) => prop_assert_eq!(p, q),
             (result, allowed) => prop_assert!(false, "accept {:?} but policy {:?}", result.map(|l| l.verified), allowed),
         }
 
         let wrong = format!("{password}x");
-        let mut c = client(&user, &domain, &wrong, client_level);
+        let mut c = client(&user, &domain, &wrong, client_level, flags);
         let mut s = ServerContext::new(config);
         let challenge = s.challenge(&c.negotiate().unwrap(), t0()).unwrap();
         let auth = c.authenticate(&challenge, t0()).unwrap();
