@@ -30,6 +30,15 @@ fn refusal(run: Run) -> Refusal {
     }
 }
 
+/// Lockout after 3 bad passwords in 10 minutes, for 15 minutes.
+fn lockout_tracker() -> Arc<LockoutTracker> {
+    Arc::new(LockoutTracker::new(LockoutPolicy {
+        threshold: 3,
+        observation_window: Duration::from_secs(600),
+        lockout_duration: Duration::from_secs(900),
+    }))
+}
+
 /// Rebuilds an AUTHENTICATE with another NT response / LM response / MIC.
 fn rebuild<'a>(bytes: &'a [u8], edit: impl FnOnce(&mut AuthenticateMessage<'a>)) -> Vec<u8> {
     let decoded = AuthenticateMessage::decode(bytes).unwrap();
@@ -260,11 +269,7 @@ fn lockout_counts_bad_passwords_but_not_stale_ones() {
     users.change_password("CORP", "alice", PASSWORD);
     let mut config = ServerConfig::new(ServerPolicy::domain_controller(level(3)), users);
     config.reflection_guard = own_guard();
-    let tracker = Arc::new(LockoutTracker::new(LockoutPolicy {
-        threshold: 3,
-        observation_window: Duration::from_secs(600),
-        lockout_duration: Duration::from_secs(900),
-    }));
+    let tracker = lockout_tracker();
     config.lockout = Some(tracker.clone());
     let config = Arc::new(config);
 
@@ -686,11 +691,7 @@ fn lockout_cannot_be_dodged_by_changing_the_domain() {
     let users = MemoryStore::parse(":bob:Secret1\n", "users").unwrap();
     let mut config = ServerConfig::new(ServerPolicy::domain_controller(level(3)), users);
     config.reflection_guard = own_guard();
-    let tracker = Arc::new(LockoutTracker::new(LockoutPolicy {
-        threshold: 3,
-        observation_window: Duration::from_secs(600),
-        lockout_duration: Duration::from_secs(900),
-    }));
+    let tracker = lockout_tracker();
     config.lockout = Some(tracker.clone());
     let config = Arc::new(config);
     let as_bob = |domain: &str, password: &str| {
@@ -798,11 +799,7 @@ fn altered_lmv2_beside_a_valid_ntlmv2_is_refused_but_not_counted() {
     policy.send_timestamp = false;
     policy.verify_lmv2_with_ntlmv2 = true;
     let mut config = server_config(policy);
-    let tracker = Arc::new(LockoutTracker::new(LockoutPolicy {
-        threshold: 3,
-        observation_window: Duration::from_secs(600),
-        lockout_duration: Duration::from_secs(900),
-    }));
+    let tracker = lockout_tracker();
     config.lockout = Some(tracker.clone());
     let config = Arc::new(config);
 
