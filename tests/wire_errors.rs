@@ -750,3 +750,32 @@ fn errors_display_field_and_offset() {
     let s = utf16le("x");
     assert_eq!(WireString::Utf16(&s).to_string_lossy(), "x");
 }
+
+#[test]
+fn single_host_data_needs_48_bytes_and_its_own_size() {
+    use ntlm::wire::SingleHostData;
+    let mut value = [0u8; 52];
+    value[..4].copy_from_slice(&52u32.to_le_bytes());
+    value[8..16].copy_from_slice(&[1, 0, 0, 0, 0, 0x30, 0, 0]);
+    let data = SingleHostData::decode(&value).unwrap();
+    assert_eq!(data.custom_data, [1, 0, 0, 0, 0, 0x30, 0, 0]);
+    assert_eq!(data.rest, &[0u8; 4]);
+    assert_eq!(
+        SingleHostData::decode(&value[..47]).unwrap_err(),
+        DecodeError::new(
+            "MsvAvSingleHost",
+            0,
+            K::Truncated {
+                needed: 48,
+                available: 47
+            }
+        )
+    );
+    assert_eq!(
+        SingleHostData::decode(&value[..48]).unwrap_err().kind,
+        K::UnexpectedValue {
+            found: 52,
+            expected: 48
+        }
+    );
+}

@@ -134,8 +134,8 @@ pub enum AvPair<'a> {
     Flags(AvFlags),
     /// MsvAvTimestamp (7), a FILETIME (100 ns since 1601-01-01 UTC), 8 bytes.
     Timestamp(u64),
-    /// MsvAvSingleHost (8): the Single_Host_Data structure of §2.2.2.2, raw and
-    /// unvalidated (it is opaque to NTLM authentication).
+    /// MsvAvSingleHost (8): the Single_Host_Data structure of §2.2.2.2, raw, so that the
+    /// list re-encodes exactly; [`crate::wire::SingleHostData::decode`] reads it.
     SingleHost(&'a [u8]),
     /// MsvAvTargetName (9): SPN of the target, UTF-16LE.
     TargetName(WireString<'a>),

@@ -16,6 +16,7 @@ pub mod flags;
 mod layout;
 mod negotiate;
 mod ntlmv2;
+mod single_host;
 mod string;
 mod version;
 
@@ -25,6 +26,7 @@ pub use challenge::ChallengeMessage;
 pub use flags::NegotiateFlags;
 pub use negotiate::NegotiateMessage;
 pub use ntlmv2::NtlmV2Response;
+pub use single_host::SingleHostData;
 pub use string::{utf16le, utf16le_into, WireString};
 pub use version::{Version, NTLMSSP_REVISION_W2K3};
 

@@ -13,7 +13,7 @@ use ntlm::http::spnego::{mech_name, NegState, NegTokenInit, NegTokenResp, Negoti
 use ntlm::policy::ServerPreset;
 use ntlm::wire::{
     self, AuthenticateMessage, AvFlags, AvId, AvPair, ChallengeMessage, NegotiateFlags,
-    NegotiateMessage, NtlmV2Response, TargetInfo, Version, WireString,
+    NegotiateMessage, NtlmV2Response, SingleHostData, TargetInfo, Version, WireString,
 };
 
 use crate::helper::{base64_decode, read_line, Line};
@@ -348,7 +348,24 @@ fn av_pair(pair: &AvPair<'_>) -> (String, String, Option<Vec<String>>) {
         | AvPair::TargetName(s) => (s.to_string_lossy(), None),
         AvPair::Flags(f) => (format!("0x{:08x}", f.bits()), Some(av_flag_names(*f))),
         AvPair::Timestamp(t) => (filetime_iso(*t), None),
-        AvPair::SingleHost(v) | AvPair::Unknown { value: v, .. } => (hex(v), None),
+        AvPair::SingleHost(v) => match SingleHostData::decode(v) {
+            Ok(d) => (
+                format!(
+                    "Size {}, CustomData {}, MachineID {}{}",
+                    d.size,
+                    hex(&d.custom_data),
+                    hex(&d.machine_id),
+                    if d.rest.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", then {}", hex(d.rest))
+                    }
+                ),
+                None,
+            ),
+            Err(e) => (format!("{} ({e})", hex(v)), None),
+        },
+        AvPair::Unknown { value: v, .. } => (hex(v), None),
         AvPair::ChannelBindings(c) => (hex(c), None),
     };
     (name, value, flags)
@@ -887,6 +904,27 @@ mod tests {
             .unwrap();
         let token = parse_token(&crate::helper::base64_encode(bare)).unwrap();
         assert_eq!(token.ntlm(), Some(ntlm.as_slice()));
+    }
+
+    #[test]
+    fn single_host_is_shown_by_field() {
+        let mut value = [0u8; 48];
+        value[0] = 48;
+        value[16..].copy_from_slice(&[0x11; 32]);
+        let (name, text, _) = av_pair(&AvPair::SingleHost(&value));
+        assert_eq!(name, "MsvAvSingleHost");
+        assert_eq!(
+            text,
+            format!(
+                "Size 48, CustomData 0000000000000000, MachineID {}",
+                "11".repeat(32)
+            )
+        );
+        let (_, text, _) = av_pair(&AvPair::SingleHost(&value[..8]));
+        assert!(
+            text.starts_with("3000000000000000 (MsvAvSingleHost"),
+            "{text}"
+        );
     }
 
     #[test]
