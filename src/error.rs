@@ -2,7 +2,8 @@
 
 use core::fmt;
 
-/// A message, AV pair list or structure that could not be decoded.
+/// A message (MS-NLMP §2.2.1), AV pair list (§2.2.2.1) or structure (§2.2.2) that could
+/// not be decoded.
 ///
 /// `field` names the structure member as MS-NLMP names it (`"NtChallengeResponseFields"`,
 /// `"MsvAvTimestamp"`, ...), `offset` is the byte offset in the input where the problem
@@ -17,7 +18,8 @@ pub struct DecodeError {
     pub kind: DecodeErrorKind,
 }
 
-/// What was wrong with a field; see [`DecodeError`].
+/// What was wrong with a field; see [`DecodeError`]. The rules are those of MS-NLMP §2.2
+/// (field layout, §2.2.1) and §2.2.2 (structures), plus the crate's size limits.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DecodeErrorKind {

@@ -10,8 +10,8 @@ use zeroize::Zeroize;
 
 pub(crate) type HmacMd5 = Hmac<Md5>;
 
-/// Uppercases one character as Windows' `RtlUpcaseUnicodeChar` does: a 1:1 mapping of a
-/// UTF-16 code unit. A character whose Unicode uppercase is more than one character
+/// Uppercases one character as Windows' `RtlUpcaseUnicodeChar` does, for MS-NLMP §3.3.2's
+/// `Uppercase(User)` and §3.3.1's `UpperCase(Passwd)`: a 1:1 mapping of a UTF-16 code unit. A character whose Unicode uppercase is more than one character
 /// (`ß` -> `SS`, `ŉ`, `ﬁ`, `ΐ`, ...) is left unchanged, and so is every character outside
 /// the Basic Multilingual Plane (Windows maps code units, and a surrogate maps to itself).
 pub fn windows_upcase_char(c: char) -> char {
@@ -52,8 +52,8 @@ pub fn windows_uppercase(s: &str) -> String {
     s.chars().map(windows_upcase_char).collect()
 }
 
-/// Compares two strings as Windows compares account names: equal after
-/// [`windows_uppercase`], without allocating.
+/// Compares two strings as Windows compares account names (the user lookup behind MS-NLMP
+/// §3.2.5.1.2): equal after [`windows_uppercase`], without allocating.
 ///
 /// ```
 /// use ntlm::crypto::windows_eq_ignore_case;
@@ -66,8 +66,8 @@ pub fn windows_eq_ignore_case(a: &str, b: &str) -> bool {
         .eq(b.chars().map(windows_upcase_char))
 }
 
-/// [`windows_uppercase`] into a caller's buffer, without allocating; `None` when the result
-/// does not fit.
+/// [`windows_uppercase`] into a caller's buffer, without allocating (the `Uppercase` of
+/// MS-NLMP §3.3.2); `None` when the result does not fit.
 ///
 /// ```
 /// let mut buf = [0u8; 64];

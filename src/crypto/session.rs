@@ -13,7 +13,8 @@ use hmac::{KeyInit, Mac};
 use subtle::ConstantTimeEq;
 
 /// Why an incoming message was refused by [`SessionSecurity::verify`] or
-/// [`SessionSecurity::unseal`].
+/// [`SessionSecurity::unseal`] (MS-NLMP §3.4.4 signature check, §3.4.3 sealing, sequence
+/// numbers of §3.4.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SecurityError {
