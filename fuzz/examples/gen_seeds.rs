@@ -84,6 +84,40 @@ fn peer_seeds() {
     }
 }
 
+/// A whole HTTP handshake between `ClientAuth` and `ServerAuth`, recorded as the
+/// `http_auth` target reads it: the server's input (one `Authorization` value per line) and
+/// the client's (status code digit, then the `WWW-Authenticate` value, per line).
+fn http_auth_seeds() {
+    use ntlm::http::auth::{ClientAuth, ClientAuthOptions, ClientStep, Scheme, ServerAuth, ServerAuthOptions, ServerDecision};
+    for scheme in [Scheme::Ntlm, Scheme::Negotiate] {
+        let options = ServerAuthOptions { schemes: vec![scheme], ..ServerAuthOptions::default() };
+        let mut server = ServerAuth::new(common::server_config(), options);
+        let mut client = ClientAuth::new(common::client_config(3, "Secret1"), ClientAuthOptions::default());
+        let (mut server_in, mut client_in) = (vec![0u8], vec![1u8]);
+        let mut authorization: Option<String> = None;
+        for _ in 0..4 {
+            let values: Vec<&[u8]> = authorization.iter().map(|v| v.as_bytes()).collect();
+            server_in.extend_from_slice(authorization.as_deref().unwrap_or("").as_bytes());
+            server_in.push(b'\n');
+            let (status, headers) = match server.on_request(&values, common::now()) {
+                ServerDecision::Serve { header, .. } => (200, header.into_iter().map(|(_, v)| v).collect::<Vec<_>>()),
+                ServerDecision::Challenge { status, headers, .. } => (status, headers.into_iter().map(|(_, v)| v).collect()),
+            };
+            client_in.push(if status == 200 { b'2' } else { b'1' });
+            client_in.extend_from_slice(headers.join(", ").as_bytes());
+            client_in.push(b'\n');
+            match client.on_response(status, &headers, true, common::now()).expect("client step") {
+                ClientStep::Authorize { value, .. } => authorization = Some(value),
+                ClientStep::Done(_) => break,
+            }
+        }
+        assert!(server.principal().is_some(), "the seed handshake must log on");
+        let name = scheme.name().to_ascii_lowercase();
+        write("http_auth", &format!("server_{name}"), &server_in);
+        write("http_auth", &format!("client_{name}"), &client_in);
+    }
+}
+
 fn write(target: &str, name: &str, bytes: &[u8]) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds").join(target);
     fs::create_dir_all(&dir).expect("mkdir");
@@ -150,6 +184,7 @@ fn main() {
         seed.extend_from_slice(&msg);
         write("session_security", &format!("sealed_{selector:02x}"), &seed);
     }
+    http_auth_seeds();
     peer_seeds();
     println!("seeds written");
 }
