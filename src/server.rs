@@ -638,7 +638,9 @@ impl ServerContext {
             Err(Mismatch::LmV2) => return Err(Refusal::LmV2Mismatch),
             Err(Mismatch::NoMatch) => {
                 for (i, old) in record.previous_nt_hashes.iter().take(2).enumerate() {
-                    if check(old, None).is_ok() {
+                    // Anything but "no match" (a right NTProofStr beside a wrong LMv2 too)
+                    // is the old password.
+                    if !matches!(check(old, None), Err(Mismatch::NoMatch)) {
                         return Err(Refusal::StaleCredentials {
                             generations_old: i + 1,
                         });

@@ -320,6 +320,16 @@ fn extra_passwords() {
 }
 
 #[test]
+fn lm_hash_ends_at_14_cp850_bytes() {
+    assert!(lmowf_v1("Correct14Chars").is_some());
+    assert!(lmowf_v1("Correct15Chars!").is_none());
+    // 14 characters, 28 bytes of UTF-8 but 14 of CP850.
+    assert!(lmowf_v1(&"\u{c4}".repeat(14)).is_some());
+    assert!(lmowf_v1(&"\u{c4}".repeat(15)).is_none());
+    assert!(lmowf_v1("").is_some());
+}
+
+#[test]
 fn lm_responses_match_samba_for_non_ascii_passwords() {
     let v = Vectors::load("extra-hashes.toml");
     let challenge: [u8; 8] = v.arr("samba_lm.server_challenge");

@@ -855,3 +855,31 @@ fn key_exchange_without_an_encrypted_key_is_refused() {
         }
     }
 }
+
+#[test]
+fn old_password_with_an_altered_lmv2_is_still_stale() {
+    let mut users = MemoryStore::new();
+    users.add_password("CORP", "alice", "OldSecret");
+    users.change_password("CORP", "alice", PASSWORD);
+    let mut policy = ServerPolicy::domain_controller(level(3));
+    policy.send_timestamp = false;
+    policy.verify_lmv2_with_ntlmv2 = true;
+    let mut config = ServerConfig::new(policy, users);
+    config.reflection_guard = own_guard();
+    let tracker = lockout_tracker();
+    config.lockout = Some(tracker.clone());
+    let config = Arc::new(config);
+    let (mut client, mut server, challenge) = challenged(&config, 3, "OldSecret");
+    let auth = client.authenticate(&challenge, t0()).unwrap();
+    let mut lm = AuthenticateMessage::decode(&auth)
+        .unwrap()
+        .lm_challenge_response
+        .to_vec();
+    lm[0] ^= 1;
+    let altered = rebuild(&auth, |m| m.lm_challenge_response = &lm);
+    assert_eq!(
+        server.accept(&altered, t0()).unwrap_err(),
+        Refusal::StaleCredentials { generations_old: 1 }
+    );
+    assert_eq!(tracker.failures("CORP\\ALICE"), 0);
+}

@@ -382,6 +382,10 @@ fn negotiate_version_bytes_without_flag() {
     let mut m = NegotiateMessage::decode(&bytes).unwrap();
     assert_eq!((m.version, m.workstation), (None, &b"WS"[..]));
     assert_eq!(m.encode(), bytes);
+    // The flag set without a VERSION: the peer's bytes must not go out as one.
+    let mut flagged = m.clone();
+    flagged.flags |= NegotiateFlags::NEGOTIATE_VERSION;
+    assert_eq!(&flagged.encode()[32..40], [0u8; 8]);
     m.version = Some(Version::WINDOWS_10);
     assert_eq!(&m.encode()[32..40], Version::WINDOWS_10.encode());
 }

@@ -32,10 +32,17 @@ pub fn cp850_byte(c: char) -> Option<u8> {
         return u8::try_from(c).ok();
     }
     let code = u32::from(c);
+    // The whole table every time: the time taken does not depend on which character it is.
     CP850_HIGH
         .iter()
-        .position(|&u| u32::from(u) == code)
-        .and_then(|i| u8::try_from(0x80 + i).ok())
+        .zip(0x80u8..=0xff)
+        .fold(None, |found, (&u, byte)| {
+            if u32::from(u) == code {
+                Some(byte)
+            } else {
+                found
+            }
+        })
 }
 
 #[cfg(test)]

@@ -106,13 +106,15 @@ fn feed_utf16le(units: impl Iterator<Item = u16>, mut sink: impl FnMut(&[u8])) {
 /// `DES(UpperCase(Passwd)[0..6], "KGS!@#$%") ‖ DES(UpperCase(Passwd)[7..13], "KGS!@#$%")`,
 /// or `None` where Windows and Samba have no LM hash.
 ///
-/// As Windows (`RtlUpcaseUnicodeStringToOemString`) and Samba (`E_deshash`) compute it: the
-/// password is uppercased 1:1 ([`windows_upcase_char`]: `ß` stays `ß`), encoded in the OEM
-/// code page (CP850: Samba's default `dos charset`, and Western European Windows' OEM code
-/// page; US-English Windows uses CP437, which differs only in a few non-ASCII letters such
-/// as `ø`), and zero-padded to 14 bytes. A password with a character CP850 lacks, or longer
-/// than 14 bytes in CP850, has no LM hash: `None` (a client then sends no LM response, and
-/// a store keeps no LM hash). Checked against Samba 4.17's `ntlm_auth` LM responses
+/// As Samba's `E_deshash` computes it with its default `dos charset`, and Windows
+/// (`RtlUpcaseUnicodeStringToOemString`) on a host whose OEM code page is CP850 (Western
+/// European): the password is uppercased 1:1 ([`windows_upcase_char`]: `ß` stays `ß`),
+/// encoded in CP850 and zero-padded to 14 bytes. A password with a character CP850 lacks,
+/// or longer than 14 bytes, has no LM hash: `None`. A client then sends a copy of its
+/// NTLMv1 response in the LM field, as Samba does, and a store keeps no LM hash. Hosts with
+/// another OEM code page (US-English Windows: CP437, which differs in 47 of the 128 upper
+/// bytes and has Greek letters) hash non-ASCII passwords differently; ASCII passwords hash
+/// alike everywhere. Checked against LM responses of Samba 4.17's `ntlm_auth`
 /// (`test-vectors/extra-hashes.toml`). The LM hash is weak and only used by legacy peers.
 ///
 /// ```

@@ -383,12 +383,16 @@ pub fn verify_mech_list_mic(
 }
 
 fn oid_names(oids: &[ObjectIdentifier]) -> Vec<String> {
-    oids.iter()
-        .map(|o| match mech_name(o) {
-            Some(name) => format!("{name} ({o})"),
-            None => o.to_string(),
-        })
-        .collect()
+    oids.iter().map(mech_label).collect()
+}
+
+/// A mechanism OID for people: `NTLM (1.3.6.1.4.1.311.2.2.10)` for one [`mech_name`]
+/// names, the dotted OID otherwise.
+pub fn mech_label(oid: &ObjectIdentifier) -> String {
+    match mech_name(oid) {
+        Some(name) => format!("{name} ({oid})"),
+        None => oid.to_string(),
+    }
 }
 
 /// The name of a mechanism OID SPNEGO peers offer beside NTLM (RFC 4178 mechTypes), or

@@ -3,8 +3,8 @@
 use crate::error::{DecodeError, DecodeErrorKind};
 
 use super::layout::{
-    array, check_len_in, check_max, expect_header, place, put_payload, resolve, u32_at,
-    unread_version, FieldPos, Layout, Recorded, SIGNATURE,
+    array, check_len_in, check_max, claims_version, expect_header, place, put_payload, resolve,
+    u32_at, unread_version, FieldPos, Layout, Recorded, SIGNATURE,
 };
 use super::{
     NegotiateFlags, Version, WireString, ENCRYPTED_RANDOM_SESSION_KEY_LENS,
@@ -300,6 +300,12 @@ impl<'a> AuthenticateMessage<'a> {
             }
             _ => {}
         }
-        put_payload(out, start, &layout, &payloads, self.version.is_some());
+        put_payload(
+            out,
+            start,
+            &layout,
+            &payloads,
+            claims_version(self.version.is_some(), self.flags),
+        );
     }
 }

@@ -3,8 +3,8 @@
 use crate::error::{DecodeError, DecodeErrorKind};
 
 use super::layout::{
-    array, check_max, expect_header, place, put_payload, resolve, u32_at, unread_version, FieldPos,
-    Layout, Recorded, SIGNATURE,
+    array, check_max, claims_version, expect_header, place, put_payload, resolve, u32_at,
+    unread_version, FieldPos, Layout, Recorded, SIGNATURE,
 };
 use super::{NegotiateFlags, TargetInfo, Version, WireString, MAX_NAME_LEN, MAX_TARGET_INFO_LEN};
 
@@ -195,6 +195,12 @@ impl<'a> ChallengeMessage<'a> {
         if let Some(v) = &self.version {
             out.extend_from_slice(&v.encode());
         }
-        put_payload(out, start, &layout, &payloads, self.version.is_some());
+        put_payload(
+            out,
+            start,
+            &layout,
+            &payloads,
+            claims_version(self.version.is_some(), self.flags),
+        );
     }
 }

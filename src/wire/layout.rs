@@ -326,9 +326,16 @@ pub(crate) fn place<const N: usize>(
     }
 }
 
+/// True when a message to encode has a VERSION, or says it has one
+/// (NTLMSSP_NEGOTIATE_VERSION): then a received VERSION slot is not written back, so bytes
+/// the peer sent as "not a VERSION" never go out as one (MS-NLMP §2.2.2.10).
+pub(crate) fn claims_version(has_version: bool, flags: super::NegotiateFlags) -> bool {
+    has_version || flags.contains(super::NegotiateFlags::NEGOTIATE_VERSION)
+}
+
 /// Appends the payload after a header already written from `start`, zero-filling the
 /// bytes no field covers except [`Layout::unread_version`], written back as received
-/// unless the message now has a VERSION of its own (`has_version`).
+/// unless the message now claims a VERSION ([`claims_version`]).
 pub(crate) fn put_payload<const N: usize>(
     out: &mut Vec<u8>,
     start: usize,

@@ -3,8 +3,8 @@
 use crate::error::DecodeError;
 
 use super::layout::{
-    check_max, expect_header, place, put_payload, resolve, u32_at, unread_version, FieldPos,
-    Layout, Recorded, SIGNATURE,
+    check_max, claims_version, expect_header, place, put_payload, resolve, u32_at, unread_version,
+    FieldPos, Layout, Recorded, SIGNATURE,
 };
 use super::{NegotiateFlags, Version, MAX_NAME_LEN};
 
@@ -144,6 +144,12 @@ impl<'a> NegotiateMessage<'a> {
         if let Some(v) = &self.version {
             out.extend_from_slice(&v.encode());
         }
-        put_payload(out, start, &layout, &payloads, self.version.is_some());
+        put_payload(
+            out,
+            start,
+            &layout,
+            &payloads,
+            claims_version(self.version.is_some(), self.flags),
+        );
     }
 }

@@ -9,7 +9,9 @@ use der::asn1::ObjectIdentifier;
 use ntlm::classify::classify;
 use ntlm::classify::NtKind;
 use ntlm::explain::{acceptance_by_level_for, describe_lm, describe_nt, LevelVerdict};
-use ntlm::http::spnego::{mech_name, NegState, NegTokenInit, NegTokenResp, NegotiationToken};
+use ntlm::http::spnego::{
+    mech_label, mech_name, NegState, NegTokenInit, NegTokenResp, NegotiationToken,
+};
 use ntlm::policy::ServerPreset;
 use ntlm::wire::{
     self, AuthenticateMessage, AvFlags, AvId, AvPair, ChallengeMessage, NegotiateFlags,
@@ -452,14 +454,6 @@ fn type_name(kind: u32) -> &'static str {
 
 // ---------------------------------------------------------------- SPNEGO
 
-/// The name of a mechanism OID this crate knows (RFC 4178 mechTypes, MS-SPNG).
-fn mech_text(oid: &ObjectIdentifier) -> String {
-    match mech_name(oid) {
-        Some(name) => format!("{name} ({oid})"),
-        None => oid.to_string(),
-    }
-}
-
 fn mech_json(oid: &ObjectIdentifier) -> Value {
     Value::Obj(vec![
         ("oid", oid.to_string().into()),
@@ -499,7 +493,7 @@ fn spnego_text(token: &NegotiationToken) -> String {
             mech_token,
             mech_list_mic,
         }) => {
-            let mechs: Vec<String> = mech_types.iter().map(mech_text).collect();
+            let mechs: Vec<String> = mech_types.iter().map(mech_label).collect();
             let _ = writeln!(out, "SPNEGO: NegTokenInit");
             let _ = writeln!(out, "  mechTypes: {}", mechs.join(", "));
             let flags = req_flags.as_deref().map_or_else(|| "(none)".into(), hex);
@@ -519,7 +513,7 @@ fn spnego_text(token: &NegotiationToken) -> String {
             );
             let mech = supported_mech
                 .as_ref()
-                .map_or_else(|| "(none)".into(), mech_text);
+                .map_or_else(|| "(none)".into(), mech_label);
             let _ = writeln!(out, "SPNEGO: NegTokenResp");
             let _ = writeln!(out, "  negState: {state}");
             let _ = writeln!(out, "  supportedMech: {mech}");
@@ -929,9 +923,9 @@ mod tests {
 
     #[test]
     fn mech_names_and_neg_states() {
-        assert_eq!(mech_text(&NTLM_OID), "NTLM (1.3.6.1.4.1.311.2.2.10)");
+        assert_eq!(mech_label(&NTLM_OID), "NTLM (1.3.6.1.4.1.311.2.2.10)");
         let other = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.311.2.2.30");
-        assert_eq!(mech_text(&other), "1.3.6.1.4.1.311.2.2.30");
+        assert_eq!(mech_label(&other), "1.3.6.1.4.1.311.2.2.30");
         assert_eq!(
             mech_json(&other).to_json(),
             r#"{"oid":"1.3.6.1.4.1.311.2.2.30","name":null}"#
