@@ -144,8 +144,11 @@ pub fn lmowf_v1(password: &str) -> Option<LmHash> {
         let (first, second) = buf.split_at(7);
         let mut out = [0u8; 16];
         let (a, b) = out.split_at_mut(8);
-        a.copy_from_slice(&des7(first.try_into().unwrap_or(&[0; 7]), MAGIC));
-        b.copy_from_slice(&des7(second.try_into().unwrap_or(&[0; 7]), MAGIC));
+        for (half, key) in [(a, first), (b, second)] {
+            let mut block = des7(key.try_into().unwrap_or(&[0; 7]), MAGIC);
+            half.copy_from_slice(&block);
+            block.zeroize();
+        }
         let hash = LmHash::from_bytes(out);
         out.zeroize();
         hash
