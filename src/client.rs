@@ -489,19 +489,12 @@ impl ClientContext {
         encode_string_into(&self.config.workstation, unicode, &mut names);
         let (domain_bytes, rest) = names.split_at(domain_end);
         let (user_bytes, workstation_bytes) = rest.split_at(user_end - domain_end);
-        fn string(b: &[u8], unicode: bool) -> WireString<'_> {
-            if unicode {
-                WireString::Utf16(b)
-            } else {
-                WireString::Oem(b)
-            }
-        }
         let mut message = AuthenticateMessage::new(flags);
         message.lm_challenge_response = lm_response;
         message.nt_challenge_response = nt_response;
-        message.domain_name = string(domain_bytes, unicode);
-        message.user_name = string(user_bytes, unicode);
-        message.workstation = string(workstation_bytes, unicode);
+        message.domain_name = WireString::new(unicode, domain_bytes);
+        message.user_name = WireString::new(unicode, user_bytes);
+        message.workstation = WireString::new(unicode, workstation_bytes);
         message.encrypted_random_session_key = encrypted_key.as_ref().map_or(&[], |k| &k[..]);
         message.version = if flags.contains(F::NEGOTIATE_VERSION) {
             self.config.version

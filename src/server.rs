@@ -461,11 +461,7 @@ impl ServerContext {
             c.nb_domain.bytes().collect()
         };
         let mut out = ChallengeMessage::new(flags, server_challenge);
-        out.target_name = if unicode {
-            WireString::Utf16(&target_name)
-        } else {
-            WireString::Oem(&target_name)
-        };
+        out.target_name = WireString::new(unicode, &target_name);
         out.target_info = target_info;
         out.version = if flags.contains(F::NEGOTIATE_VERSION) {
             c.version

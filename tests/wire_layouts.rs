@@ -197,14 +197,6 @@ fn name(unicode: bool) -> BoxedStrategy<Vec<u8>> {
     }
 }
 
-fn wire(unicode: bool, b: &[u8]) -> WireString<'_> {
-    if unicode {
-        WireString::Utf16(b)
-    } else {
-        WireString::Oem(b)
-    }
-}
-
 /// An AV list (MsvAvEOL included), or nothing.
 fn target_info() -> impl Strategy<Value = Vec<u8>> {
     prop::option::of(("[A-Z]{0,15}", "[a-z.]{0,30}", any::<u64>())).prop_map(|info| {
@@ -306,7 +298,7 @@ proptest! {
         prop_assert_eq!(m.flags, f);
         prop_assert_eq!(m.server_challenge, challenge);
         prop_assert_eq!(m.reserved, reserved);
-        prop_assert_eq!(m.target_name, wire(unicode, &target));
+        prop_assert_eq!(m.target_name, WireString::new(unicode, &target));
         prop_assert_eq!(m.target_info.map(|t| t.as_bytes()), (!info.is_empty()).then_some(&info[..]));
         prop_assert_eq!(m.version, slot.version());
         prop_assert_eq!(m.encode(), bytes.clone());
@@ -336,9 +328,9 @@ proptest! {
         prop_assert_eq!(m.flags, f);
         prop_assert_eq!(m.lm_challenge_response, &lm[..]);
         prop_assert_eq!(m.nt_challenge_response, &nt[..]);
-        prop_assert_eq!(m.domain_name, wire(unicode, &domain));
-        prop_assert_eq!(m.user_name, wire(unicode, &user));
-        prop_assert_eq!(m.workstation, wire(unicode, &ws));
+        prop_assert_eq!(m.domain_name, WireString::new(unicode, &domain));
+        prop_assert_eq!(m.user_name, WireString::new(unicode, &user));
+        prop_assert_eq!(m.workstation, WireString::new(unicode, &ws));
         prop_assert_eq!(m.encrypted_random_session_key, &key[..]);
         prop_assert_eq!(m.version, shape.version());
         prop_assert_eq!(m.mic, shape.mic().map(|(mic, _)| mic));

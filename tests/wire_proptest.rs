@@ -18,14 +18,6 @@ fn name(unicode: bool) -> BoxedStrategy<Vec<u8>> {
     }
 }
 
-fn wire(unicode: bool, b: &[u8]) -> WireString<'_> {
-    if unicode {
-        WireString::Utf16(b)
-    } else {
-        WireString::Oem(b)
-    }
-}
-
 fn version() -> impl Strategy<Value = Option<Version>> {
     prop::option::of(any::<[u8; 8]>().prop_map(|b| Version::decode(&b).unwrap()))
 }
@@ -180,7 +172,7 @@ proptest! {
         let info = info.map(|ps| encode_pairs(&ps));
         let mut m = ChallengeMessage::new(flags(bits, unicode, version.is_some()), challenge);
         m.reserved = reserved;
-        m.target_name = wire(unicode, &target);
+        m.target_name = WireString::new(unicode, &target);
         m.target_info = info.as_deref().map(|b| TargetInfo::decode(b).unwrap());
         m.version = version;
         let bytes = m.encode();
@@ -204,9 +196,9 @@ proptest! {
         let mut m = AuthenticateMessage::new(flags(bits, unicode, version.is_some()));
         m.lm_challenge_response = &lm;
         m.nt_challenge_response = &nt;
-        m.domain_name = wire(unicode, &domain);
-        m.user_name = wire(unicode, &user);
-        m.workstation = wire(unicode, &ws);
+        m.domain_name = WireString::new(unicode, &domain);
+        m.user_name = WireString::new(unicode, &user);
+        m.workstation = WireString::new(unicode, &ws);
         m.encrypted_random_session_key = key.as_ref().map_or(&[][..], |k| &k[..]);
         m.version = version;
         m.mic = mic;

@@ -300,12 +300,7 @@ impl<'a> AuthenticateMessage<'a> {
             }
             _ => {}
         }
-        put_payload(
-            out,
-            start,
-            &layout,
-            &payloads,
-            claims_version(self.version.is_some(), self.flags),
-        );
+        let claims = claims_version(self.version.is_some(), self.flags);
+        put_payload(out, start, &layout, &payloads, claims);
     }
 }

@@ -144,12 +144,7 @@ impl<'a> NegotiateMessage<'a> {
         if let Some(v) = &self.version {
             out.extend_from_slice(&v.encode());
         }
-        put_payload(
-            out,
-            start,
-            &layout,
-            &payloads,
-            claims_version(self.version.is_some(), self.flags),
-        );
+        let claims = claims_version(self.version.is_some(), self.flags);
+        put_payload(out, start, &layout, &payloads, claims);
     }
 }

@@ -17,13 +17,25 @@ pub enum WireString<'a> {
 }
 
 impl<'a> WireString<'a> {
+    /// `bytes` in the encoding `unicode` selects (NTLMSSP_NEGOTIATE_UNICODE, MS-NLMP
+    /// §2.2): UTF-16LE when true, OEM otherwise. The bytes are not checked.
+    ///
+    /// ```
+    /// use ntlm::wire::WireString;
+    /// assert_eq!(WireString::new(true, b"a\0"), WireString::Utf16(b"a\0"));
+    /// assert_eq!(WireString::new(false, b"a"), WireString::Oem(b"a"));
+    /// ```
+    pub const fn new(unicode: bool, bytes: &'a [u8]) -> Self {
+        if unicode {
+            Self::Utf16(bytes)
+        } else {
+            Self::Oem(bytes)
+        }
+    }
+
     /// An empty string of the encoding `unicode` selects (MS-NLMP §2.2).
     pub const fn empty(unicode: bool) -> Self {
-        if unicode {
-            Self::Utf16(&[])
-        } else {
-            Self::Oem(&[])
-        }
+        Self::new(unicode, &[])
     }
 
     /// The bytes as on the wire (MS-NLMP §2.2).
