@@ -241,25 +241,8 @@ pub fn u16len(s: &str) -> usize {
 
 /// A hex value of `test-vectors/ms-nlmp-4.2.toml`, e.g. `vector("ntlmv2.challenge_message")`.
 pub fn vector(key: &str) -> Vec<u8> {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/test-vectors/ms-nlmp-4.2.toml"
-    ))
-    .expect("vectors");
-    let (section, name) = key.split_once('.').expect("section.key");
-    let mut current = "";
-    for line in text.lines().map(str::trim) {
-        if let Some(s) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            current = s;
-        } else if let Some((k, v)) = line.split_once('=') {
-            if current == section && k.trim() == name {
-                let v = v.trim().trim_matches('"');
-                return (0..v.len())
-                    .step_by(2)
-                    .map(|i| u8::from_str_radix(&v[i..i + 2], 16).expect("hex"))
-                    .collect();
-            }
-        }
-    }
-    panic!("no vector {key}")
+    vectors::Vectors::nlmp().hex(key)
 }
+
+#[path = "../../tests/common/vectors.rs"]
+mod vectors;

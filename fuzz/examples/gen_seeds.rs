@@ -16,44 +16,19 @@ use ntlm::{NegotiateFlags as F, SessionKey};
 #[path = "../fuzz_targets/common.rs"]
 mod common;
 
-/// `[section]` -> `key` -> value of a test-vectors/NAME file (the subset those files use).
-fn sections(name: &str) -> Vec<(String, Vec<(String, String)>)> {
-    let path = format!("{}/../test-vectors/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let mut out: Vec<(String, Vec<(String, String)>)> = Vec::new();
-    for line in text.lines().map(str::trim) {
-        if let Some(s) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            out.push((s.to_string(), Vec::new()));
-        } else if let (Some((k, v)), Some(last)) = (line.split_once('='), out.last_mut()) {
-            if !line.starts_with('#') {
-                last.1.push((k.trim().to_string(), v.trim().trim_matches('"').to_string()));
-            }
-        }
-    }
-    out
-}
-
-fn unhex(v: &str) -> Vec<u8> {
-    (0..v.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&v[i..i + 2], 16).expect("hex"))
-        .collect()
-}
+#[path = "../../tests/common/vectors.rs"]
+mod vectors;
+use vectors::{hex as unhex, Vectors};
 
 fn vector(key: &str) -> Vec<u8> {
-    let (section, name) = key.split_once('.').expect("section.key");
-    sections("ms-nlmp-4.2.toml")
-        .into_iter()
-        .find(|(s, _)| s == section)
-        .and_then(|(_, kv)| kv.into_iter().find(|(k, _)| k == name))
-        .map(|(_, v)| unhex(&v))
-        .unwrap_or_else(|| panic!("no vector {key}"))
+    Vectors::nlmp().hex(key)
 }
 
 /// Messages captured from pyspnego, Samba's ntlm_auth and curl (test-vectors/peers.toml).
 fn peer_seeds() {
-    for (name, kv) in sections("peers.toml") {
-        let get = |k: &str| &kv.iter().find(|(key, _)| key == k).expect(k).1;
+    let peers = Vectors::load("peers.toml");
+    for name in peers.sections() {
+        let get = |k: &str| peers.get(&format!("{name}.{k}"));
         if get("peer_role") == "client" {
             // The peer wrote NEGOTIATE and AUTHENTICATE (the CHALLENGE is ours).
             let (negotiate, auth) = (unhex(get("negotiate")), unhex(get("authenticate")));
@@ -64,7 +39,11 @@ fn peer_seeds() {
             write("roundtrip", &format!("{name}_authenticate"), &auth);
             let a = AuthenticateMessage::decode(&auth).expect("peer AUTHENTICATE");
             if a.nt_challenge_response.len() > 24 {
-                write("decode_av_pairs", &format!("{name}_v2_response"), a.nt_challenge_response);
+                write(
+                    "decode_av_pairs",
+                    &format!("{name}_v2_response"),
+                    a.nt_challenge_response,
+                );
             }
         } else {
             // The peer wrote the CHALLENGE.
@@ -73,7 +52,11 @@ fn peer_seeds() {
             write("roundtrip", &format!("{name}_challenge"), &challenge);
             let c = ChallengeMessage::decode(&challenge).expect("peer CHALLENGE");
             if let Some(info) = c.target_info {
-                write("decode_av_pairs", &format!("{name}_target_info"), info.as_bytes());
+                write(
+                    "decode_av_pairs",
+                    &format!("{name}_target_info"),
+                    info.as_bytes(),
+                );
             }
             for level in [1u8, 3] {
                 let mut seed = vec![level];
@@ -88,11 +71,20 @@ fn peer_seeds() {
 /// `http_auth` target reads it: the server's input (one `Authorization` value per line) and
 /// the client's (status code digit, then the `WWW-Authenticate` value, per line).
 fn http_auth_seeds() {
-    use ntlm::http::auth::{ClientAuth, ClientAuthOptions, ClientStep, Scheme, ServerAuth, ServerAuthOptions, ServerDecision};
+    use ntlm::http::auth::{
+        ClientAuth, ClientAuthOptions, ClientStep, Scheme, ServerAuth, ServerAuthOptions,
+        ServerDecision,
+    };
     for scheme in [Scheme::Ntlm, Scheme::Negotiate] {
-        let options = ServerAuthOptions { schemes: vec![scheme], ..ServerAuthOptions::default() };
+        let options = ServerAuthOptions {
+            schemes: vec![scheme],
+            ..ServerAuthOptions::default()
+        };
         let mut server = ServerAuth::new(common::server_config(), options);
-        let mut client = ClientAuth::new(common::client_config(3, "Secret1"), ClientAuthOptions::default());
+        let mut client = ClientAuth::new(
+            common::client_config(3, "Secret1"),
+            ClientAuthOptions::default(),
+        );
         let (mut server_in, mut client_in) = (vec![0u8], vec![1u8]);
         let mut authorization: Option<String> = None;
         for _ in 0..4 {
@@ -100,18 +92,28 @@ fn http_auth_seeds() {
             server_in.extend_from_slice(authorization.as_deref().unwrap_or("").as_bytes());
             server_in.push(b'\n');
             let (status, headers) = match server.on_request(&values, common::now()) {
-                ServerDecision::Serve { header, .. } => (200, header.into_iter().map(|(_, v)| v).collect::<Vec<_>>()),
-                ServerDecision::Challenge { status, headers, .. } => (status, headers.into_iter().map(|(_, v)| v).collect()),
+                ServerDecision::Serve { header, .. } => {
+                    (200, header.into_iter().map(|(_, v)| v).collect::<Vec<_>>())
+                }
+                ServerDecision::Challenge {
+                    status, headers, ..
+                } => (status, headers.into_iter().map(|(_, v)| v).collect()),
             };
             client_in.push(if status == 200 { b'2' } else { b'1' });
             client_in.extend_from_slice(headers.join(", ").as_bytes());
             client_in.push(b'\n');
-            match client.on_response(status, &headers, true, common::now()).expect("client step") {
+            match client
+                .on_response(status, &headers, true, common::now())
+                .expect("client step")
+            {
                 ClientStep::Authorize { value, .. } => authorization = Some(value),
                 ClientStep::Done(_) => break,
             }
         }
-        assert!(server.principal().is_some(), "the seed handshake must log on");
+        assert!(
+            server.principal().is_some(),
+            "the seed handshake must log on"
+        );
         let name = scheme.name().to_ascii_lowercase();
         write("http_auth", &format!("server_{name}"), &server_in);
         write("http_auth", &format!("client_{name}"), &client_in);
@@ -119,7 +121,9 @@ fn http_auth_seeds() {
 }
 
 fn write(target: &str, name: &str, bytes: &[u8]) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds").join(target);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("seeds")
+        .join(target);
     fs::create_dir_all(&dir).expect("mkdir");
     fs::write(dir.join(name), bytes).expect("write");
 }
@@ -134,10 +138,22 @@ fn main() {
     write("decode_challenge", "nlmp_v2", &v2_challenge);
     write("decode_authenticate", "nlmp_v1", &v1_auth);
     write("decode_authenticate", "nlmp_v2", &v2_auth);
-    write("decode_av_pairs", "nlmp_target_info", &vector("ntlmv2.target_info"));
-    write("decode_av_pairs", "nlmp_v2_response", &vector("ntlmv2.nt_response"));
-    for (name, m) in [("nlmp_v1_challenge", &v1_challenge), ("nlmp_v2_challenge", &v2_challenge),
-        ("nlmp_v1_authenticate", &v1_auth), ("nlmp_v2_authenticate", &v2_auth)] {
+    write(
+        "decode_av_pairs",
+        "nlmp_target_info",
+        &vector("ntlmv2.target_info"),
+    );
+    write(
+        "decode_av_pairs",
+        "nlmp_v2_response",
+        &vector("ntlmv2.nt_response"),
+    );
+    for (name, m) in [
+        ("nlmp_v1_challenge", &v1_challenge),
+        ("nlmp_v2_challenge", &v2_challenge),
+        ("nlmp_v1_authenticate", &v1_auth),
+        ("nlmp_v2_authenticate", &v2_auth),
+    ] {
         write("roundtrip", name, m);
     }
     for (level, challenge) in [(1u8, &v1_challenge), (3, &v2_challenge)] {
@@ -150,14 +166,25 @@ fn main() {
         let (negotiate, challenge, mut server) = common::challenged_server(&config, level);
         let mut client = ClientContext::new(common::client_config(level, "Secret1"));
         client.negotiate().expect("negotiate");
-        let auth = client.authenticate(&challenge, common::now()).expect("authenticate");
-        let logon = server.accept(&auth, common::now()).expect("seed must log on");
+        let auth = client
+            .authenticate(&challenge, common::now())
+            .expect("authenticate");
+        let logon = server
+            .accept(&auth, common::now())
+            .expect("seed must log on");
         assert_eq!(logon.user, "alice");
         if level == 3 {
-            let info = ChallengeMessage::decode(&challenge).unwrap().target_info.unwrap();
+            let info = ChallengeMessage::decode(&challenge)
+                .unwrap()
+                .target_info
+                .unwrap();
             write("decode_av_pairs", "ours_target_info", info.as_bytes());
             let a = AuthenticateMessage::decode(&auth).unwrap();
-            write("decode_av_pairs", "ours_v2_response", a.nt_challenge_response);
+            write(
+                "decode_av_pairs",
+                "ours_v2_response",
+                a.nt_challenge_response,
+            );
         }
         if level == 0 || level == 3 {
             write("decode_negotiate", &format!("ours_l{level}"), &negotiate);
@@ -174,7 +201,13 @@ fn main() {
     }
 
     // Session security: selector (0x07 = ESS | KEY_EXCH | 128; 0x00 = NTLMv1), signature, message.
-    for (selector, flags) in [(0x07u8, F::NEGOTIATE_EXTENDED_SESSIONSECURITY | F::NEGOTIATE_KEY_EXCH | F::NEGOTIATE_128), (0x00, F::EMPTY)] {
+    for (selector, flags) in [
+        (
+            0x07u8,
+            F::NEGOTIATE_EXTENDED_SESSIONSECURITY | F::NEGOTIATE_KEY_EXCH | F::NEGOTIATE_128,
+        ),
+        (0x00, F::EMPTY),
+    ] {
         let f = flags | F::NEGOTIATE_SIGN | F::NEGOTIATE_SEAL;
         let mut client = SessionSecurity::new(f, &SessionKey::from_bytes([0x55; 16]), Side::Client);
         let mut msg = b"P\0l\0a\0i\0n\0t\0e\0x\0t\0".to_vec();
