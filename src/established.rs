@@ -1,5 +1,9 @@
 //! What a completed handshake leaves behind on either side: the negotiated flags, the
 //! exported session key (MS-NLMP §3.1.5.1.2, §3.2.5.1.2) and the session security state.
+//!
+//! The signing and sealing keys and their RC4 states are derived on first use: HTTP
+//! authentication never signs or seals, so a handshake that only authenticates a connection
+//! skips SIGNKEY, SEALKEY and both RC4 key schedules. The exported session key is there at once.
 
 use core::fmt;
 
@@ -12,24 +16,26 @@ pub struct Established {
     flags: NegotiateFlags,
     exported_session_key: SessionKey,
     anonymous: bool,
-    security: SessionSecurity,
+    side: Side,
+    /// Built by the first call that signs, seals or takes it out.
+    security: Option<SessionSecurity>,
 }
 
 impl Established {
-    /// Builds the session security for `side` from the negotiated flags and the exported
-    /// session key (MS-NLMP §3.4.5.2, §3.4.5.3).
+    /// The outcome for `side` from the negotiated flags and the exported session key. The
+    /// session security (MS-NLMP §3.4.5.2, §3.4.5.3) is built when first used.
     pub fn new(
         flags: NegotiateFlags,
         exported_session_key: SessionKey,
         side: Side,
         anonymous: bool,
     ) -> Self {
-        let security = SessionSecurity::new(flags, &exported_session_key, side);
         Self {
             flags,
             exported_session_key,
             anonymous,
-            security,
+            side,
+            security: None,
         }
     }
 
@@ -48,14 +54,24 @@ impl Established {
         self.anonymous
     }
 
-    /// Signing and sealing for this side.
+    /// Signing and sealing for this side; the keys are derived on the first call.
     pub fn security(&mut self) -> &mut SessionSecurity {
-        &mut self.security
+        let Self {
+            flags,
+            exported_session_key,
+            side,
+            security,
+            ..
+        } = self;
+        security.get_or_insert_with(|| SessionSecurity::new(*flags, exported_session_key, *side))
     }
 
-    /// Takes the session security out.
+    /// Takes the session security out (derived now if it was not used yet).
     pub fn into_security(self) -> SessionSecurity {
-        self.security
+        match self.security {
+            Some(security) => security,
+            None => SessionSecurity::new(self.flags, &self.exported_session_key, self.side),
+        }
     }
 }
 
