@@ -389,9 +389,8 @@ impl ServerPolicy {
         at_audit.judge_responses(kinds).err()
     }
 
-    /// [`audit`](Self::audit) when only the verified response is known (an HTTP
-    /// [`Principal`](crate::http::auth::Principal) carries no more): judged as the fields a
-    /// client sends with that response.
+    /// [`audit`](Self::audit) when only the verified response is known (an HTTP `Principal`
+    /// carries no more): judged as the fields a client sends with that response.
     pub fn audit_verified(&self, verified: Verify) -> Option<PolicyRefusal> {
         let (lm, nt) = match verified {
             Verify::NtlmV2 => (LmKind::Zero24, NtKind::NtlmV2),

@@ -4,7 +4,7 @@
 //! [`NtlmLayer`] wraps a service. A request on an authenticated connection reaches it with the
 //! connection's [`Principal`] (an `Arc<Principal>`) in its extensions; any other request is
 //! answered `401` with the NTLM/Negotiate challenge by the layer, which drives one
-//! [`ServerAuth`] per connection. With feature `axum`, [`NtlmUser`] extracts the principal.
+//! [`ServerAuth`] per connection. With feature `axum`, `NtlmUser` extracts the principal.
 //!
 //! # Why the connection's state travels in a request extension
 //!
@@ -92,8 +92,12 @@ use super::spnego::SpnegoRefusal;
 static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
 
 /// One client connection's authentication: its peer, its channel bindings, its
-/// [`ServerAuth`] (created by the layer on the first request) and its `tracing` span.
-/// Cheap to clone; every clone is the same connection.
+/// [`ServerAuth`] (created by the first [`NtlmLayer`] that sees the connection, with that
+/// layer's configuration) and its `tracing` span. Cheap to clone; every clone is the same
+/// connection.
+///
+/// NTLM binds the logon to the connection, so serve it over HTTP/1.1 (as IIS does; axum's
+/// `http2` feature is not enabled here): over HTTP/2 one logon would cover every stream.
 #[derive(Clone)]
 pub struct Connection {
     inner: Arc<ConnectionInner>,
@@ -136,8 +140,8 @@ impl Connection {
         Self::build(None, None)
     }
 
-    /// A new TLS connection from `peer` with its `tls-server-end-point` bindings
-    /// ([`tls::ServerTls`](super::tls) computes them from the certificate).
+    /// A new TLS connection from `peer` with its `tls-server-end-point` bindings (feature
+    /// `tls`: `ServerTls::bindings` holds them for the server's certificate).
     pub fn with_channel_bindings(peer: SocketAddr, bindings: ChannelBindings) -> Self {
         Self::build(Some(peer), Some(bindings))
     }

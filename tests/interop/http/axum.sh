@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # examples/axum_server (ntlm::http::tower::NtlmLayer under axum::serve, and under a hyper-util
-# accept loop over TLS) against real clients: curl --ntlm, pyspnego's Negotiate and NTLM
+# accept loop over TLS) against real clients: curl --ntlm, curl --negotiate (GSS-API with
+# Debian's gss-ntlmssp, credentials from NTLM_USER_FILE), pyspnego's Negotiate and NTLM
 # clients, and our examples/http_client (Negotiate and NTLM, over HTTP and HTTPS). Also checks
 # audit mode (--audit-level) reaches the log and the /metrics counters.
 #
@@ -24,6 +25,13 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 die() { echo "interop-axum: ERROR: $*" >&2; exit 2; }
+if [ ! -e /etc/gss/mech.d/mech.ntlmssp.conf ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq --no-install-recommends \
+        gss-ntlmssp >/dev/null 2>&1 \
+        || { timeout 600 apt-get update -qq && DEBIAN_FRONTEND=noninteractive timeout 600 \
+             apt-get install -y -qq --no-install-recommends gss-ntlmssp >/dev/null; }
+fi
+[ -e /etc/gss/mech.d/mech.ntlmssp.conf ] || die "gss-ntlmssp not installed (apt-get install gss-ntlmssp)"
 for tool in curl python3 openssl timeout; do
     command -v "$tool" >/dev/null || die "$tool not found"
 done
@@ -90,6 +98,19 @@ for lvl in 3 5; do
     record "  ... refusal event with rule=\"bad password\"" 1 "$got" ""
     stop_server
 done
+
+# --- curl --negotiate: SPNEGO from MIT GSS-API with the gss-ntlmssp mechanism -------------
+printf 'CORP:alice:wrong\n' > "$work/users-wrong.txt"
+start_server --level 5
+got="$(NTLM_USER_FILE="$work/users.txt" timeout 20 curl -s -o "$work/body" -w '%{http_code}' \
+    --negotiate -u : "http://127.0.0.1:$srv_port/" || true)"
+record "curl --negotiate (gss-ntlmssp) -> axum_server level 5" 200 "$got" "$(last_event)"
+record "  ... scheme in the event is Negotiate" "yes" \
+    "$(grep 'logon accepted' "$srv_log" | tail -n1 | grep -q 'scheme=Negotiate' && echo yes || echo no)" ""
+got="$(NTLM_USER_FILE="$work/users-wrong.txt" timeout 20 curl -s -o /dev/null -w '%{http_code}' \
+    --negotiate -u : "http://127.0.0.1:$srv_port/" || true)"
+record "curl --negotiate wrong password -> level 5" 401 "$got" "$(last_event)"
+stop_server
 
 # One handshake per connection: three URLs on one kept-alive connection.
 start_server --level 5
