@@ -216,3 +216,55 @@ async fn audit_mode_accepts_reports_and_counts() {
     assert_eq!(snap.would_refuse(RefusedKind::NtlmV1), 1);
     assert_eq!(snap.would_refuse_total(), 1);
 }
+
+/// The axum side: `NtlmUser` in a handler behind the layer, `Option<NtlmUser>` on a route
+/// without it, and `ConnectInfo<Connection>` (what `into_make_service_with_connect_info`
+/// inserts) found by the layer.
+#[cfg(feature = "axum")]
+#[tokio::test]
+async fn axum_router_with_the_extractor() {
+    use axum::extract::ConnectInfo;
+    use axum::routing::get;
+    use axum::Router;
+    use ntlm::http::tower::NtlmUser;
+
+    let layer = layer(ServerPolicy::domain_controller(L::L5));
+    let protected = Router::new()
+        .route(
+            "/",
+            get(|NtlmUser(who): NtlmUser| async move { who.qualified() }),
+        )
+        .layer(layer.clone());
+    let open = Router::new().route(
+        "/",
+        get(|who: Option<NtlmUser>| async move { format!("{:?}", who.map(|w| w.0.qualified())) }),
+    );
+    // Adapts a Router to the test's Full<Bytes> bodies, with the connection as axum's
+    // ConnectInfo.
+    let adapt = |router: Router, connection: Connection| {
+        service_fn(move |req: Request<Body>| {
+            let mut req = req.map(axum::body::Body::new);
+            // Only axum's ConnectInfo carries the connection here.
+            req.extensions_mut().remove::<Connection>();
+            req.extensions_mut().insert(ConnectInfo(connection.clone()));
+            let router = router.clone();
+            async move {
+                let response = router.oneshot(req).await.unwrap();
+                let (parts, body) = response.into_parts();
+                let bytes = body.collect().await.unwrap().to_bytes();
+                Ok::<_, Infallible>(Response::from_parts(parts, Full::new(bytes)))
+            }
+        })
+    };
+    let connection = Connection::without_peer();
+    let service = adapt(protected, connection.clone());
+    let answer = logon(&service, &connection, L::L3, "Secret1", Scheme::Negotiate).await;
+    assert_eq!(
+        (answer.status, answer.body.as_str()),
+        (StatusCode::OK, "CORP\\alice")
+    );
+    let fresh = Connection::without_peer();
+    let unauthenticated = send(&adapt(open.clone(), fresh.clone()), Some(&fresh), None).await;
+    assert_eq!(unauthenticated.body, "None");
+    assert_eq!(layer.metrics().snapshot().accepted(Verify::NtlmV2), 1);
+}
