@@ -268,3 +268,67 @@ async fn axum_router_with_the_extractor() {
     assert_eq!(unauthenticated.body, "None");
     assert_eq!(layer.metrics().snapshot().accepted(Verify::NtlmV2), 1);
 }
+
+/// Proxy authentication: 407 with `Proxy-Authenticate`, and the inner service never sees the
+/// `Proxy-Authorization` that logged the connection on.
+#[tokio::test]
+async fn proxy_target_answers_407_and_consumes_the_credentials() {
+    use ntlm::http::auth::{ServerAuthOptions, Target};
+    let mut users = MemoryStore::new();
+    users.add_password("CORP", "alice", "Secret1");
+    let mut config = ServerConfig::new(ServerPolicy::domain_controller(L::L5), users);
+    config.reflection_guard = guard();
+    let options = ServerAuthOptions {
+        target: Target::Proxy,
+        ..ServerAuthOptions::default()
+    };
+    let layer = NtlmLayer::with_options(Arc::new(config), options, Default::default());
+    let service = layer.layer(service_fn(|req: Request<Body>| async move {
+        let leaked = req.headers().contains_key("Proxy-Authorization");
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(format!(
+            "leaked={leaked}"
+        )))))
+    }));
+    let connection = Connection::without_peer();
+    let mut client_config = ClientConfig::new(L::L3, "CORP", "alice", "Secret1");
+    client_config.reflection_guard = guard();
+    let mut client = ClientAuth::new(
+        client_config,
+        ClientAuthOptions {
+            target: Target::Proxy,
+            ..ClientAuthOptions::default()
+        },
+    );
+    let mut authorization: Option<String> = None;
+    for _ in 0..4 {
+        let mut request = Request::builder().uri("http://example.test/");
+        if let Some(v) = &authorization {
+            request = request.header("Proxy-Authorization", v);
+        }
+        let mut request = request.body(Full::new(Bytes::new())).unwrap();
+        request.extensions_mut().insert(connection.clone());
+        let response = service.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let challenges: Vec<String> = response
+            .headers()
+            .get_all("Proxy-Authenticate")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect();
+        if status == StatusCode::OK {
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            assert_eq!(&body[..], b"leaked=false");
+            assert_eq!(connection.principal().unwrap().user, "alice");
+            return;
+        }
+        assert_eq!(status, StatusCode::PROXY_AUTHENTICATION_REQUIRED);
+        match client
+            .on_response(status.as_u16(), &challenges, true, SystemTime::now())
+            .unwrap()
+        {
+            ClientStep::Authorize { value, .. } => authorization = Some(value),
+            ClientStep::Done(d) => panic!("ended early: {d:?}"),
+        }
+    }
+    panic!("no 200 after four rounds");
+}

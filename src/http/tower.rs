@@ -378,6 +378,11 @@ where
                 match decide(&shared, &connection, &values) {
                     Outcome::Serve { principal, header } => {
                         request.extensions_mut().insert(principal);
+                        // Proxy credentials are for this hop (RFC 9110 §11.7.2): a proxy
+                        // built on the layer does not forward them.
+                        if shared.options.target == super::auth::Target::Proxy {
+                            request.headers_mut().remove(name);
+                        }
                         let mut response = inner.call(request).await?;
                         if let Some((name, value)) = header {
                             if let Ok(v) = HeaderValue::from_str(&value) {
