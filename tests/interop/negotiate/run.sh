@@ -10,7 +10,7 @@
 # Debian packages: winbind (ntlm_auth), squid, curl, gss-ntlmssp (installed here when
 # missing and running as root, as CI does). Exits non-zero when a peer is missing or a check
 # fails; prints a result table. Every step is bounded in time; what it starts, it stops.
-# Environment: NTLM_BIN (default: target/debug/ntlm, built when missing).
+# Environment: NTLM_BIN (default: target/debug/ntlm, built or brought up to date first).
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -29,9 +29,10 @@ done
 [ -e /etc/gss/mech.d/mech.ntlmssp.conf ] || { echo "run.sh: gss-ntlmssp not installed (apt-get install gss-ntlmssp)" >&2; missing=1; }
 [ "$missing" = 0 ] || exit 2
 
-NTLM_BIN="${NTLM_BIN:-$ROOT/target/debug/ntlm}"
-if [ ! -x "$NTLM_BIN" ]; then
+# The debug build `cargo test --all-features` made, brought up to date (incremental).
+if [ -z "${NTLM_BIN:-}" ]; then
     (cd "$ROOT" && timeout 1200 cargo build --all-features --bin ntlm >&2) || exit 2
+    NTLM_BIN="$ROOT/target/debug/ntlm"
 fi
 VPY="$(bash "$ROOT/tests/interop/setup-pyspnego.sh" | tail -n1)" || { echo "run.sh: pyspnego setup failed" >&2; exit 2; }
 
