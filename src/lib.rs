@@ -12,7 +12,7 @@
 //! - [`client`] and [`server`]: sans-IO contexts. Bytes in, bytes or a decision out; the caller
 //!   owns sockets and the clock.
 //! - [`store`], [`lockout`], [`guard`], [`channel_bindings`]: what a verifying server needs
-//!   around the protocol.
+//!   around the protocol; [`metrics`]: counters of its decisions.
 //!
 //! ```
 //! use std::{sync::Arc, time::{Duration, SystemTime}};
@@ -49,6 +49,7 @@ pub mod guard;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod lockout;
+pub mod metrics;
 pub mod policy;
 pub mod secret;
 pub mod server;

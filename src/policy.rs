@@ -255,6 +255,12 @@ pub struct ServerPolicy {
     pub clock_skew: Duration,
     /// How long an issued challenge stays valid.
     pub challenge_lifetime: Duration,
+    /// Audit mode (Windows' "Restrict NTLM: Audit"): the level whose response-kind rules
+    /// (same preset) a logon accepted under this policy is also judged by. A logon that level
+    /// would refuse is still accepted, and reported (see [`ServerPolicy::audit`]); `None`: no
+    /// audit. Administrators set it to the level they plan to raise to, to see who still
+    /// sends LM or NTLMv1 first.
+    pub audit_level: Option<LmCompatibilityLevel>,
 }
 
 impl ServerPolicy {
@@ -280,6 +286,7 @@ impl ServerPolicy {
             send_timestamp: true,
             clock_skew: Duration::from_secs(36 * 3600),
             challenge_lifetime: Duration::from_secs(300),
+            audit_level: None,
         }
     }
 
@@ -354,6 +361,48 @@ impl ServerPolicy {
             refused,
             level: self.level,
             preset: self.preset,
+        })
+    }
+}
+
+impl ServerPolicy {
+    /// The audit verdict on what a client sent in a logon this policy accepted: `Some` with
+    /// the rule when the same preset at [`audit_level`](Self::audit_level) would refuse it
+    /// ([`judge_responses`](Self::judge_responses) at that level, `allow_anonymous` kept),
+    /// `None` when it would be accepted too or no audit level is set. Allocates nothing.
+    ///
+    /// ```
+    /// use ntlm::classify::{LmKind, NtKind, ResponseKinds};
+    /// use ntlm::policy::{LmCompatibilityLevel as L, RefusedKind, ServerPolicy};
+    /// let mut p = ServerPolicy::domain_controller(L::L2);
+    /// p.audit_level = Some(L::L5);
+    /// let v1 = ResponseKinds { lm: LmKind::CopyOfNt, nt: NtKind::NtlmV1, anonymous: false };
+    /// assert!(p.judge_responses(&v1).is_ok());
+    /// let finding = p.audit(&v1).unwrap();
+    /// assert_eq!(finding.refused, RefusedKind::NtlmV1);
+    /// assert_eq!(finding.to_string(), "NTLMv1 refused by server level 5");
+    /// ```
+    pub fn audit(&self, kinds: &ResponseKinds) -> Option<PolicyRefusal> {
+        let level = self.audit_level?;
+        let mut at_audit = Self::new(self.preset, level);
+        at_audit.allow_anonymous = self.allow_anonymous;
+        at_audit.judge_responses(kinds).err()
+    }
+
+    /// [`audit`](Self::audit) when only the verified response is known (an HTTP `Principal`
+    /// carries no more): judged as the fields a client sends with that response.
+    pub fn audit_verified(&self, verified: Verify) -> Option<PolicyRefusal> {
+        let (lm, nt) = match verified {
+            Verify::NtlmV2 => (LmKind::Zero24, NtKind::NtlmV2),
+            Verify::Ess => (LmKind::EssClientChallenge, NtKind::Ess),
+            Verify::NtlmV1 => (LmKind::LmV1OrV2, NtKind::NtlmV1),
+            Verify::LmV2Only | Verify::LmOnly => (LmKind::LmV1OrV2, NtKind::Empty),
+            Verify::Anonymous => (LmKind::Anonymous, NtKind::Empty),
+        };
+        self.audit(&ResponseKinds {
+            lm,
+            nt,
+            anonymous: verified == Verify::Anonymous,
         })
     }
 }
@@ -504,5 +553,43 @@ mod tests {
         );
         p.allow_anonymous = true;
         assert_eq!(p.judge_responses(&anon), Ok(Verify::Anonymous));
+    }
+
+    #[test]
+    fn audit_judges_at_the_audit_level() {
+        let v1 = kinds(LmKind::LmV1OrV2, NtKind::NtlmV1);
+        let v2 = kinds(LmKind::Zero24, NtKind::NtlmV2);
+        let lm = kinds(LmKind::LmV1OrV2, NtKind::Empty);
+        let mut p = ServerPolicy::domain_controller(LmCompatibilityLevel::L2);
+        assert_eq!(p.audit(&v1), None, "no audit level: no finding");
+        p.audit_level = Some(LmCompatibilityLevel::L5);
+        assert_eq!(p.judge_responses(&v1), Ok(Verify::NtlmV1));
+        let finding = p.audit(&v1).unwrap();
+        assert_eq!(
+            (finding.refused, finding.level),
+            (RefusedKind::NtlmV1, LmCompatibilityLevel::L5)
+        );
+        assert_eq!(p.audit(&v2), None);
+        assert_eq!(p.audit(&lm).unwrap().refused, RefusedKind::Lm);
+        p.audit_level = Some(LmCompatibilityLevel::L4);
+        assert_eq!(p.audit(&v1), None, "level 4 still accepts NTLMv1");
+        assert_eq!(p.audit(&lm).unwrap().refused, RefusedKind::Lm);
+        assert_eq!(
+            p.audit_verified(Verify::LmOnly).unwrap().refused,
+            RefusedKind::Lm
+        );
+        assert_eq!(p.audit_verified(Verify::NtlmV2), None);
+        // The preset is kept: symmetric level 3 refuses NTLMv1-ESS.
+        let mut s = ServerPolicy::symmetric(LmCompatibilityLevel::L2);
+        s.audit_level = Some(LmCompatibilityLevel::L3);
+        assert_eq!(
+            s.audit_verified(Verify::Ess).unwrap().preset,
+            ServerPreset::Symmetric
+        );
+        // Anonymous is judged with this policy's permission, not the preset's.
+        let mut a = ServerPolicy::domain_controller(LmCompatibilityLevel::L3);
+        a.allow_anonymous = true;
+        a.audit_level = Some(LmCompatibilityLevel::L5);
+        assert_eq!(a.audit_verified(Verify::Anonymous), None);
     }
 }

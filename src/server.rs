@@ -328,6 +328,10 @@ pub struct Authenticated {
     pub mic_verified: bool,
     /// Flags, exported session key and session security.
     pub established: Established,
+    /// Audit mode: the rule that would have refused this logon at the policy's
+    /// [`audit_level`](ServerPolicy::audit_level) ([`ServerPolicy::audit`]); `None` when that
+    /// level accepts it too, or without an audit level. The logon is accepted either way.
+    pub audit: Option<PolicyRefusal>,
 }
 
 struct Pending {
@@ -567,6 +571,7 @@ impl ServerContext {
                 verified: verify,
                 mic_verified: false,
                 established,
+                audit: policy.audit(&kinds),
             });
         }
 
@@ -704,6 +709,7 @@ impl ServerContext {
             verified: verify,
             mic_verified,
             established: Established::new(flags, exported, Side::Server, false),
+            audit: policy.audit(&kinds),
         })
     }
 

@@ -7,8 +7,12 @@
 //!   proxy) and [`auth::ServerAuth`] for one server connection.
 //! - `hyper_client`, `hyper_server` (feature `hyper`) and `tls` (feature `tls`): adapters over hyper 1.x, tokio
 //!   and rustls.
+//! - `tower` (feature `tower`): a `tower::Layer` putting NTLM/Negotiate in front of any
+//!   `tower::Service` (axum, hyper-util), one state per connection.
+//! - [`claims`]: the names an AUTHENTICATE claims, for the log of a refusal.
 
 pub mod auth;
+pub mod claims;
 pub mod header;
 #[cfg(feature = "hyper")]
 pub mod hyper_client;
@@ -17,3 +21,5 @@ pub mod hyper_server;
 pub mod spnego;
 #[cfg(feature = "tls")]
 pub mod tls;
+#[cfg(feature = "tower")]
+pub mod tower;

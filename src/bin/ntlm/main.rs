@@ -1,6 +1,7 @@
 //! `ntlm`: command-line tools over the `ntlm` crate (MS-NLMP).
 //!
 //! - `squid-helper`: a Squid/Samba `squid-2.5-ntlmssp` authenticator (MS-NLMP §3.2).
+//! - `negotiate-helper`: a Squid `auth_param negotiate` authenticator, SPNEGO wrapping NTLM.
 //! - `client-helper`: a Samba `ntlmssp-client-1` client helper (MS-NLMP §3.1).
 //! - `decode`: every field of a NEGOTIATE, CHALLENGE or AUTHENTICATE (MS-NLMP §2.2).
 //! - `hash`: NTOWFv1 and LMOWFv1 of a password read from stdin (MS-NLMP §3.3.1).
@@ -12,6 +13,7 @@ mod decode;
 mod hash;
 mod helper;
 mod json;
+mod negotiate_helper;
 mod squid;
 
 use std::process::ExitCode;
@@ -21,6 +23,7 @@ ntlm: NTLM (MS-NLMP) tools
 
 usage:
   ntlm squid-helper --level N --users FILE [--preset dc|symmetric] [--domain NAME] [--computer NAME]
+  ntlm negotiate-helper --level N --users FILE [--audit-level N] [--preset dc|symmetric] [--domain NAME] [--computer NAME]
   ntlm client-helper --level N --user 'DOMAIN\\user' --password-env VAR [--workstation NAME]
   ntlm decode [--json] [TOKEN]
   ntlm hash [--lm]
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
     };
     match command.as_str() {
         "squid-helper" => squid::main(rest),
+        "negotiate-helper" => negotiate_helper::main(rest),
         "client-helper" => client_helper::main(rest),
         "decode" => decode::main(rest),
         "hash" => hash::main(rest),
