@@ -183,12 +183,13 @@ fn squid_helper_protocol_misuse_is_bh_and_never_fatal() {
         truncated.starts_with("BH malformed NEGOTIATE: "),
         "{truncated}"
     );
-    // A malformed AUTHENTICATE after a good YR.
+    // A malformed AUTHENTICATE after a good YR is the client's fault: a logon failure (NA),
+    // not a broken helper (BH).
     let mut c = client(3, "Secret1");
     let tt = h.ask(&format!("YR {}", B64.encode(c.negotiate().unwrap())));
     assert!(tt.starts_with("TT "));
     let bad = h.ask("KK TlRMTVNTUAADAAAAGAAY");
-    assert!(bad.starts_with("BH malformed AUTHENTICATE: "), "{bad}");
+    assert!(bad.starts_with("NA malformed AUTHENTICATE: "), "{bad}");
     // A line longer than the limit, then the helper still works.
     let long = format!("YR {}", "A".repeat(70_000));
     assert!(h.ask(&long).starts_with("BH request longer than"));
