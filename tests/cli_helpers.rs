@@ -529,7 +529,10 @@ fn decode_broken_tokens_name_the_field_and_offset() {
     let init = ntlm::http::spnego::NegotiationToken::Init(ntlm::http::spnego::NegTokenInit::ntlm(
         c.negotiate().unwrap(),
     ));
-    let header = format!("Authorization: Negotiate {}", B64.encode(init.encode()));
+    let header = format!(
+        "Authorization: Negotiate {}",
+        B64.encode(init.encode().unwrap())
+    );
     let out = run(&["decode", &header], "");
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -657,7 +660,8 @@ fn decode_spnego_prints_the_spnego_layer_before_the_ntlm_message() {
         mech_token: Some(c.negotiate().unwrap()),
         mech_list_mic: None,
     })
-    .encode();
+    .encode()
+    .unwrap();
     let text = decode(&B64.encode(&odd));
     assert!(
         text.contains("  mechTypes: 1.3.6.1.4.1.311.2.2.30, NTLM (1.3.6.1.4.1.311.2.2.10)\n"),
@@ -720,7 +724,8 @@ fn decode_spnego_prints_the_spnego_layer_before_the_ntlm_message() {
         response_token: Some(authenticate[..40].to_vec()),
         ..NegTokenResp::default()
     })
-    .encode();
+    .encode()
+    .unwrap();
     let out = run(&["decode", &B64.encode(&broken)], "");
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);

@@ -922,13 +922,13 @@ mod tests {
             response_token: Some(ntlm.clone()),
             ..Default::default()
         });
-        let b64 = crate::helper::base64_encode(&resp.encode());
+        let b64 = crate::helper::base64_encode(&resp.encode().unwrap());
         let token = parse_token(&format!("Negotiate {b64}")).unwrap();
         assert_eq!(token.ntlm(), Some(ntlm.as_slice()));
         assert!(matches!(token, Token::Spnego(NegotiationToken::Resp(_))));
         // A bare NegTokenInit ([0] without the GSS-API framing) is SPNEGO too.
         let init = NegTokenInit::ntlm(ntlm.clone());
-        let bare = NegotiationToken::Init(init).encode();
+        let bare = NegotiationToken::Init(init).encode().unwrap();
         let bare = bare
             .get(bare.iter().position(|&b| b == 0xa0).unwrap()..)
             .unwrap();
