@@ -43,10 +43,11 @@ profile="${NTLM_INTEROP_PROFILE:-debug}"
 profile_flag=()
 [ "$profile" = release ] && profile_flag=(--release)
 echo "interop-http: building examples ($profile)" >&2
-(cd "$repo" && timeout 1500 cargo build "${profile_flag[@]}" --all-features --example http_server --example http_client >&2) \
+(cd "$repo" && timeout 1500 cargo build "${profile_flag[@]}" --all-features --example http_server --example http_client --bin ntlm >&2) \
     || die "cargo build failed"
 server_bin="$repo/target/$profile/examples/http_server"
 client_bin="$repo/target/$profile/examples/http_client"
+ntlm_bin="$repo/target/$profile/ntlm"
 
 vpy="$venv/bin/python"
 if ! "$vpy" -c "import spnego, requests, spnego._version as v; assert v.__version__ == '$PYSPNEGO_VERSION'" 2>/dev/null; then
@@ -152,6 +153,27 @@ for lvl in 0 1 2 3 4 5; do
     fi
     stop_server
 done
+
+# http_server's CHALLENGE carries MsvAvDnsDomainName and MsvAvDnsComputerName by default,
+# and the configured ones with --dns-domain / --dns-computer.
+dns_pairs() { # url: the DNS pairs of the CHALLENGE answering wget's NEGOTIATE, as name=value
+    timeout 20 curl -s -D - -o /dev/null -H 'Authorization: NTLM TlRMTVNTUAABAAAAAgIAAAAAAAAgAAAAAAAAACAAAAA=' "$1" \
+        | tr -d '\r' | awk 'tolower($1) == "www-authenticate:" && $2 == "NTLM" { print "NTLM " $3 }' \
+        | "$ntlm_bin" decode --json \
+        | "$PYTHON" -c 'import json, sys
+for p in json.load(sys.stdin).get("target_info") or []:
+    if p["name"] in ("MsvAvDnsDomainName", "MsvAvDnsComputerName"):
+        print(p["name"] + "=" + p["value"])' | sort | tr '\n' ' '
+}
+start_server --level 3
+got="$(dns_pairs "http://127.0.0.1:$srv_port/")"
+record "http_server CHALLENGE: DNS names by default" 2 "$(printf '%s' "$got" | wc -w)" "$got"
+stop_server
+start_server --level 3 --dns-domain corp.example --dns-computer web1.corp.example
+got="$(dns_pairs "http://127.0.0.1:$srv_port/")"
+record "http_server CHALLENGE: --dns-domain, --dns-computer" \
+    "MsvAvDnsComputerName=web1.corp.example MsvAvDnsDomainName=corp.example" "${got% }" ""
+stop_server
 
 # --- our http_client against the pyspnego server -----------------------------------------
 py_port="$(free_port)"
