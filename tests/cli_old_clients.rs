@@ -134,3 +134,14 @@ fn squid_helper_sends_dns_names() {
         )
     );
 }
+
+#[test]
+fn decode_reads_negotiate_names_as_cp850() {
+    // NEGOTIATE with OEM_DOMAIN_SUPPLIED: DomainName "MÜNCHEN" in CP850 (Ü = 0x9A) at 32.
+    let mut m = b"NTLMSSP\0\x01\0\0\0".to_vec();
+    m.extend_from_slice(&0x0000_1207u32.to_le_bytes());
+    m.extend_from_slice(&[7, 0, 7, 0, 32, 0, 0, 0, 0, 0, 0, 0, 39, 0, 0, 0]);
+    m.extend_from_slice(b"M\x9aNCHEN");
+    let text = run(&["decode", &B64.encode(&m)], "");
+    assert!(text.contains("DomainName: \"MÜNCHEN\""), "{text}");
+}

@@ -578,12 +578,12 @@ pub fn describe_text(bytes: &[u8]) -> Result<String, String> {
             let _ = writeln!(
                 out,
                 "  DomainName: {:?}",
-                String::from_utf8_lossy(m.domain_name)
+                WireString::Oem(m.domain_name).to_string_lossy()
             );
             let _ = write!(
                 out,
                 "  Workstation: {:?}",
-                String::from_utf8_lossy(m.workstation)
+                WireString::Oem(m.workstation).to_string_lossy()
             );
         }
         2 => {
@@ -760,11 +760,11 @@ pub fn describe_json(bytes: &[u8]) -> Result<Vec<(&'static str, Value)>, String>
             fields.push(("version", version_json(m.version)));
             fields.push((
                 "domain_name",
-                String::from_utf8_lossy(m.domain_name).into_owned().into(),
+                WireString::Oem(m.domain_name).to_string_lossy().into(),
             ));
             fields.push((
                 "workstation",
-                String::from_utf8_lossy(m.workstation).into_owned().into(),
+                WireString::Oem(m.workstation).to_string_lossy().into(),
             ));
         }
         2 => {
