@@ -61,7 +61,8 @@ pub struct ServerConfig {
     /// Account lockout, when enabled.
     pub lockout: Option<Arc<LockoutTracker>>,
     /// Replay detection (on by default; an accepted response is remembered for the
-    /// policy's challenge lifetime, at least 60 s).
+    /// policy's challenge lifetime, at least 60 s, unless more than the cache holds crowd it
+    /// out first: see [`ReplayCache::new`]).
     pub replay: Option<Arc<ReplayCache>>,
     /// Reflection detection (the process-wide guard by default).
     pub reflection_guard: Option<Arc<ReflectionGuard>>,

@@ -515,7 +515,7 @@ impl SpnegoClient {
         }
     }
 
-    /// The first token: InitialContextToken { NegTokenInit { [NTLM], NEGOTIATE } }.
+    /// The first token: InitialContextToken { NegTokenInit { \[NTLM\], NEGOTIATE } }.
     pub fn initial_token(&mut self) -> Result<Vec<u8>, SpnegoClientError> {
         if !matches!(self.state, ClientState::Start) {
             return Err(SpnegoClientError::OutOfOrder("initial token asked twice"));
