@@ -7,6 +7,9 @@
 //! ```
 //!
 //! `--users` is an `NTLM_USER_FILE` (`DOMAIN:USER:PASSWORD` lines, or smbpasswd lines).
+//! The CHALLENGE carries MsvAvDnsDomainName and MsvAvDnsComputerName
+//! ([`ServerConfig::default_dns_names`]: this host's name); `--dns-domain NAME` and
+//! `--dns-computer NAME` set them.
 //! Authenticated requests get 200 and `authenticated as DOMAIN\user`; others get 401 with
 //! `WWW-Authenticate: Negotiate` and `WWW-Authenticate: NTLM`. Each handshake and each
 //! refusal (with its reason) is logged to stderr.
@@ -21,7 +24,7 @@ use ntlm::store::MemoryStore;
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: http_server --listen ADDR:PORT --users FILE --level N [--no-ess] [--tls-cert PEM --tls-key PEM]"
+        "usage: http_server --listen ADDR:PORT --users FILE --level N [--no-ess] [--tls-cert PEM --tls-key PEM] [--dns-domain NAME] [--dns-computer NAME]"
     );
     ExitCode::from(2)
 }
@@ -31,6 +34,7 @@ async fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let (mut listen, mut users, mut level, mut no_ess, mut cert, mut key) =
         (None, None, None, false, None, None);
+    let (mut dns_domain, mut dns_computer) = (None, None);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--listen" => listen = args.next(),
@@ -39,6 +43,8 @@ async fn main() -> ExitCode {
             "--no-ess" => no_ess = true,
             "--tls-cert" => cert = args.next(),
             "--tls-key" => key = args.next(),
+            "--dns-domain" => dns_domain = args.next(),
+            "--dns-computer" => dns_computer = args.next(),
             _ => return usage(),
         }
     }
@@ -58,7 +64,9 @@ async fn main() -> ExitCode {
     };
     let mut policy = ServerPolicy::domain_controller(level);
     policy.offer_ess = !no_ess;
-    let config = ServerConfig::new(policy, store);
+    let mut config = ServerConfig::new(policy, store);
+    config.dns_domain = dns_domain.unwrap_or(config.dns_domain);
+    config.dns_computer = dns_computer.unwrap_or(config.dns_computer);
     #[allow(unused_mut)]
     let mut options = ServerOptions::new(Arc::new(config));
     match (cert, key) {

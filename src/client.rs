@@ -15,6 +15,8 @@ use core::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use zeroize::Zeroize;
+
 use crate::channel_bindings::ChannelBindings;
 use crate::crypto::{self, ResponseKeyV2, Side};
 use crate::error::DecodeError;
@@ -56,7 +58,8 @@ pub enum ClientCredentials {
 }
 
 /// A source of random bytes (client challenge, exported session key). Tests inject one to
-/// reproduce known messages; the default is the operating system's generator.
+/// reproduce known messages; the default is [`crypto::random_bytes`], a user-space ChaCha
+/// generator seeded from the operating system.
 pub type Entropy = Arc<dyn Fn(&mut [u8]) + Send + Sync>;
 
 /// Everything a client context needs.
@@ -76,7 +79,8 @@ pub struct ClientConfig {
     pub version: Option<Version>,
     /// The reflection guard (the process-wide one by default).
     pub reflection_guard: Option<Arc<ReflectionGuard>>,
-    /// Random bytes; `None` uses the operating system's generator.
+    /// Random bytes; `None` uses [`crypto::random_bytes`] (a user-space ChaCha generator
+    /// seeded from the operating system).
     pub entropy: Option<Entropy>,
 }
 
@@ -475,7 +479,7 @@ impl ClientContext {
             self.random(&mut random_key);
             let exported = SessionKey::from_bytes(random_key);
             let encrypted = crypto::rc4_session_key(&key_exchange_key, &random_key);
-            random_key.iter_mut().for_each(|b| *b = 0);
+            random_key.zeroize();
             (exported, Some(*encrypted.as_bytes()))
         } else {
             (key_exchange_key, None)
@@ -558,24 +562,19 @@ fn negotiated_flags(requested: F, offered: F) -> Result<F, ClientError> {
     Ok(flags)
 }
 
-/// Fills `out` from the operating system's generator (MS-NLMP `NONCE`).
+/// Fills `out` from [`crypto::random_bytes`] (MS-NLMP `NONCE`): a user-space ChaCha
+/// generator seeded from the operating system. The intermediate copy is wiped.
 pub(crate) fn fill_random(out: &mut [u8]) {
     for chunk in out.chunks_mut(16) {
-        let random = crypto::random_bytes::<16>();
+        let mut random = crypto::random_bytes::<16>();
         chunk.copy_from_slice(&random[..chunk.len()]);
+        random.zeroize();
     }
 }
 
-/// Appends `s` as UTF-16LE or as OEM bytes (Latin-1, `?` for what it cannot hold) and
-/// returns the new length of `out`.
+/// Appends `s` as UTF-16LE or as OEM (CP850) bytes and returns the new length of `out`
+/// (MS-NLMP §2.2).
 fn encode_string_into(s: &str, unicode: bool, out: &mut Vec<u8>) -> usize {
-    if unicode {
-        wire::utf16le_into(s, out);
-    } else {
-        out.extend(
-            s.chars()
-                .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?')),
-        );
-    }
+    wire::string_into(s, unicode, out);
     out.len()
 }

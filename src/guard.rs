@@ -168,7 +168,9 @@ pub struct ReplayCache {
 }
 
 impl ReplayCache {
-    /// Keeps each response for `retention` (use the policy's challenge lifetime or longer).
+    /// Keeps each response for `retention` (use the policy's challenge lifetime or longer),
+    /// or less under load: each of the 16 shards holds at most 16 384 responses, and a full
+    /// shard forgets its oldest to remember a new one.
     pub fn new(retention: Duration) -> Self {
         Self {
             seen: ExpiringSet::new(1 << 14),
@@ -181,7 +183,8 @@ impl ReplayCache {
         self.seen.contains(key, now)
     }
 
-    /// Remembers an accepted response's key until the retention has passed.
+    /// Remembers an accepted response's key until the retention has passed, or until its
+    /// shard is full and it is the oldest there.
     pub fn remember(&self, key: [u8; 16], now: SystemTime) {
         self.seen
             .insert(key, now, later(now, self.retention), WhenFull::Evict);

@@ -60,7 +60,9 @@ pub struct ServerConfig {
     pub store: Arc<dyn CredentialStore>,
     /// Account lockout, when enabled.
     pub lockout: Option<Arc<LockoutTracker>>,
-    /// Replay detection (on by default, retention = the challenge lifetime).
+    /// Replay detection (on by default; an accepted response is remembered for the
+    /// policy's challenge lifetime, at least 60 s, unless more than the cache holds crowd it
+    /// out first: see [`ReplayCache::new`]).
     pub replay: Option<Arc<ReplayCache>>,
     /// Reflection detection (the process-wide guard by default).
     pub reflection_guard: Option<Arc<ReflectionGuard>>,
@@ -68,13 +70,17 @@ pub struct ServerConfig {
     pub nb_domain: String,
     /// NetBIOS computer name (MsvAvNbComputerName).
     pub nb_computer: String,
-    /// DNS domain name (MsvAvDnsDomainName); empty: not sent.
+    /// DNS domain name (MsvAvDnsDomainName); empty: not sent. Windows and Samba always
+    /// send it, and some clients (impacket's NTLMv2 client) need it: see
+    /// [`ServerConfig::default_dns_names`] for the default.
     pub dns_domain: String,
-    /// DNS computer name (MsvAvDnsComputerName); empty: not sent.
+    /// DNS computer name (MsvAvDnsComputerName); empty: not sent. Default:
+    /// [`ServerConfig::default_dns_names`].
     pub dns_computer: String,
     /// The VERSION structure to send when the client asks for one.
     pub version: Option<Version>,
-    /// Random bytes for challenges; `None` uses the operating system's generator.
+    /// Random bytes for challenges; `None` uses [`crate::crypto::random_bytes`] (a
+    /// user-space ChaCha generator seeded from the operating system).
     pub entropy: Option<Entropy>,
 }
 
@@ -90,9 +96,12 @@ impl fmt::Debug for ServerConfig {
 }
 
 impl ServerConfig {
-    /// A server with `policy` over `store`, domain `DOMAIN`, computer `SERVER`.
+    /// A server with `policy` over `store`, domain `DOMAIN`, computer `SERVER`, and the
+    /// DNS names [`default_dns_names`](Self::default_dns_names) gives for them. Set
+    /// `dns_domain` and `dns_computer` again after changing the NetBIOS names.
     pub fn new(policy: ServerPolicy, store: impl CredentialStore + 'static) -> Self {
         let replay = ReplayCache::new(policy.challenge_lifetime.max(Duration::from_secs(60)));
+        let (dns_domain, dns_computer) = Self::default_dns_names("DOMAIN", "SERVER");
         Self {
             policy,
             store: Arc::new(store),
@@ -101,12 +110,60 @@ impl ServerConfig {
             reflection_guard: Some(ReflectionGuard::process()),
             nb_domain: "DOMAIN".into(),
             nb_computer: "SERVER".into(),
-            dns_domain: String::new(),
-            dns_computer: String::new(),
+            dns_domain,
+            dns_computer,
             version: Some(Version::WINDOWS_10),
             entropy: None,
         }
     }
+
+    /// MsvAvDnsDomainName and MsvAvDnsComputerName (MS-NLMP §2.2.2.1) for a server whose
+    /// NetBIOS domain is `nb_domain`: the domain in lowercase, and this machine's host
+    /// name (read from `/proc/sys/kernel/hostname` or `/etc/hostname`, else the
+    /// `HOSTNAME` or `COMPUTERNAME` variable, else `nb_computer`), in lowercase, followed
+    /// by `.` and that domain unless it already has a dot. Windows and Samba always send
+    /// both pairs; some clients fail without them.
+    ///
+    /// ```
+    /// let (domain, computer) = ntlm::server::ServerConfig::default_dns_names("CORP", "WEB1");
+    /// assert_eq!(domain, "corp");
+    /// assert!(computer.ends_with(".corp") || computer.contains('.'));
+    /// ```
+    pub fn default_dns_names(nb_domain: &str, nb_computer: &str) -> (String, String) {
+        let domain = nb_domain.to_lowercase();
+        let host = local_host_name().unwrap_or_else(|| nb_computer.to_lowercase());
+        let computer = if host.contains('.') || domain.is_empty() {
+            host
+        } else {
+            format!("{host}.{domain}")
+        };
+        (domain, computer)
+    }
+}
+
+/// This machine's host name, lowercase, when one of the usual places has a plausible one
+/// (letters, digits, `-` and `.`, at most 253 bytes).
+fn local_host_name() -> Option<String> {
+    let plausible = |s: &str| {
+        let s = s.trim().to_ascii_lowercase();
+        let ok = !s.is_empty()
+            && s.len() <= 253
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+        ok.then_some(s)
+    };
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .find_map(|path| {
+            std::fs::read_to_string(path)
+                .ok()
+                .and_then(|s| plausible(&s))
+        })
+        .or_else(|| {
+            ["HOSTNAME", "COMPUTERNAME"]
+                .iter()
+                .find_map(|v| std::env::var(v).ok().and_then(|s| plausible(&s)))
+        })
 }
 
 /// Why a server context could not produce a CHALLENGE.
@@ -316,7 +373,9 @@ impl std::error::Error for Refusal {}
 pub struct Authenticated {
     /// The account name as stored (empty for anonymous).
     pub user: String,
-    /// The domain the client named (or the stored one when it named none).
+    /// The stored account's domain, or this server's NetBIOS domain for an account stored
+    /// without one (an anonymous logon: the domain the client named). Not what the client
+    /// claimed: NTLMv1 does not bind the domain name.
     pub domain: String,
     /// The workstation the client named (unprotected without a MIC).
     pub workstation: String,
@@ -459,11 +518,8 @@ impl ServerContext {
         let info = info.into_wire();
         let target_info = TargetInfo::decode(&info).ok();
         let has_info = target_info.is_some();
-        let target_name = if unicode {
-            wire::utf16le(&c.nb_domain)
-        } else {
-            c.nb_domain.bytes().collect()
-        };
+        let mut target_name = Vec::with_capacity(2 * c.nb_domain.len());
+        wire::string_into(&c.nb_domain, unicode, &mut target_name);
         let mut out = ChallengeMessage::new(flags, server_challenge);
         out.target_name = WireString::new(unicode, &target_name);
         out.target_info = target_info;
@@ -522,9 +578,17 @@ impl ServerContext {
         if elapsed > policy.challenge_lifetime {
             return Err(Refusal::ChallengeExpired);
         }
-        let auth = AuthenticateMessage::decode(bytes).map_err(Refusal::Malformed)?;
-        // The client may only use what the CHALLENGE offered.
-        let flags = auth.flags & pending.flags;
+        // Strings in the encoding the CHALLENGE negotiated, whatever the AUTHENTICATE claims
+        // (GNU wget claims UNICODE and sends OEM), as Samba reads them.
+        let unicode = pending.flags.contains(F::NEGOTIATE_UNICODE);
+        let auth = AuthenticateMessage::decode_as(bytes, unicode).map_err(Refusal::Malformed)?;
+        // The client may only use what the CHALLENGE offered. MS-NLMP's earlier 52-byte
+        // AUTHENTICATE carries no flags: those the CHALLENGE negotiated apply (as in Samba).
+        let flags = if auth.header_len() == 52 {
+            pending.flags
+        } else {
+            auth.flags & pending.flags
+        };
         let kinds = classify_fields(
             flags,
             auth.lm_challenge_response,

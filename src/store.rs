@@ -18,6 +18,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use zeroize::{Zeroize, Zeroizing};
+
 use crate::crypto::{
     lmowf_v1, ntowf_v1, windows_eq_ignore_case, windows_uppercase, windows_uppercase_into,
 };
@@ -129,11 +131,12 @@ impl MemoryStore {
     /// Reads an `NTLM_USER_FILE` (either format, line by line, mixed is allowed).
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| StoreError {
+        // The file holds passwords: its text is wiped when dropped, error or not.
+        let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| StoreError {
             path: path.to_path_buf(),
             line: 0,
             message: format!("cannot read: {e}"),
-        })?;
+        })?);
         Self::parse(&text, path)
     }
 
@@ -241,8 +244,16 @@ fn parse_hash(s: &str) -> Result<Option<[u8; 16]>, String> {
     }
     let mut out = [0u8; 16];
     for (i, byte) in out.iter_mut().enumerate() {
-        let pair = s.get(2 * i..2 * i + 2).ok_or("not 32 hex digits")?;
-        *byte = u8::from_str_radix(pair, 16).map_err(|_| format!("{pair:?} is not hex"))?;
+        // The error names the position, never the digits: they are part of a hash.
+        let bad = || format!("not 32 hex digits (characters {}-{})", 2 * i + 1, 2 * i + 2);
+        let pair = s.get(2 * i..2 * i + 2).ok_or_else(bad)?;
+        match u8::from_str_radix(pair, 16) {
+            Ok(b) if pair.bytes().all(|c| c.is_ascii_hexdigit()) => *byte = b,
+            _ => {
+                out.zeroize();
+                return Err(bad());
+            }
+        }
     }
     Ok(Some(out))
 }

@@ -29,7 +29,9 @@ use ntlm::filetime;
 use ntlm::policy::{LmCompatibilityLevel, ServerPolicy, ServerPreset};
 use ntlm::server::{Refusal, ServerConfig, ServerContext};
 use ntlm::store::MemoryStore;
-use ntlm::wire::{AuthenticateMessage, ChallengeMessage, NegotiateMessage, NtlmV2Response};
+use ntlm::wire::{
+    AuthenticateMessage, AvId, AvPair, ChallengeMessage, NegotiateMessage, NtlmV2Response,
+};
 use ntlm::{NegotiateFlags as F, SessionKey};
 
 const DOMAIN: &str = "CORP";
@@ -76,8 +78,16 @@ fn exchanges(role: &str) -> Vec<Exchange> {
 }
 
 /// The squid-helper the vectors were captured with (`--level N --domain CORP --computer
-/// NTLMSRV`), with the captured ServerChallenge as its only entropy.
-fn server(level: u8, challenge: [u8; 8], password: &str) -> Arc<ServerConfig> {
+/// NTLMSRV`), with the captured ServerChallenge as its only entropy and the DNS names its
+/// CHALLENGE carried (none in captures older than the DNS-name defaults; the host's name in
+/// a fresh capture).
+fn server(level: u8, c: &ChallengeMessage<'_>, password: &str) -> Arc<ServerConfig> {
+    let challenge = c.server_challenge;
+    let name = |id| match c.target_info.as_ref().and_then(|t| t.get(id)) {
+        Some(AvPair::DnsDomainName(s) | AvPair::DnsComputerName(s)) => s.to_string_lossy(),
+        _ => String::new(),
+    };
+    let (dns_domain, dns_computer) = (name(AvId::DnsDomainName), name(AvId::DnsComputerName));
     let mut users = MemoryStore::new();
     users.add_password(DOMAIN, USER, password);
     let policy = ServerPolicy::new(
@@ -87,6 +97,8 @@ fn server(level: u8, challenge: [u8; 8], password: &str) -> Arc<ServerConfig> {
     let mut config = ServerConfig::new(policy, users);
     config.nb_domain = DOMAIN.into();
     config.nb_computer = "NTLMSRV".into();
+    config.dns_domain = dns_domain;
+    config.dns_computer = dns_computer;
     config.reflection_guard = None; // the same challenge is replayed level after level
     config.entropy = Some(Arc::new(move |out: &mut [u8]| {
         out.copy_from_slice(&challenge[..out.len()])
@@ -129,7 +141,7 @@ fn peers_as_clients_are_accepted_by_a_replayed_server() {
         );
         let c = ChallengeMessage::decode(&x.challenge).unwrap();
         let now = captured_now(&c);
-        let mut ctx = ServerContext::new(server(3, c.server_challenge, PASSWORD));
+        let mut ctx = ServerContext::new(server(3, &c, PASSWORD));
         let issued = ctx.challenge(&x.negotiate, now).unwrap();
         assert_eq!(issued, x.challenge, "{}: CHALLENGE not reproduced", x.name);
         let ok = ctx
@@ -161,7 +173,7 @@ fn peers_as_clients_with_a_wrong_stored_password_are_refused() {
     for x in exchanges("client") {
         let c = ChallengeMessage::decode(&x.challenge).unwrap();
         let now = captured_now(&c);
-        let mut ctx = ServerContext::new(server(3, c.server_challenge, "Secret2"));
+        let mut ctx = ServerContext::new(server(3, &c, "Secret2"));
         ctx.challenge(&x.negotiate, now).unwrap();
         let refusal = ctx.accept(&x.authenticate, now).unwrap_err();
         assert!(
@@ -183,7 +195,7 @@ fn peers_as_clients_against_every_server_level() {
         let nt = classify(&AuthenticateMessage::decode(&x.authenticate).unwrap()).nt;
         kinds.insert(format!("{nt:?}"));
         for level in 0..=5u8 {
-            let mut ctx = ServerContext::new(server(level, c.server_challenge, PASSWORD));
+            let mut ctx = ServerContext::new(server(level, &c, PASSWORD));
             // A domain controller's CHALLENGE does not depend on its level.
             let issued = ctx.challenge(&x.negotiate, now).unwrap();
             assert_eq!(issued, x.challenge, "{} at level {level}", x.name);

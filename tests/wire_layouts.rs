@@ -455,3 +455,72 @@ fn mic_offset_64_or_72() {
         assert_eq!(m.encode(), bytes, "{shape:?}");
     }
 }
+
+/// MS-NLMP's earlier AUTHENTICATE: the 52-byte header (five descriptors, no
+/// EncryptedRandomSessionKeyFields, NegotiateFlags, VERSION or MIC), payload from 52.
+fn short_authenticate_bytes(payloads: [&[u8]; 5], p: &Placement) -> Vec<u8> {
+    let mut h = b"NTLMSSP\0".to_vec();
+    h.extend_from_slice(&3u32.to_le_bytes());
+    h.extend_from_slice(&[0; 40]);
+    lay_out(h, &[12, 20, 28, 36, 44], &payloads, p)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn authenticate_52_byte_header(
+        (unicode, domain, user, ws) in any::<bool>()
+            .prop_flat_map(|u| (Just(u), name(u), name(u), name(u))),
+        lm in prop::sample::select(vec![0usize, 1, 24])
+            .prop_flat_map(|n| prop::collection::vec(any::<u8>(), n)),
+        nt in prop::collection::vec(any::<u8>(), 0..300),
+        p in placement(5),
+    ) {
+        let bytes = short_authenticate_bytes([&lm, &nt, &domain, &user, &ws], &p);
+        let m = AuthenticateMessage::decode_as(&bytes, unicode).unwrap();
+        prop_assert_eq!(m.header_len(), 52);
+        prop_assert_eq!(m.flags, NegotiateFlags::EMPTY);
+        prop_assert_eq!(m.lm_challenge_response, &lm[..]);
+        prop_assert_eq!(m.nt_challenge_response, &nt[..]);
+        prop_assert_eq!(m.domain_name, WireString::new(unicode, &domain));
+        prop_assert_eq!(m.user_name, WireString::new(unicode, &user));
+        prop_assert_eq!(m.workstation, WireString::new(unicode, &ws));
+        prop_assert!(m.encrypted_random_session_key.is_empty());
+        prop_assert_eq!((m.version, m.mic, m.mic_offset()), (None, None, None));
+        prop_assert_eq!(m.encode(), bytes.clone());
+        // Without flags, `decode` reads the strings as OEM.
+        let oem = AuthenticateMessage::decode(&bytes).unwrap();
+        prop_assert_eq!(oem.user_name, WireString::Oem(&user));
+        prop_assert_eq!(oem.encode(), bytes.clone());
+        // Canonical: the §2.2.1.3 64-byte header, the same fields.
+        let mut c = m.clone();
+        c.canonicalize();
+        let canonical = c.encode();
+        prop_assert_eq!(canonical.len(), 64 + payload_len(&m));
+        prop_assert_eq!(AuthenticateMessage::decode_as(&canonical, unicode).unwrap(), m);
+    }
+}
+
+/// Bytes of `m`'s payload fields.
+fn payload_len(m: &AuthenticateMessage<'_>) -> usize {
+    m.lm_challenge_response.len()
+        + m.nt_challenge_response.len()
+        + m.domain_name.as_bytes().len()
+        + m.user_name.as_bytes().len()
+        + m.workstation.as_bytes().len()
+}
+
+#[test]
+fn authenticate_64_byte_header_is_not_mistaken_for_52() {
+    // Payload at 64 with every field placed there or later: the §2.2.1.3 layout.
+    let bytes = authenticate_bytes(
+        flags(0x0000_0201, true, false),
+        AuthShape::H64,
+        [&[0; 24], &[1; 24], b"D\0", b"u\0", b"", b""],
+        &no_gaps(6),
+    );
+    let m = AuthenticateMessage::decode(&bytes).unwrap();
+    assert_eq!(m.header_len(), 64);
+    assert_eq!(m.encode(), bytes);
+}

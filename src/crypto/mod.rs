@@ -27,7 +27,7 @@ pub use keys::{
     channel_bindings_hash, kxkey_v1, kxkey_v2, mic, random_bytes, rc4_session_key, seal_key,
     sign_key, Side,
 };
-pub use oem::cp850_byte;
+pub use oem::{cp850_byte, cp850_char, cp850_encode_into};
 pub use owf::{
     lmowf_v1, ntowf_v1, ntowf_v2, windows_eq_ignore_case, windows_upcase_char, windows_uppercase,
     windows_uppercase_into,

@@ -1,6 +1,7 @@
-//! The OEM code page LMOWFv1 encodes the password in (MS-NLMP §3.3.1 leaves `UpperCase` and
+//! The OEM code page: CP850, for LMOWFv1's password (MS-NLMP §3.3.1 leaves `UpperCase` and
 //! the 8-bit encoding to the host: Windows uses the system OEM code page, Samba its
-//! `dos charset`, CP850 unless configured).
+//! `dos charset`, CP850 unless configured) and for every OEM string on the wire (§2.2,
+//! when NTLMSSP_NEGOTIATE_OEM is negotiated), so that the two always agree.
 
 /// The Unicode character of each byte 0x80..=0xFF of code page 850 (bytes below 0x80 are
 /// ASCII).
@@ -32,7 +33,9 @@ pub fn cp850_byte(c: char) -> Option<u8> {
         return u8::try_from(c).ok();
     }
     let code = u32::from(c);
-    // The whole table every time: the time taken does not depend on which character it is.
+    // The whole table is scanned (no early exit at the match), but this is not
+    // constant-time: ASCII returns early and the comparison may compile to a branch, so the
+    // time taken can depend on the character.
     CP850_HIGH
         .iter()
         .zip(0x80u8..=0xff)
@@ -43,6 +46,38 @@ pub fn cp850_byte(c: char) -> Option<u8> {
                 found
             }
         })
+}
+
+/// The character of CP850 byte `b` (MS-NLMP §2.2: OEM strings; CP850 is the OEM code page
+/// this crate uses everywhere, the one Samba's `dos charset` defaults to).
+///
+/// ```
+/// use ntlm::crypto::cp850_char;
+/// assert_eq!(cp850_char(b'A'), 'A');
+/// assert_eq!(cp850_char(0x81), 'ü');
+/// assert_eq!(cp850_char(0x9D), 'Ø');
+/// ```
+pub fn cp850_char(b: u8) -> char {
+    match b.checked_sub(0x80) {
+        None => char::from(b),
+        Some(i) => CP850_HIGH
+            .get(usize::from(i))
+            .and_then(|&u| char::from_u32(u32::from(u)))
+            .unwrap_or(char::REPLACEMENT_CHARACTER),
+    }
+}
+
+/// Appends `s` in CP850, `?` for each character CP850 lacks (as Windows' best-fit
+/// conversion does for characters it cannot map).
+///
+/// ```
+/// let mut out = Vec::new();
+/// ntlm::crypto::cp850_encode_into("Jürgen Ω", &mut out);
+/// assert_eq!(out, b"J\x81rgen ?");
+/// ```
+pub fn cp850_encode_into(s: &str, out: &mut Vec<u8>) {
+    out.reserve(s.len());
+    out.extend(s.chars().map(|c| cp850_byte(c).unwrap_or(b'?')));
 }
 
 #[cfg(test)]
@@ -56,6 +91,9 @@ mod tests {
             assert_eq!(cp850_byte(c), Some(0x80 + i as u8), "{c}");
         }
         assert_eq!(cp850_byte('\u{7f}'), Some(0x7f));
+        for b in 0..=255u8 {
+            assert_eq!(cp850_byte(cp850_char(b)), Some(b), "{b:#x}");
+        }
         assert_eq!(cp850_byte('€'), None);
     }
 }

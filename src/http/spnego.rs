@@ -111,8 +111,9 @@ pub enum NegotiationToken {
     Resp(NegTokenResp),
 }
 
-/// What was wrong with a SPNEGO token.
+/// What was wrong with a SPNEGO token, or why one could not be encoded.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SpnegoError {
     /// The DER of `part` could not be decoded.
     Der {
@@ -133,6 +134,14 @@ pub enum SpnegoError {
     },
     /// The token is empty.
     Empty,
+    /// The DER of `part` could not be encoded (the `der` crate refused it: a field
+    /// beyond DER's length limit). Nothing is sent rather than an empty or partial token.
+    Encode {
+        /// Which structure (e.g. "NegTokenResp").
+        part: &'static str,
+        /// The `der` crate's description.
+        detail: String,
+    },
 }
 
 impl fmt::Display for SpnegoError {
@@ -147,6 +156,7 @@ impl fmt::Display for SpnegoError {
                 "SPNEGO token starts with 0x{found:02x}, not 0x60, 0xa0 or 0xa1"
             ),
             Self::Empty => f.write_str("empty SPNEGO token"),
+            Self::Encode { part, detail } => write!(f, "cannot encode SPNEGO {part}: {detail}"),
         }
     }
 }
@@ -155,6 +165,13 @@ impl std::error::Error for SpnegoError {}
 
 fn der_err(part: &'static str) -> impl Fn(der::Error) -> SpnegoError {
     move |e| SpnegoError::Der {
+        part,
+        detail: e.to_string(),
+    }
+}
+
+fn encode_err(part: &'static str) -> impl Fn(der::Error) -> SpnegoError {
+    move |e| SpnegoError::Encode {
         part,
         detail: e.to_string(),
     }
@@ -195,10 +212,10 @@ fn octets(bytes: &Option<Vec<u8>>) -> Result<Option<OctetString>, der::Error> {
         .transpose()
 }
 
-fn wrap(tag: Tag, inner: Vec<u8>) -> Vec<u8> {
+fn wrap(tag: Tag, inner: Vec<u8>, part: &'static str) -> Result<Vec<u8>, SpnegoError> {
     Any::new(tag, inner)
         .and_then(|any| any.to_der())
-        .unwrap_or_default()
+        .map_err(encode_err(part))
 }
 
 fn context(n: u8) -> Tag {
@@ -253,21 +270,31 @@ impl NegTokenResp {
 impl NegotiationToken {
     /// Encodes the token: a NegTokenInit inside the GSS-API InitialContextToken framing
     /// (`0x60 … 06 06 2b 06 01 05 05 02 a0 …`), a NegTokenResp bare (`0xa1 …`).
-    pub fn encode(&self) -> Vec<u8> {
+    ///
+    /// # Errors
+    /// [`SpnegoError::Encode`] when the `der` crate refuses a part (a field beyond DER's
+    /// length limit): no token rather than an empty or partial one.
+    pub fn encode(&self) -> Result<Vec<u8>, SpnegoError> {
         match self {
             Self::Init(init) => {
-                let inner = init.to_der_inner().unwrap_or_default();
-                let mut body = SPNEGO_OID.to_der().unwrap_or_default();
-                body.extend_from_slice(&wrap(context(0), inner));
+                let inner = init.to_der_inner().map_err(encode_err("NegTokenInit"))?;
+                let mut body = SPNEGO_OID
+                    .to_der()
+                    .map_err(encode_err("InitialContextToken thisMech"))?;
+                body.extend_from_slice(&wrap(context(0), inner, "NegotiationToken")?);
                 wrap(
                     Tag::Application {
                         constructed: true,
                         number: TagNumber(0),
                     },
                     body,
+                    "InitialContextToken",
                 )
             }
-            Self::Resp(resp) => wrap(context(1), resp.to_der_inner().unwrap_or_default()),
+            Self::Resp(resp) => {
+                let inner = resp.to_der_inner().map_err(encode_err("NegTokenResp"))?;
+                wrap(context(1), inner, "NegotiationToken")
+            }
         }
     }
 
@@ -332,8 +359,12 @@ impl NegotiationToken {
 }
 
 /// The DER of a `MechTypeList` (`SEQUENCE OF OBJECT IDENTIFIER`): what the mechListMIC signs.
-pub fn mech_type_list_der(mechs: &[ObjectIdentifier]) -> Vec<u8> {
-    mechs.to_vec().to_der().unwrap_or_default()
+///
+/// # Errors
+/// [`SpnegoError::Encode`] when the `der` crate refuses the list: never a MIC over an
+/// empty list.
+pub fn mech_type_list_der(mechs: &[ObjectIdentifier]) -> Result<Vec<u8>, SpnegoError> {
+    mechs.to_vec().to_der().map_err(encode_err("MechTypeList"))
 }
 
 /// The mechListMIC `signer` makes over `mech_types` (see the [module docs](self) for the
@@ -341,21 +372,21 @@ pub fn mech_type_list_der(mechs: &[ObjectIdentifier]) -> Vec<u8> {
 pub fn mech_list_mic(established: &Established, signer: Side, mech_types: &[u8]) -> [u8; 16] {
     let flags = established.flags();
     let key = established.exported_session_key();
-    if flags.contains(F::NEGOTIATE_EXTENDED_SESSIONSECURITY) {
-        let sign = match sign_key(flags, key, signer) {
-            Some(k) => k,
-            None => return [0; 16],
-        };
-        let mut handle = Rc4::new(seal_key(flags, key, signer).as_bytes());
-        let handle = flags.contains(F::NEGOTIATE_KEY_EXCH).then_some(&mut handle);
-        signature_ess(&sign, handle, 0, mech_types)
-    } else {
-        let mut handle = Rc4::new(seal_key(flags, key, signer).as_bytes());
-        let seq = match signer {
-            Side::Client => 0,
-            Side::Server => 1,
-        };
-        signature_v1(&mut handle, seq, mech_types)
+    let mut handle = Rc4::new(seal_key(flags, key, signer).as_bytes());
+    // A signing key exists exactly when ESS is negotiated (MS-NLMP §3.4.5.2): the ESS
+    // signature then, the NTLMv1 one otherwise. No case is left without a MIC.
+    match sign_key(flags, key, signer) {
+        Some(sign) => {
+            let handle = flags.contains(F::NEGOTIATE_KEY_EXCH).then_some(&mut handle);
+            signature_ess(&sign, handle, 0, mech_types)
+        }
+        None => {
+            let seq = match signer {
+                Side::Client => 0,
+                Side::Server => 1,
+            };
+            signature_v1(&mut handle, seq, mech_types)
+        }
     }
 }
 
@@ -429,6 +460,8 @@ pub enum SpnegoClientError {
     BadMechListMic,
     /// The acceptor sent a token the initiator did not expect at this point.
     OutOfOrder(&'static str),
+    /// The initiator's own token could not be encoded.
+    Encode(SpnegoError),
 }
 
 impl fmt::Display for SpnegoClientError {
@@ -441,6 +474,7 @@ impl fmt::Display for SpnegoClientError {
             Self::Ntlm(e) => write!(f, "{e}"),
             Self::BadMechListMic => f.write_str("the server's SPNEGO mechListMIC does not match"),
             Self::OutOfOrder(what) => write!(f, "unexpected SPNEGO token: {what}"),
+            Self::Encode(e) => write!(f, "{e}"),
         }
     }
 }
@@ -490,7 +524,9 @@ impl SpnegoClient {
         self.state = ClientState::SentInit;
         let mut init = NegTokenInit::ntlm(negotiate);
         init.mech_types.clone_from(&self.mech_types);
-        Ok(NegotiationToken::Init(init).encode())
+        NegotiationToken::Init(init)
+            .encode()
+            .map_err(SpnegoClientError::Encode)
     }
 
     /// Answers the acceptor's reply to the initial token: the AUTHENTICATE in a NegTokenResp,
@@ -528,22 +564,23 @@ impl SpnegoClient {
             .ok_or(SpnegoClientError::OutOfOrder("NTLM context not complete"))?;
         let send_mic = established.flags().contains(F::NEGOTIATE_SIGN)
             || resp.neg_state == Some(NegState::RequestMic);
-        let mic = send_mic.then(|| {
-            mech_list_mic(
-                established,
-                Side::Client,
-                &mech_type_list_der(&self.mech_types),
-            )
-            .to_vec()
-        });
-        self.state = ClientState::SentAuthenticate { sent_mic: send_mic };
-        Ok(NegotiationToken::Resp(NegTokenResp {
+        let mic = if send_mic {
+            let mech_types =
+                mech_type_list_der(&self.mech_types).map_err(SpnegoClientError::Encode)?;
+            Some(mech_list_mic(established, Side::Client, &mech_types).to_vec())
+        } else {
+            None
+        };
+        let token = NegotiationToken::Resp(NegTokenResp {
             neg_state: None,
             supported_mech: None,
             response_token: Some(authenticate),
             mech_list_mic: mic,
         })
-        .encode())
+        .encode()
+        .map_err(SpnegoClientError::Encode)?;
+        self.state = ClientState::SentAuthenticate { sent_mic: send_mic };
+        Ok(token)
     }
 
     /// Checks the acceptor's final token (sent with the 200, when the server sends one).
@@ -569,12 +606,9 @@ impl SpnegoClient {
                 .ntlm
                 .established()
                 .ok_or(SpnegoClientError::OutOfOrder("NTLM context not complete"))?;
-            if !verify_mech_list_mic(
-                established,
-                Side::Server,
-                &mech_type_list_der(&self.mech_types),
-                &mic,
-            ) {
+            let mech_types =
+                mech_type_list_der(&self.mech_types).map_err(SpnegoClientError::Encode)?;
+            if !verify_mech_list_mic(established, Side::Server, &mech_types, &mic) {
                 return Err(SpnegoClientError::BadMechListMic);
             }
             self.mutual = true;
@@ -621,6 +655,8 @@ pub enum SpnegoRefusal {
     MissingMechListMic,
     /// A token arrived the acceptor did not expect.
     OutOfOrder(&'static str),
+    /// The acceptor's own token could not be encoded.
+    Encode(SpnegoError),
 }
 
 impl fmt::Display for SpnegoRefusal {
@@ -639,6 +675,7 @@ impl fmt::Display for SpnegoRefusal {
             Self::BadMechListMic => f.write_str("SPNEGO mechListMIC does not match"),
             Self::MissingMechListMic => f.write_str("SPNEGO mechListMIC required, none sent"),
             Self::OutOfOrder(what) => write!(f, "unexpected SPNEGO token: {what}"),
+            Self::Encode(e) => write!(f, "{e}"),
         }
     }
 }
@@ -719,7 +756,8 @@ impl SpnegoServer {
                         offered: oid_names(&init.mech_types),
                     });
                 }
-                self.mech_types = mech_type_list_der(&init.mech_types);
+                self.mech_types =
+                    mech_type_list_der(&init.mech_types).map_err(SpnegoRefusal::Encode)?;
                 let first_is_ntlm = init.mech_types.first() == Some(&NTLM_OID);
                 self.request_mic = !first_is_ntlm;
                 match init.mech_token.filter(|_| first_is_ntlm) {
@@ -732,7 +770,8 @@ impl SpnegoServer {
                                 supported_mech: Some(NTLM_OID),
                                 ..NegTokenResp::default()
                             })
-                            .encode(),
+                            .encode()
+                            .map_err(SpnegoRefusal::Encode)?,
                         ))
                     }
                 }
@@ -772,7 +811,8 @@ impl SpnegoServer {
                     response_token: None,
                     mech_list_mic: reply_mic,
                 })
-                .encode();
+                .encode()
+                .map_err(SpnegoRefusal::Encode)?;
                 Ok(SpnegoStep::Done {
                     logon: Box::new(logon),
                     token,
@@ -808,7 +848,8 @@ impl SpnegoServer {
                 response_token: Some(challenge),
                 mech_list_mic: None,
             })
-            .encode(),
+            .encode()
+            .map_err(SpnegoRefusal::Encode)?,
         ))
     }
 }
@@ -820,7 +861,7 @@ mod tests {
     #[test]
     fn init_round_trip_and_framing() {
         let token = NegotiationToken::Init(NegTokenInit::ntlm(b"NTLMSSP\0\x01\0\0\0".to_vec()));
-        let bytes = token.encode();
+        let bytes = token.encode().unwrap();
         assert_eq!(bytes[0], 0x60);
         assert_eq!(
             &bytes[2..10],
@@ -838,14 +879,16 @@ mod tests {
             response_token: Some(vec![1, 2, 3]),
             mech_list_mic: Some(vec![9; 16]),
         });
-        let bytes = token.encode();
+        let bytes = token.encode().unwrap();
         assert_eq!(bytes[0], 0xa1);
         assert_eq!(NegotiationToken::decode(&bytes).unwrap(), token);
     }
 
     #[test]
     fn truncations_are_errors() {
-        let bytes = NegotiationToken::Init(NegTokenInit::ntlm(vec![7; 40])).encode();
+        let bytes = NegotiationToken::Init(NegTokenInit::ntlm(vec![7; 40]))
+            .encode()
+            .unwrap();
         for cut in 0..bytes.len() {
             assert!(
                 NegotiationToken::decode(&bytes[..cut]).is_err(),
@@ -857,7 +900,7 @@ mod tests {
     #[test]
     fn mech_type_list() {
         assert_eq!(
-            mech_type_list_der(&[NTLM_OID]),
+            mech_type_list_der(&[NTLM_OID]).unwrap(),
             [0x30, 0x0c, 0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a]
         );
     }

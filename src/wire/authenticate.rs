@@ -29,6 +29,9 @@ const NAMES: [&str; 6] = [
 const ORDER: [usize; 6] = [DOMAIN, USER, WORKSTATION, LM, NT, KEY];
 /// Signature, MessageType, six field descriptors, NegotiateFlags.
 const BASE_HEADER: usize = 64;
+/// Signature, MessageType and five field descriptors: MS-NLMP's earlier header, without
+/// EncryptedRandomSessionKeyFields and NegotiateFlags.
+const SHORT_HEADER: usize = 52;
 
 /// The AUTHENTICATE_MESSAGE of MS-NLMP §2.2.1.3: the client's response.
 ///
@@ -37,7 +40,14 @@ const BASE_HEADER: usize = 64;
 ///   overlap one another.
 /// - DomainName, UserName and Workstation are [`WireString::Utf16`] (even length required)
 ///   when NTLMSSP_NEGOTIATE_UNICODE is set, else [`WireString::Oem`]; each at most
-///   [`MAX_NAME_LEN`](super::MAX_NAME_LEN) bytes.
+///   [`MAX_NAME_LEN`](super::MAX_NAME_LEN) bytes. [`decode_as`](Self::decode_as) takes
+///   the encoding from the caller (the one the CHALLENGE negotiated) instead of the flag.
+/// - When the lowest `BufferOffset` of a non-empty LmChallengeResponse, NtChallengeResponse,
+///   DomainName, UserName or Workstation is in 52..64 (or all five are empty and the
+///   message is 52..64 bytes long), the message is in MS-NLMP's earlier layout: a 52-byte
+///   header with no EncryptedRandomSessionKeyFields, NegotiateFlags, VERSION or MIC
+///   (sent by Windows 9x and, for NTLMv1, by the `ntlm-client` npm package). `flags` is
+///   then empty and [`header_len`](Self::header_len) is 52; the payload may start at 52.
 /// - LmChallengeResponse is 0, 1 (anonymous `Z(1)`) or 24 bytes
 ///   ([`LM_CHALLENGE_RESPONSE_LENS`](super::LM_CHALLENGE_RESPONSE_LENS));
 ///   EncryptedRandomSessionKey 0 or 16. NtChallengeResponse is only limited to
@@ -128,21 +138,68 @@ impl<'a> AuthenticateMessage<'a> {
         }
     }
 
-    /// Decodes MS-NLMP §2.2.1.3 bytes; see the type documentation for the rules.
+    /// Decodes MS-NLMP §2.2.1.3 bytes; see the type documentation for the rules. The
+    /// strings are read in the encoding the message's own NTLMSSP_NEGOTIATE_UNICODE flag
+    /// claims (OEM for the 52-byte header, which has no flags): right for a message seen
+    /// alone. A server that sent the CHALLENGE knows better: [`decode_as`](Self::decode_as).
     pub fn decode(bytes: &'a [u8]) -> Result<Self, DecodeError> {
+        Self::decode_strings(bytes, None)
+    }
+
+    /// Decodes MS-NLMP §2.2.1.3 bytes like [`decode`](Self::decode), but reads DomainName,
+    /// UserName and Workstation as UTF-16LE when `unicode` (the encoding the CHALLENGE
+    /// negotiated, MS-NLMP §2.2 "Character Sets and Unicode"), else OEM, whatever the
+    /// message's NegotiateFlags claim. Samba's server does the same: GNU wget, offered OEM,
+    /// sets NTLMSSP_NEGOTIATE_UNICODE in its AUTHENTICATE but sends OEM strings.
+    ///
+    /// ```
+    /// use ntlm::wire::{AuthenticateMessage, NegotiateFlags, WireString};
+    /// let mut m = AuthenticateMessage::new(NegotiateFlags::NEGOTIATE_UNICODE);
+    /// m.user_name = WireString::Oem(b"alice");
+    /// let bytes = m.encode();
+    /// assert!(AuthenticateMessage::decode(&bytes).is_err()); // odd UTF-16 length
+    /// let read = AuthenticateMessage::decode_as(&bytes, false)?;
+    /// assert_eq!(read.user_name, WireString::Oem(b"alice"));
+    /// assert_eq!(read.encode(), bytes);
+    /// # Ok::<(), ntlm::DecodeError>(())
+    /// ```
+    pub fn decode_as(bytes: &'a [u8], unicode: bool) -> Result<Self, DecodeError> {
+        Self::decode_strings(bytes, Some(unicode))
+    }
+
+    fn decode_strings(bytes: &'a [u8], unicode: Option<bool>) -> Result<Self, DecodeError> {
         expect_header(bytes, Self::MESSAGE_TYPE)?;
         let mut pos = [FieldPos::default(); 6];
-        for ((p, name), at) in pos.iter_mut().zip(NAMES).zip((12..).step_by(8)) {
+        for ((p, name), at) in pos.iter_mut().zip(NAMES).zip((12..SHORT_HEADER).step_by(8)) {
             *p = FieldPos::read(bytes, at, name)?;
         }
-        let flags = NegotiateFlags::from_bits(u32_at(bytes, 60, "NegotiateFlags")?);
-        let r = resolve(bytes, &NAMES, pos, BASE_HEADER)?;
+        // MS-NLMP's earlier 52-byte header (no EncryptedRandomSessionKeyFields,
+        // NegotiateFlags, VERSION or MIC) when the payload starts before byte 64; that is
+        // also how Samba tells it (it retries with the short layout when the long one fails).
+        let first_five = pos.get(..KEY).unwrap_or(&[]);
+        let p5 = first_five
+            .iter()
+            .filter(|p| p.len != 0)
+            .map(|p| usize::try_from(p.offset).unwrap_or(usize::MAX))
+            .min()
+            .unwrap_or(bytes.len());
+        let short = (SHORT_HEADER..BASE_HEADER).contains(&p5);
+        let (flags, base) = if short {
+            (NegotiateFlags::EMPTY, SHORT_HEADER)
+        } else {
+            if let Some(key) = pos.get_mut(KEY) {
+                *key = FieldPos::read(bytes, SHORT_HEADER, NAMES[KEY])?;
+            }
+            let flags = NegotiateFlags::from_bits(u32_at(bytes, 60, "NegotiateFlags")?);
+            (flags, BASE_HEADER)
+        };
+        let r = resolve(bytes, &NAMES, pos, base)?;
         let [lm, nt, domain, user, workstation, key] = r.slices;
         let [lm_pos, nt_pos, domain_pos, user_pos, ws_pos, key_pos] = r.pos;
 
         check_len_in(lm, LM_CHALLENGE_RESPONSE_LENS, NAMES[LM], lm_pos.offset)?;
         check_max(nt, MAX_NT_CHALLENGE_RESPONSE_LEN, NAMES[NT], nt_pos.offset)?;
-        let unicode = flags.contains(NegotiateFlags::NEGOTIATE_UNICODE);
+        let unicode = unicode.unwrap_or(flags.contains(NegotiateFlags::NEGOTIATE_UNICODE));
         let string = |s: &'a [u8], i: usize, p: FieldPos| -> Result<WireString<'a>, DecodeError> {
             let name = NAMES.get(i).copied().unwrap_or("");
             check_max(s, MAX_NAME_LEN, name, p.offset)?;
@@ -167,6 +224,25 @@ impl<'a> AuthenticateMessage<'a> {
             NAMES[KEY],
             key_pos.offset,
         )?;
+        if short {
+            return Ok(Self {
+                flags,
+                lm_challenge_response: lm,
+                nt_challenge_response: nt,
+                domain_name,
+                user_name,
+                workstation,
+                encrypted_random_session_key: key,
+                version: None,
+                mic: None,
+                layout: Recorded(Some(Layout {
+                    header_len: SHORT_HEADER,
+                    fields: r.pos,
+                    total_len: bytes.len(),
+                    unread_version: None,
+                })),
+            });
+        }
 
         let has_version_flag = flags.contains(NegotiateFlags::NEGOTIATE_VERSION);
         let p = r.payload_start;
@@ -215,11 +291,23 @@ impl<'a> AuthenticateMessage<'a> {
         self.layout = Recorded::default();
     }
 
-    /// Header length (64, 72, 80 or 88) the next encode uses.
-    fn header_len(&self) -> usize {
+    /// Length of the header the next [`encode`](Self::encode) writes, which names the
+    /// layout (MS-NLMP §2.2.1.3): 64 (no VERSION, no MIC), 72 (VERSION), 80 (MIC at 64),
+    /// 88 (VERSION and MIC), or 52, MS-NLMP's earlier header without
+    /// EncryptedRandomSessionKeyFields, NegotiateFlags, VERSION and MIC, kept for a
+    /// message decoded in that layout while it has no flags, session key, VERSION or MIC.
+    ///
+    /// A message in the 52-byte layout carries no NegotiateFlags (`flags` is empty): the
+    /// flags are those the CHALLENGE negotiated, as Samba takes them.
+    pub fn header_len(&self) -> usize {
         let (v, m) = (self.version.is_some(), self.mic.is_some());
         if let Some(l) = self.layout.0 {
             let fits = match l.header_len {
+                SHORT_HEADER => {
+                    !v && !m
+                        && self.flags == NegotiateFlags::EMPTY
+                        && self.encrypted_random_session_key.is_empty()
+                }
                 64 => !v && !m,
                 72 => v && !m,
                 80 => !v && m,
@@ -285,10 +373,13 @@ impl<'a> AuthenticateMessage<'a> {
         let start = out.len();
         out.extend_from_slice(&SIGNATURE);
         out.extend_from_slice(&Self::MESSAGE_TYPE.to_le_bytes());
-        for f in &layout.fields {
+        let descriptors = if header_len == SHORT_HEADER { KEY } else { 6 };
+        for f in layout.fields.iter().take(descriptors) {
             f.write(out);
         }
-        out.extend_from_slice(&self.flags.bits().to_le_bytes());
+        if header_len != SHORT_HEADER {
+            out.extend_from_slice(&self.flags.bits().to_le_bytes());
+        }
         let version = self.version.map_or([0; 8], |v| v.encode());
         let mic = self.mic.unwrap_or([0; 16]);
         match header_len {

@@ -27,7 +27,7 @@ pub use flags::NegotiateFlags;
 pub use negotiate::NegotiateMessage;
 pub use ntlmv2::NtlmV2Response;
 pub use single_host::SingleHostData;
-pub use string::{utf16le, utf16le_into, WireString};
+pub use string::{string_into, utf16le, utf16le_into, WireString};
 pub use version::{Version, NTLMSSP_REVISION_W2K3};
 
 use crate::error::{DecodeError, DecodeErrorKind};

@@ -56,7 +56,13 @@ impl<'a> WireString<'a> {
     }
 
     /// The text: UTF-16LE decoded with U+FFFD for unpaired surrogates (and a dangling odd
-    /// byte); OEM bytes decoded as Latin-1, which is exact for ASCII (MS-NLMP §2.2).
+    /// byte); OEM bytes decoded as CP850, the OEM code page of this crate (MS-NLMP §2.2;
+    /// see [`crate::crypto::cp850_char`]).
+    ///
+    /// ```
+    /// use ntlm::wire::WireString;
+    /// assert_eq!(WireString::Oem(b"J\x81rgen").to_string_lossy(), "Jürgen");
+    /// ```
     pub fn to_string_lossy(&self) -> String {
         // Sized first: one allocation, never a regrowth (server verification counts on it).
         let mut out = String::with_capacity(self.chars().map(char::len_utf8).sum());
@@ -65,7 +71,7 @@ impl<'a> WireString<'a> {
     }
 
     /// The characters: UTF-16LE decoded with unpaired surrogates as U+FFFD, or OEM bytes as
-    /// Latin-1. No allocation.
+    /// CP850. No allocation.
     pub fn chars(&self) -> impl Iterator<Item = char> + 'a {
         let (utf16, oem) = match *self {
             Self::Utf16(b) => (b, &[][..]),
@@ -77,7 +83,7 @@ impl<'a> WireString<'a> {
         });
         char::decode_utf16(units)
             .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
-            .chain(oem.iter().map(|&c| char::from(c)))
+            .chain(oem.iter().map(|&c| crate::crypto::cp850_char(c)))
     }
 
     /// [`WireString::to_string_lossy`] into a caller's buffer, without allocating; `None`
@@ -131,5 +137,23 @@ pub fn utf16le_into(s: &str, out: &mut Vec<u8>) {
         for unit in s.encode_utf16() {
             out.extend_from_slice(&unit.to_le_bytes());
         }
+    }
+}
+
+/// Appends `s` in the encoding `unicode` selects (MS-NLMP §2.2): UTF-16LE, or the OEM
+/// code page, CP850, with `?` for characters it lacks ([`crate::crypto::cp850_encode_into`]).
+/// What [`WireString::to_string_lossy`] reads back.
+///
+/// ```
+/// let mut out = Vec::new();
+/// ntlm::wire::string_into("Jürgen", false, &mut out);
+/// assert_eq!(out, b"J\x81rgen");
+/// assert_eq!(ntlm::wire::WireString::Oem(&out).to_string_lossy(), "Jürgen");
+/// ```
+pub fn string_into(s: &str, unicode: bool, out: &mut Vec<u8>) {
+    if unicode {
+        utf16le_into(s, out);
+    } else {
+        crate::crypto::cp850_encode_into(s, out);
     }
 }

@@ -45,7 +45,9 @@ failed.
 NEGOTIATE:    domain_name, workstation (strings)
 CHALLENGE:    target_name (string), server_challenge (hex),
               target_info: null | [av_pair]
-AUTHENTICATE: domain_name, user_name, workstation (strings),
+AUTHENTICATE: header_length (52, 64, 72, 80 or 88), layout (string: which MS-NLMP layout),
+              strings (\"UTF-16LE\" | \"OEM\" | \"OEM, although UNICODE is claimed\"),
+              domain_name, user_name, workstation (strings),
               lm_response, nt_response: {\"length\", \"kind\", \"description\", \"hex\"},
               ntlmv2: null | {\"nt_proof_str\" (hex), \"timestamp\" (ISO-8601 UTC),
                               \"client_challenge\" (hex), \"av_pairs\": [av_pair]},
@@ -576,12 +578,12 @@ pub fn describe_text(bytes: &[u8]) -> Result<String, String> {
             let _ = writeln!(
                 out,
                 "  DomainName: {:?}",
-                String::from_utf8_lossy(m.domain_name)
+                WireString::Oem(m.domain_name).to_string_lossy()
             );
             let _ = write!(
                 out,
                 "  Workstation: {:?}",
-                String::from_utf8_lossy(m.workstation)
+                WireString::Oem(m.workstation).to_string_lossy()
             );
         }
         2 => {
@@ -602,8 +604,8 @@ pub fn describe_text(bytes: &[u8]) -> Result<String, String> {
             trim_newline(&mut out);
         }
         _ => {
-            let m = AuthenticateMessage::decode(bytes).map_err(|e| e.to_string())?;
-            authenticate_text(&mut out, &m, bytes)?;
+            let (m, strings) = decode_authenticate(bytes)?;
+            authenticate_text(&mut out, &m, strings, bytes)?;
         }
     }
     Ok(out)
@@ -615,13 +617,44 @@ fn trim_newline(out: &mut String) {
     }
 }
 
+/// An AUTHENTICATE and how its strings were read: as its flags say, or, when that fails on
+/// an odd UTF-16 length, as OEM (what a server that negotiated OEM reads: GNU wget claims
+/// UNICODE and sends OEM).
+fn decode_authenticate(bytes: &[u8]) -> Result<(AuthenticateMessage<'_>, &'static str), String> {
+    match AuthenticateMessage::decode(bytes) {
+        Ok(m) if m.domain_name.is_unicode() => Ok((m, "UTF-16LE")),
+        Ok(m) => Ok((m, "OEM")),
+        Err(e) if matches!(e.kind, ntlm::DecodeErrorKind::OddUtf16Length { .. }) => {
+            match AuthenticateMessage::decode_as(bytes, false) {
+                Ok(m) => Ok((m, "OEM, although UNICODE is claimed")),
+                Err(_) => Err(e.to_string()),
+            }
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The name of an AUTHENTICATE's layout (MS-NLMP §2.2.1.3).
+fn layout_name(header_len: usize) -> &'static str {
+    match header_len {
+        52 => "MS-NLMP's earlier 52-byte header: no EncryptedRandomSessionKey, NegotiateFlags, VERSION or MIC (a server uses the CHALLENGE's flags)",
+        64 => "64-byte header: no VERSION, no MIC",
+        72 => "72-byte header: VERSION, no MIC",
+        80 => "80-byte header: MIC at 64, no VERSION",
+        _ => "88-byte header: VERSION and MIC",
+    }
+}
+
 fn authenticate_text(
     out: &mut String,
     m: &AuthenticateMessage<'_>,
+    strings: &str,
     bytes: &[u8],
 ) -> Result<(), String> {
     let kinds = classify(m);
     header_text(out, "AUTHENTICATE_MESSAGE", 3, bytes.len(), m.flags);
+    let _ = writeln!(out, "  Layout: {}", layout_name(m.header_len()));
+    let _ = writeln!(out, "  Strings: {strings}");
     version_line(out, m.version);
     let _ = writeln!(out, "  DomainName: {:?}", wire_text(&m.domain_name));
     let _ = writeln!(out, "  UserName: {:?}", wire_text(&m.user_name));
@@ -727,11 +760,11 @@ pub fn describe_json(bytes: &[u8]) -> Result<Vec<(&'static str, Value)>, String>
             fields.push(("version", version_json(m.version)));
             fields.push((
                 "domain_name",
-                String::from_utf8_lossy(m.domain_name).into_owned().into(),
+                WireString::Oem(m.domain_name).to_string_lossy().into(),
             ));
             fields.push((
                 "workstation",
-                String::from_utf8_lossy(m.workstation).into_owned().into(),
+                WireString::Oem(m.workstation).to_string_lossy().into(),
             ));
         }
         2 => {
@@ -746,10 +779,13 @@ pub fn describe_json(bytes: &[u8]) -> Result<Vec<(&'static str, Value)>, String>
             ));
         }
         _ => {
-            let m = AuthenticateMessage::decode(bytes).map_err(|e| e.to_string())?;
+            let (m, strings) = decode_authenticate(bytes)?;
             let kinds = classify(&m);
             fields.push(("flags", flags_json(m.flags)));
             fields.push(("version", version_json(m.version)));
+            fields.push(("header_length", (m.header_len() as u64).into()));
+            fields.push(("layout", layout_name(m.header_len()).into()));
+            fields.push(("strings", strings.into()));
             fields.push(("domain_name", wire_text(&m.domain_name).into()));
             fields.push(("user_name", wire_text(&m.user_name).into()));
             fields.push(("workstation", wire_text(&m.workstation).into()));
@@ -886,13 +922,13 @@ mod tests {
             response_token: Some(ntlm.clone()),
             ..Default::default()
         });
-        let b64 = crate::helper::base64_encode(&resp.encode());
+        let b64 = crate::helper::base64_encode(&resp.encode().unwrap());
         let token = parse_token(&format!("Negotiate {b64}")).unwrap();
         assert_eq!(token.ntlm(), Some(ntlm.as_slice()));
         assert!(matches!(token, Token::Spnego(NegotiationToken::Resp(_))));
         // A bare NegTokenInit ([0] without the GSS-API framing) is SPNEGO too.
         let init = NegTokenInit::ntlm(ntlm.clone());
-        let bare = NegotiationToken::Init(init).encode();
+        let bare = NegotiationToken::Init(init).encode().unwrap();
         let bare = bare
             .get(bare.iter().position(|&b| b == 0xa0).unwrap()..)
             .unwrap();

@@ -17,6 +17,7 @@ ntlm squid-helper: a stateful NTLM authenticator for Squid (`squid-2.5-ntlmssp` 
 
 usage: ntlm squid-helper --level N --users FILE [--preset dc|symmetric]
                          [--domain NAME] [--computer NAME]
+                         [--dns-domain NAME] [--dns-computer NAME]
 
   --level N        server LmCompatibilityLevel, 0 to 5
   --users FILE     users: DOMAIN:USER:PASSWORD lines (empty DOMAIN = any domain) or
@@ -24,12 +25,18 @@ usage: ntlm squid-helper --level N --users FILE [--preset dc|symmetric]
   --preset P       dc (domain-controller semantics, default) or symmetric
   --domain NAME    NetBIOS domain announced in the CHALLENGE (default DOMAIN)
   --computer NAME  NetBIOS computer name announced in the CHALLENGE (default SERVER)
+  --dns-domain NAME    MsvAvDnsDomainName (default: the NetBIOS domain in lowercase)
+  --dns-computer NAME  MsvAvDnsComputerName (default: this host's name, lowercase, plus
+                       `.` and the DNS domain unless it has a dot); empty: neither pair
 
 Requests (stdin, one per line) and replies (stdout, one line each, flushed):
   YR <base64 NEGOTIATE>     -> TT <base64 CHALLENGE>        (starts a new handshake)
   KK <base64 AUTHENTICATE>  -> AF DOMAIN\\user               (logon accepted)
                             -> NA <reason>                  (logon refused; full reason on stderr)
-  anything else, YR without a token, KK before YR, bad base64 or a malformed token
+  KK whose AUTHENTICATE is not base64 or does not decode
+                            -> NA <reason>                  (a logon failure, as Samba's)
+  anything else, YR without a token, KK without a token or before YR, a YR token that
+  is not base64 or not a NEGOTIATE
                             -> BH <reason>
 AF carries the account as stored: its domain (or this helper's --domain for a user file
 line without one) and user name. NA says which protocol rule refused a logon (e.g.
@@ -43,7 +50,15 @@ One handshake is pending at a time; end of input exits 0.
 pub fn main(args: &[String]) -> ExitCode {
     let parsed = match crate::args::parse(
         args,
-        &["level", "users", "preset", "domain", "computer"],
+        &[
+            "level",
+            "users",
+            "preset",
+            "domain",
+            "computer",
+            "dns-domain",
+            "dns-computer",
+        ],
         &[],
     ) {
         Ok(p) => p,
@@ -88,7 +103,29 @@ fn build_config(parsed: &crate::args::Parsed) -> Result<ServerConfig, String> {
     if let Some(computer) = parsed.value("computer") {
         config.nb_computer = computer.to_string();
     }
+    // MsvAvDnsDomainName and MsvAvDnsComputerName (MS-NLMP §2.2.2.1), sent by default as
+    // Windows and Samba do.
+    let (dns_domain, dns_computer) =
+        ServerConfig::default_dns_names(&config.nb_domain, &config.nb_computer);
+    config.dns_domain = parsed
+        .value("dns-domain")
+        .map_or(dns_domain, str::to_string);
+    config.dns_computer = match parsed.value("dns-computer") {
+        Some(name) => name.to_string(),
+        None if config.dns_domain.is_empty() => dns_computer,
+        None => dns_computer_in(&dns_computer, &config.dns_domain),
+    };
+    if config.dns_computer.is_empty() {
+        config.dns_domain.clear();
+    }
     Ok(config)
+}
+
+/// `computer` (a default DNS computer name) moved into `dns_domain` when `--dns-domain` named
+/// another domain: its first label followed by `.dns_domain`.
+fn dns_computer_in(computer: &str, dns_domain: &str) -> String {
+    let host = computer.split('.').next().unwrap_or(computer);
+    format!("{host}.{}", dns_domain.to_lowercase())
 }
 
 /// The helper's state: the configuration and at most one pending handshake.
@@ -145,9 +182,11 @@ impl SquidHelper {
         if token.is_empty() {
             return "BH KK without an AUTHENTICATE token".into();
         }
+        // A token that is not an AUTHENTICATE is the client's fault, not the helper's: a
+        // logon failure (NA), never BH, which Squid takes for a broken helper.
         let authenticate = match base64_decode(token) {
             Ok(b) => b,
-            Err(e) => return format!("BH KK: {e}"),
+            Err(e) => return format!("NA KK: {}", one_line(&e.to_string())),
         };
         match context.accept(&authenticate, now) {
             Ok(logon) => {
@@ -166,9 +205,6 @@ impl SquidHelper {
                     return "NA account name with whitespace or control characters".into();
                 }
                 format!("AF {account}")
-            }
-            Err(Refusal::Malformed(e)) => {
-                format!("BH malformed AUTHENTICATE: {}", one_line(&e.to_string()))
             }
             Err(refusal) => {
                 eprintln!(
@@ -195,9 +231,12 @@ fn na_reason(refusal: &Refusal) -> String {
     }
 }
 
-/// `DOMAIN\user` of an AUTHENTICATE for the log, quoted.
+/// `DOMAIN\user` of an AUTHENTICATE for the log, quoted (strings read as the message
+/// claims, else as OEM, as a server that negotiated OEM reads them).
 fn who(authenticate: &[u8]) -> String {
-    match AuthenticateMessage::decode(authenticate) {
+    let decoded = AuthenticateMessage::decode(authenticate)
+        .or_else(|_| AuthenticateMessage::decode_as(authenticate, false));
+    match decoded {
         Ok(m) => format!(
             "{:?}",
             format!(
@@ -242,6 +281,11 @@ mod tests {
         h.handle(kk.as_bytes(), now)
     }
 
+    fn negotiate() -> Vec<u8> {
+        let config = ClientConfig::new(LmCompatibilityLevel::L3, "CORP", "alice", "Secret1");
+        ClientContext::new(config).negotiate().unwrap()
+    }
+
     #[test]
     fn accepts_refuses_and_complains() {
         let mut h = helper(5);
@@ -255,6 +299,13 @@ mod tests {
         assert!(h
             .handle(b"KK TlRMTVNTUAADAAAA", now)
             .starts_with("BH KK without"));
+        // An AUTHENTICATE that does not decode, or is not base64: a logon failure.
+        for kk in [&b"KK TlRMTVNTUAADAAAA"[..], b"KK !!!"] {
+            let yr = format!("YR {}", base64_encode(&negotiate()));
+            assert!(h.handle(yr.as_bytes(), now).starts_with("TT "));
+            let reply = h.handle(kk, now);
+            assert!(reply.starts_with("NA "), "{reply}");
+        }
         assert!(h.handle(b"YR", now).starts_with("BH YR without"));
         assert!(h.handle(b"YR !!!", now).starts_with("BH YR: bad base64"));
         assert!(h.handle(b"hello", now).starts_with("BH unknown request"));

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# HTTP interop with real peers: curl against our http_server, our http_client against a
-# pyspnego-backed HTTP server, and pyspnego's Negotiate client against our http_server.
+# HTTP interop with real peers: curl and GNU wget against our http_server, our http_client
+# against a pyspnego-backed HTTP server, and pyspnego's Negotiate client against our
+# http_server.
 #
 # Usage: tests/interop/http/run.sh
 # Bounded in time (every step has a timeout), kills what it started (trap), prints a
@@ -27,6 +28,12 @@ trap cleanup EXIT INT TERM
 
 die() { echo "interop-http: ERROR: $*" >&2; exit 2; }
 command -v curl >/dev/null || die "curl not found (apt-get install curl)"
+if ! command -v wget >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "interop-http: installing Debian's wget" >&2
+    timeout 600 apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq --no-install-recommends wget >&2
+fi
+command -v wget >/dev/null || die "wget not found (apt-get install wget)"
 command -v "$PYTHON" >/dev/null || die "$PYTHON not found"
 command -v timeout >/dev/null || die "coreutils timeout not found"
 
@@ -36,10 +43,11 @@ profile="${NTLM_INTEROP_PROFILE:-debug}"
 profile_flag=()
 [ "$profile" = release ] && profile_flag=(--release)
 echo "interop-http: building examples ($profile)" >&2
-(cd "$repo" && timeout 1500 cargo build "${profile_flag[@]}" --all-features --example http_server --example http_client >&2) \
+(cd "$repo" && timeout 1500 cargo build "${profile_flag[@]}" --all-features --example http_server --example http_client --bin ntlm >&2) \
     || die "cargo build failed"
 server_bin="$repo/target/$profile/examples/http_server"
 client_bin="$repo/target/$profile/examples/http_client"
+ntlm_bin="$repo/target/$profile/ntlm"
 
 vpy="$venv/bin/python"
 if ! "$vpy" -c "import spnego, requests, spnego._version as v; assert v.__version__ == '$PYSPNEGO_VERSION'" 2>/dev/null; then
@@ -116,6 +124,55 @@ bodies="$(grep -c 'authenticated as CORP\\alice' "$work/three")"
 handshakes="$(grep -c 'authenticated CORP' "$srv_log")"
 record "curl --ntlm URL URL URL: 200 bodies" 3 "$bodies" ""
 record "curl --ntlm URL URL URL: handshakes in server log" 1 "$handshakes" "$(last_log)"
+stop_server
+
+# --- GNU wget against http_server ---------------------------------------------------------
+# wget (1.21 as measured) offers OEM only, sends an LM and an NTLMv1 response, and sets
+# NTLMSSP_NEGOTIATE_UNICODE in its AUTHENTICATE while its strings are OEM: the server reads
+# them in the encoding its CHALLENGE negotiated. NTLMv1 is accepted at levels 0 to 4.
+wget_status() { # user password url: the last HTTP status wget saw
+    timeout 20 wget -S -O /dev/null --tries=1 --user "$1" --password "$2" "$3" 2>&1 \
+        | awk '$1 ~ /^HTTP\// { code = $2 } END { print code }'
+}
+for lvl in 0 1 2 3 4 5; do
+    start_server --level "$lvl"
+    want=200
+    [ "$lvl" = 5 ] && want=401
+    got="$(wget_status 'CORP\alice' Secret1 "http://127.0.0.1:$srv_port/")"
+    record "wget -> http_server level $lvl" "$want" "$got" "$(last_log)"
+    if [ "$lvl" = 5 ]; then
+        seen="$(last_log | grep -oF 'refused by server level 5' | head -n1)"
+    else
+        seen="$(last_log | grep -oF '(NtlmV1)' | head -n1)"
+    fi
+    record "  ... the server's log names NTLMv1 (verified or refused)" yes \
+        "$([ -n "$seen" ] && echo yes || echo no)" "$seen"
+    if [ "$lvl" = 3 ]; then
+        got="$(wget_status 'CORP\alice' wrong "http://127.0.0.1:$srv_port/")"
+        record "wget wrong password -> level $lvl" 401 "$got" "$(last_log)"
+    fi
+    stop_server
+done
+
+# http_server's CHALLENGE carries MsvAvDnsDomainName and MsvAvDnsComputerName by default,
+# and the configured ones with --dns-domain / --dns-computer.
+dns_pairs() { # url: the DNS pairs of the CHALLENGE answering wget's NEGOTIATE, as name=value
+    timeout 20 curl -s -D - -o /dev/null -H 'Authorization: NTLM TlRMTVNTUAABAAAAAgIAAAAAAAAgAAAAAAAAACAAAAA=' "$1" \
+        | tr -d '\r' | awk 'tolower($1) == "www-authenticate:" && $2 == "NTLM" { print "NTLM " $3 }' \
+        | "$ntlm_bin" decode --json \
+        | "$PYTHON" -c 'import json, sys
+for p in json.load(sys.stdin).get("target_info") or []:
+    if p["name"] in ("MsvAvDnsDomainName", "MsvAvDnsComputerName"):
+        print(p["name"] + "=" + p["value"])' | sort | tr '\n' ' '
+}
+start_server --level 3
+got="$(dns_pairs "http://127.0.0.1:$srv_port/")"
+record "http_server CHALLENGE: DNS names by default" 2 "$(printf '%s' "$got" | wc -w)" "$got"
+stop_server
+start_server --level 3 --dns-domain corp.example --dns-computer web1.corp.example
+got="$(dns_pairs "http://127.0.0.1:$srv_port/")"
+record "http_server CHALLENGE: --dns-domain, --dns-computer" \
+    "MsvAvDnsComputerName=web1.corp.example MsvAvDnsDomainName=corp.example" "${got% }" ""
 stop_server
 
 # --- our http_client against the pyspnego server -----------------------------------------
