@@ -77,7 +77,8 @@ mod tests {
             response_token: Some(authenticate),
             ..NegTokenResp::default()
         })
-        .encode();
+        .encode()
+        .expect("encodes");
         assert_eq!(Claimed::from_token(&wrapped), Some(want));
         assert_eq!(Claimed::from_token(&challenge), None);
         assert_eq!(Claimed::from_token(b"junk"), None);

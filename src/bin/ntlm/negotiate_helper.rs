@@ -12,9 +12,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use ntlm::http::claims::Claimed;
-use ntlm::http::spnego::{
-    NegState, NegTokenResp, NegotiationToken, SpnegoRefusal, SpnegoServer, SpnegoStep,
-};
+use ntlm::http::spnego::{SpnegoRefusal, SpnegoServer, SpnegoStep};
 use ntlm::metrics::Metrics;
 use ntlm::policy::{LmCompatibilityLevel, PolicyRefusal, ServerPolicy, ServerPreset};
 use ntlm::server::{Authenticated, Refusal, ServerConfig, ServerContext};
@@ -320,15 +318,12 @@ fn audit_event(logon: &Authenticated, finding: &PolicyRefusal) {
     );
 }
 
-/// A NegTokenResp with negState reject (RFC 4178 §4.2.2), base64.
+/// A NegTokenResp with negState reject (RFC 4178 §4.2.2), base64: a fixed DER value
+/// (`a1 07 30 05 a0 03 0a 01 02`), checked against the encoder in the tests.
+const REJECT_TOKEN: &str = "oQcwBaADCgEC";
+
 fn reject_token() -> String {
-    base64_encode(
-        &NegotiationToken::Resp(NegTokenResp {
-            neg_state: Some(NegState::Reject),
-            ..NegTokenResp::default()
-        })
-        .encode(),
-    )
+    REJECT_TOKEN.to_string()
 }
 
 /// The reason sent to Squid (which may show it to the client): the rule for protocol and
@@ -351,7 +346,7 @@ mod tests {
     use super::*;
     use ntlm::client::{ClientConfig, ClientContext};
     use ntlm::guard::ReflectionGuard;
-    use ntlm::http::spnego::SpnegoClient;
+    use ntlm::http::spnego::{NegState, NegTokenResp, NegotiationToken, SpnegoClient};
     use ntlm::policy::{RefusedKind, Verify};
     use std::time::Duration;
 
@@ -443,5 +438,16 @@ mod tests {
         let s = h.metrics.snapshot();
         assert_eq!(s.accepted(Verify::NtlmV1), 1);
         assert_eq!(s.would_refuse(RefusedKind::NtlmV1), 1);
+    }
+
+    #[test]
+    fn reject_token_is_the_encoded_reject() {
+        let encoded = NegotiationToken::Resp(NegTokenResp {
+            neg_state: Some(NegState::Reject),
+            ..NegTokenResp::default()
+        })
+        .encode()
+        .expect("encodes");
+        assert_eq!(super::REJECT_TOKEN, base64_encode(&encoded));
     }
 }
