@@ -116,9 +116,10 @@ pub enum ServerError {
     OutOfOrder(&'static str),
     /// The NEGOTIATE could not be decoded.
     Malformed(DecodeError),
-    /// The reflection guard holds as many outstanding challenges as it can (a NEGOTIATE
-    /// flood): no challenge is issued rather than forgetting one still in use.
-    TooManyPendingChallenges,
+    /// The random server challenge drawn is already outstanding in the reflection guard
+    /// (only seen with a fixed entropy source): it is not issued twice. A full guard never
+    /// refuses a challenge; it forgets its oldest one ([`crate::guard`]).
+    DuplicateChallenge,
 }
 
 impl fmt::Display for ServerError {
@@ -126,8 +127,8 @@ impl fmt::Display for ServerError {
         match self {
             Self::OutOfOrder(what) => write!(f, "server context used out of order: {what}"),
             Self::Malformed(e) => write!(f, "malformed NEGOTIATE: {e}"),
-            Self::TooManyPendingChallenges => {
-                f.write_str("too many outstanding challenges; try again later")
+            Self::DuplicateChallenge => {
+                f.write_str("the server challenge drawn is already outstanding")
             }
         }
     }
@@ -368,6 +369,15 @@ impl fmt::Debug for ServerContext {
     }
 }
 
+/// A context dropped between its CHALLENGE and its AUTHENTICATE (a closed connection, a
+/// new NEGOTIATE replacing it, a flood that never answers) gives its challenge back to the
+/// reflection guard, so abandoned handshakes do not fill it.
+impl Drop for ServerContext {
+    fn drop(&mut self) {
+        self.release_challenge();
+    }
+}
+
 impl ServerContext {
     /// A context for one handshake (one per connection for HTTP).
     pub fn new(config: Arc<ServerConfig>) -> Self {
@@ -375,6 +385,15 @@ impl ServerContext {
             config,
             state: State::Start,
             expected_bindings: None,
+        }
+    }
+
+    /// Gives an outstanding challenge back to the reflection guard.
+    fn release_challenge(&self) {
+        if let (State::Challenged(pending), Some(guard)) =
+            (&self.state, &self.config.reflection_guard)
+        {
+            guard.server_finished(&pending.server_challenge);
         }
     }
 
@@ -414,6 +433,7 @@ impl ServerContext {
     /// Step 1: answers a NEGOTIATE with a CHALLENGE.
     pub fn challenge(&mut self, negotiate: &[u8], now: SystemTime) -> Result<Vec<u8>, ServerError> {
         if !matches!(self.state, State::Start) {
+            self.release_challenge();
             self.state = State::Failed;
             return Err(ServerError::OutOfOrder(
                 "challenge called twice or after accept",
@@ -472,7 +492,7 @@ impl ServerContext {
         if let Some(guard) = &c.reflection_guard {
             if !guard.server_issued(server_challenge, now, c.policy.challenge_lifetime) {
                 self.state = State::Failed;
-                return Err(ServerError::TooManyPendingChallenges);
+                return Err(ServerError::DuplicateChallenge);
             }
         }
         self.state = State::Challenged(Box::new(Pending {
