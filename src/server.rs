@@ -604,25 +604,24 @@ impl ServerContext {
         let record = config.store.lookup(user, domain);
         // The lockout counter belongs to the stored account, never to what the client named:
         // a record without a domain matches any domain, and each would otherwise count apart.
-        let account = match (&config.lockout, &record) {
-            (Some(_), Some(record)) => Some(format!(
-                "{}\\{}",
-                windows_uppercase(&record.domain),
-                windows_uppercase(&record.user)
-            )),
+        // An unknown user's key (the names it sent) is built and checked the same way, for
+        // the same work; no failure is ever recorded for it.
+        let account = config.lockout.as_ref().map(|_| {
+            let (d, u) = record
+                .as_ref()
+                .map_or((domain, user), |r| (r.domain.as_str(), r.user.as_str()));
+            format!("{}\\{}", windows_uppercase(d), windows_uppercase(u))
+        });
+        // What refuses the logon whatever the password; applied after the cryptography.
+        let locked = match (&config.lockout, &account) {
+            (Some(lockout), Some(account)) => lockout.check(account, now).err(),
             _ => None,
         };
-        // What refuses the logon whatever the password; applied after the cryptography.
-        let blocked = match &record {
-            None => Some(Refusal::UnknownUser),
-            Some(r) if r.disabled => Some(Refusal::AccountDisabled),
-            Some(_) => match (&config.lockout, &account) {
-                (Some(lockout), Some(account)) => lockout
-                    .check(account, now)
-                    .err()
-                    .map(|l| Refusal::LockedOut { until: l.until }),
-                _ => None,
-            },
+        let blocked = match (&record, locked) {
+            (None, _) => Some(Refusal::UnknownUser),
+            (Some(r), _) if r.disabled => Some(Refusal::AccountDisabled),
+            (Some(_), Some(l)) => Some(Refusal::LockedOut { until: l.until }),
+            (Some(_), None) => None,
         };
         let check = |nt: &NtHash, lm: Option<&crate::secret::LmHash>, exhaustive: bool| {
             check_response(
