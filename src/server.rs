@@ -953,7 +953,9 @@ fn stand_ins() -> &'static StandIns {
 /// unknown, disabled, locked out, has a password history or not, and whether the password
 /// was right on a blocked account (otherwise timing would tell a guesser the password of a
 /// locked-out account). Only a right password on an account that may log on skips the
-/// history: the outcome tells the client as much.
+/// history: a refusal after it (MIC, channel bindings, LMv2 mismatch...) is faster than a
+/// wrong password's, but reaching it takes the right password, and every wrong guess
+/// before it was counted towards lockout.
 fn verify_password(
     record: Option<&crate::store::UserRecord>,
     blocked: Option<Refusal>,
