@@ -623,3 +623,57 @@ pub async fn serve(listener: TcpListener, options: ServerOptions) -> std::io::Re
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_connection_cap_stays_below_the_descriptor_limit() {
+        // Plenty of descriptors: the configured cap.
+        assert_eq!(connection_cap(1024, Some(20_000)), 1024);
+        assert_eq!(connection_cap(1024, None), 1024);
+        // A common default of 1024: room for the reserve and the eviction headroom.
+        let cap = connection_cap(1024, Some(1024));
+        assert_eq!(cap, 1024 - 64 - EVICTION_HEADROOM);
+        // A tiny limit still serves one connection at a time, and never more than fits.
+        assert_eq!(connection_cap(1024, Some(64)), 64 - 32 - EVICTION_HEADROOM);
+        assert_eq!(connection_cap(1024, Some(8)), 1);
+        assert_eq!(connection_cap(0, Some(20_000)), 1);
+    }
+
+    #[test]
+    fn eviction_picks_the_connection_idle_the_longest_and_never_a_busy_one() {
+        let slots = Arc::new(Slots::default());
+        let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let oldest_busy = slots.open(peer);
+        std::thread::sleep(Duration::from_millis(2));
+        let idle = slots.open(peer);
+        std::thread::sleep(Duration::from_millis(2));
+        let fresh = slots.open(peer);
+        slots.set(oldest_busy.id, Phase::Busy);
+        slots.set(idle.id, Phase::Idle);
+        // `idle` was set after `fresh` opened: `fresh` is now the one idle the longest.
+        assert!(matches!(
+            slots.evict_oldest(u64::MAX),
+            Some(ServerEvent::Evicted {
+                never_sent_a_request: true,
+                ..
+            })
+        ));
+        assert_eq!(fresh.evicted_phase(), Some(Phase::Fresh));
+        assert!(matches!(
+            slots.evict_oldest(u64::MAX),
+            Some(ServerEvent::Evicted {
+                never_sent_a_request: false,
+                ..
+            })
+        ));
+        assert_eq!(idle.evicted_phase(), Some(Phase::Idle));
+        // Only the busy one is left: nothing to evict.
+        assert!(slots.evict_oldest(u64::MAX).is_none());
+        assert_eq!(slots.len(), 3);
+        drop((oldest_busy, idle, fresh));
+        assert_eq!(slots.len(), 0);
+    }
+}
