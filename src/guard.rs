@@ -9,9 +9,28 @@
 //!   servers issued and the ones its clients answered: a client refuses to answer a challenge
 //!   issued here, and a server refuses an AUTHENTICATE whose challenge a local client answered.
 //!   [`ReflectionGuard::process`] is the process-wide guard the contexts use by default; tests
-//!   that play two machines in one process give each side its own. An issued challenge is
-//!   never forgotten before it expires: when the guard is full (a NEGOTIATE flood), servers
-//!   stop issuing challenges instead.
+//!   that play two machines in one process give each side its own.
+//!
+//! # A full guard
+//!
+//! A server context holds its challenge in the guard from its CHALLENGE until its
+//! AUTHENTICATE, or until it is dropped or replaced (a connection that closes, a new
+//! NEGOTIATE on the same connection, a helper's new `YR`): a context that will never be
+//! answered gives its entry back. What is left is bounded by the contexts the application
+//! keeps alive. When the issued set is full all the same (a NEGOTIATE flood over many
+//! connections, or an application that keeps unanswered contexts), the **oldest issued
+//! challenge is forgotten** to make room, and a new logon always gets its challenge.
+//!
+//! Why evict rather than refuse or size the guard per connection: refusing turns a flood
+//! into a denial of service for every user (every NEGOTIATE refused until the flood's
+//! challenges expire); a per-connection quota only exists where the adapter knows
+//! connections, and the guard also serves the sans-IO core, helpers and other transports.
+//! Forgetting an issued challenge weakens only the first of the two independent reflection
+//! checks for that one challenge (a local client would no longer refuse to answer it); the
+//! second, the server's [`ReflectionGuard::answered_locally`], still refuses the reflected
+//! AUTHENTICATE, since the local client records every challenge it answers. The evicted
+//! challenge is the oldest outstanding one: under a flood, the flood's own. The context that
+//! issued it can still complete its logon (the server does not need its entry to verify).
 //!
 //! Both are sharded sets of 8-or-16-byte keys with an expiry, so contexts on different cores
 //! rarely meet on a lock; the shard is chosen through a per-process random salt.
@@ -76,15 +95,6 @@ impl<const N: usize> Shard<N> {
     }
 }
 
-/// What to do when a shard is full of live entries.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum WhenFull {
-    /// Forget the oldest entry.
-    Evict,
-    /// Insert nothing and say so.
-    Refuse,
-}
-
 impl<const N: usize> ExpiringSet<N> {
     fn new(cap_per_shard: usize) -> Self {
         Self {
@@ -114,18 +124,15 @@ impl<const N: usize> ExpiringSet<N> {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Inserts `key` valid until `expires`. False when it could not be inserted: already
-    /// present and live at `now`, or (with [`WhenFull::Refuse`]) no room. O(1) amortised.
-    fn insert(&self, key: [u8; N], now: SystemTime, expires: SystemTime, full: WhenFull) -> bool {
+    /// Inserts `key` valid until `expires`, forgetting the shard's oldest entries when it is
+    /// full. False when `key` is already present and live at `now`. O(1) amortised.
+    fn insert(&self, key: [u8; N], now: SystemTime, expires: SystemTime) -> bool {
         let mut shard = self.shard(&key);
         shard.expire(now);
         if shard.live.get(&key).is_some_and(|until| *until > now) {
             return false;
         }
         while shard.live.len() >= self.cap_per_shard {
-            if full == WhenFull::Refuse {
-                return false;
-            }
             shard.pop_oldest();
         }
         if shard.order.len() >= 2 * self.cap_per_shard {
@@ -146,6 +153,18 @@ impl<const N: usize> ExpiringSet<N> {
 
     fn remove(&self, key: &[u8; N]) {
         self.shard(key).live.remove(key);
+    }
+
+    fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| {
+                s.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .live
+                    .len()
+            })
+            .sum()
     }
 }
 
@@ -186,8 +205,7 @@ impl ReplayCache {
     /// Remembers an accepted response's key until the retention has passed, or until its
     /// shard is full and it is the oldest there.
     pub fn remember(&self, key: [u8; 16], now: SystemTime) {
-        self.seen
-            .insert(key, now, later(now, self.retention), WhenFull::Evict);
+        self.seen.insert(key, now, later(now, self.retention));
     }
 }
 
@@ -200,12 +218,24 @@ pub struct ReflectionGuard {
 }
 
 impl ReflectionGuard {
+    /// Outstanding challenges (and answered ones) a guard made by [`ReflectionGuard::new`]
+    /// holds: 262 144, as 16 shards of 16 384.
+    pub const DEFAULT_CAPACITY: usize = SHARDS << 14;
+
     /// A guard of its own (for a second "machine" in tests, or an isolated component);
     /// `retention` is how long a client remembers the challenges it answered.
     pub fn new(retention: Duration) -> Self {
+        Self::with_capacity(retention, Self::DEFAULT_CAPACITY)
+    }
+
+    /// A guard holding about `capacity` issued and as many answered challenges (rounded up
+    /// to a multiple of its 16 shards; at least one per shard). A full set forgets its
+    /// oldest entries (see the module documentation).
+    pub fn with_capacity(retention: Duration, capacity: usize) -> Self {
+        let per_shard = capacity.div_ceil(SHARDS).max(1);
         Self {
-            issued: ExpiringSet::new(1 << 14),
-            answered: ExpiringSet::new(1 << 14),
+            issued: ExpiringSet::new(per_shard),
+            answered: ExpiringSet::new(per_shard),
             retention,
         }
     }
@@ -218,16 +248,22 @@ impl ReflectionGuard {
             .clone()
     }
 
-    /// A server records a challenge it issued, valid for `lifetime`. False when the guard is
-    /// full of live challenges (or this one is already outstanding): the server must not
-    /// issue it.
+    /// A server records a challenge it issued, valid for `lifetime`. When the guard is full,
+    /// the oldest issued challenge is forgotten to make room. False only when this
+    /// challenge is already outstanding (a repeated random value, or a fixed entropy
+    /// source): the server must not issue it twice.
     #[must_use]
     pub fn server_issued(&self, challenge: [u8; 8], now: SystemTime, lifetime: Duration) -> bool {
-        self.issued
-            .insert(challenge, now, later(now, lifetime), WhenFull::Refuse)
+        self.issued.insert(challenge, now, later(now, lifetime))
     }
 
-    /// A server is done with a challenge.
+    /// Issued challenges currently held (live or not yet expired from the sets' fronts);
+    /// for tests and monitoring.
+    pub fn issued_len(&self) -> usize {
+        self.issued.len()
+    }
+
+    /// A server is done with a challenge (answered, or its context dropped).
     pub fn server_finished(&self, challenge: &[u8; 8]) {
         self.issued.remove(challenge);
     }
@@ -240,7 +276,7 @@ impl ReflectionGuard {
     /// A client records a challenge it answered.
     pub fn client_answered(&self, challenge: [u8; 8], now: SystemTime) {
         self.answered
-            .insert(challenge, now, later(now, self.retention), WhenFull::Evict);
+            .insert(challenge, now, later(now, self.retention));
     }
 
     /// A server asks whether a local client answered its challenge (a reflected logon).
@@ -270,35 +306,18 @@ mod tests {
     }
 
     #[test]
-    fn full_shards_evict_or_refuse_but_never_grow() {
+    fn full_shards_evict_the_oldest_and_never_grow() {
         let t = SystemTime::UNIX_EPOCH + Duration::from_secs(100);
         let live = t + Duration::from_secs(60);
-        let evicting = ExpiringSet::<8>::new(2);
-        let refusing = ExpiringSet::<8>::new(2);
-        let mut refused = 0;
+        let set = ExpiringSet::<8>::new(2);
         for i in 0..200u8 {
-            let k = [i; 8];
-            assert!(evicting.insert(k, t, live, WhenFull::Evict));
-            if !refusing.insert(k, t, live, WhenFull::Refuse) {
-                refused += 1;
-            }
+            assert!(set.insert([i; 8], t, live));
         }
-        let total = |s: &ExpiringSet<8>| {
-            s.shards
-                .iter()
-                .map(|m| m.lock().unwrap().live.len())
-                .sum::<usize>()
-        };
-        assert!(total(&evicting) <= 2 * SHARDS);
-        assert!(total(&refusing) <= 2 * SHARDS);
-        assert!(refused >= 200 - 2 * SHARDS);
-        // Expired entries make room again.
-        assert!(refusing.insert(
-            [250; 8],
-            t + Duration::from_secs(61),
-            live + Duration::from_secs(61),
-            WhenFull::Refuse
-        ));
+        assert!(set.len() <= 2 * SHARDS);
+        // The newest entries are kept; most of the first ones are gone.
+        assert!(set.contains(&[199; 8], t));
+        let kept_early = (0..100u8).filter(|i| set.contains(&[*i; 8], t)).count();
+        assert!(kept_early < 10, "{kept_early} of the oldest entries kept");
     }
 
     #[test]
@@ -311,7 +330,7 @@ mod tests {
         for i in 0..100_000u32 {
             let mut k = [0u8; 8];
             k[..4].copy_from_slice(&i.to_le_bytes());
-            let _ = set.insert(k, t, t + life, WhenFull::Refuse);
+            let _ = set.insert(k, t, t + life);
             set.remove(&k);
         }
         for m in &set.shards {
@@ -319,30 +338,33 @@ mod tests {
         }
         // Entries expire at their time, oldest first.
         let a = [1u8; 8];
-        assert!(set.insert(a, t, t + life, WhenFull::Evict));
+        assert!(set.insert(a, t, t + life));
         assert!(set.contains(&a, t + Duration::from_secs(9)));
         assert!(!set.contains(&a, t + life));
-        assert!(set.insert(a, t + life, t + life + life, WhenFull::Evict));
+        assert!(set.insert(a, t + life, t + life + life));
     }
 
     #[test]
-    fn a_flood_cannot_evict_an_issued_challenge() {
-        // A small guard, flooded with ten times its capacity.
-        let g = ReflectionGuard {
-            issued: ExpiringSet::new(64),
-            answered: ExpiringSet::new(64),
-            retention: Duration::from_secs(60),
-        };
+    fn a_full_guard_evicts_the_oldest_issued_challenge_and_keeps_issuing() {
+        // A small guard, flooded with ten times its capacity: every challenge is issued,
+        // the guard stays bounded, the newest challenge is guarded, and a challenge a local
+        // client answered is still caught by the server-side check.
+        let g = ReflectionGuard::with_capacity(Duration::from_secs(60), 64 * SHARDS);
         let t = SystemTime::UNIX_EPOCH + Duration::from_secs(100);
         let life = Duration::from_secs(300);
-        assert!(g.server_issued([42; 8], t, life));
+        g.client_answered([42; 8], t);
         for i in 0..(10 * 64 * SHARDS as u32) {
             let mut c = [0u8; 8];
             c[..4].copy_from_slice(&i.to_le_bytes());
             c[4] = 1;
-            let _ = g.server_issued(c, t, life);
+            assert!(g.server_issued(c, t, life), "challenge {i} refused");
         }
-        assert!(!g.client_may_answer(&[42; 8], t + Duration::from_secs(299)));
+        assert!(g.issued_len() <= 64 * SHARDS);
+        let mut newest = [0u8; 8];
+        newest[..4].copy_from_slice(&(10 * 64 * SHARDS as u32 - 1).to_le_bytes());
+        newest[4] = 1;
+        assert!(!g.client_may_answer(&newest, t));
+        assert!(g.answered_locally(&[42; 8], t + Duration::from_secs(59)));
     }
 
     #[test]

@@ -173,9 +173,10 @@ pub enum ServerError {
     OutOfOrder(&'static str),
     /// The NEGOTIATE could not be decoded.
     Malformed(DecodeError),
-    /// The reflection guard holds as many outstanding challenges as it can (a NEGOTIATE
-    /// flood): no challenge is issued rather than forgetting one still in use.
-    TooManyPendingChallenges,
+    /// The random server challenge drawn is already outstanding in the reflection guard
+    /// (only seen with a fixed entropy source): it is not issued twice. A full guard never
+    /// refuses a challenge; it forgets its oldest one ([`crate::guard`]).
+    DuplicateChallenge,
 }
 
 impl fmt::Display for ServerError {
@@ -183,8 +184,8 @@ impl fmt::Display for ServerError {
         match self {
             Self::OutOfOrder(what) => write!(f, "server context used out of order: {what}"),
             Self::Malformed(e) => write!(f, "malformed NEGOTIATE: {e}"),
-            Self::TooManyPendingChallenges => {
-                f.write_str("too many outstanding challenges; try again later")
+            Self::DuplicateChallenge => {
+                f.write_str("the server challenge drawn is already outstanding")
             }
         }
     }
@@ -431,6 +432,15 @@ impl fmt::Debug for ServerContext {
     }
 }
 
+/// A context dropped between its CHALLENGE and its AUTHENTICATE (a closed connection, a
+/// new NEGOTIATE replacing it, a flood that never answers) gives its challenge back to the
+/// reflection guard, so abandoned handshakes do not fill it.
+impl Drop for ServerContext {
+    fn drop(&mut self) {
+        self.release_challenge();
+    }
+}
+
 impl ServerContext {
     /// A context for one handshake (one per connection for HTTP).
     pub fn new(config: Arc<ServerConfig>) -> Self {
@@ -438,6 +448,15 @@ impl ServerContext {
             config,
             state: State::Start,
             expected_bindings: None,
+        }
+    }
+
+    /// Gives an outstanding challenge back to the reflection guard.
+    fn release_challenge(&self) {
+        if let (State::Challenged(pending), Some(guard)) =
+            (&self.state, &self.config.reflection_guard)
+        {
+            guard.server_finished(&pending.server_challenge);
         }
     }
 
@@ -477,6 +496,7 @@ impl ServerContext {
     /// Step 1: answers a NEGOTIATE with a CHALLENGE.
     pub fn challenge(&mut self, negotiate: &[u8], now: SystemTime) -> Result<Vec<u8>, ServerError> {
         if !matches!(self.state, State::Start) {
+            self.release_challenge();
             self.state = State::Failed;
             return Err(ServerError::OutOfOrder(
                 "challenge called twice or after accept",
@@ -532,7 +552,7 @@ impl ServerContext {
         if let Some(guard) = &c.reflection_guard {
             if !guard.server_issued(server_challenge, now, c.policy.challenge_lifetime) {
                 self.state = State::Failed;
-                return Err(ServerError::TooManyPendingChallenges);
+                return Err(ServerError::DuplicateChallenge);
             }
         }
         self.state = State::Challenged(Box::new(Pending {
@@ -645,40 +665,34 @@ impl ServerContext {
             ),
             _ => None,
         };
-        let Some(record) = config.store.lookup(user, domain) else {
-            // As much work as a real check, so that timing does not tell which users exist.
-            let _ = check_response(
-                verify,
-                &auth,
-                v2.as_ref(),
-                &NtHash::from_bytes([0; 16]),
-                None,
-                user,
-                domain,
-                &pending.server_challenge,
-                policy,
-            );
-            return Err(Refusal::UnknownUser);
-        };
-        if record.disabled {
-            return Err(Refusal::AccountDisabled);
-        }
+        // Account state and password are decided with the same cryptographic work for every
+        // refusal of a given response shape (MS-NLMP leaves this to the implementation):
+        // an unknown user is checked against stand-in hashes, a missing LM hash or history
+        // slot gets a stand-in too, and a disabled or locked-out account is verified in
+        // full before it is refused. See `verify_password`.
+        let record = config.store.lookup(user, domain);
         // The lockout counter belongs to the stored account, never to what the client named:
         // a record without a domain matches any domain, and each would otherwise count apart.
+        // An unknown user's key (the names it sent) is built and checked the same way, for
+        // the same work; no failure is ever recorded for it.
         let account = config.lockout.as_ref().map(|_| {
-            format!(
-                "{}\\{}",
-                windows_uppercase(&record.domain),
-                windows_uppercase(&record.user)
-            )
+            let (d, u) = record
+                .as_ref()
+                .map_or((domain, user), |r| (r.domain.as_str(), r.user.as_str()));
+            format!("{}\\{}", windows_uppercase(d), windows_uppercase(u))
         });
-        if let (Some(lockout), Some(account)) = (&config.lockout, &account) {
-            lockout
-                .check(account, now)
-                .map_err(|l| Refusal::LockedOut { until: l.until })?;
-        }
-
-        let check = |nt: &NtHash, lm: Option<&crate::secret::LmHash>| {
+        // What refuses the logon whatever the password; applied after the cryptography.
+        let locked = match (&config.lockout, &account) {
+            (Some(lockout), Some(account)) => lockout.check(account, now).err(),
+            _ => None,
+        };
+        let blocked = match (&record, locked) {
+            (None, _) => Some(Refusal::UnknownUser),
+            (Some(r), _) if r.disabled => Some(Refusal::AccountDisabled),
+            (Some(_), Some(l)) => Some(Refusal::LockedOut { until: l.until }),
+            (Some(_), None) => None,
+        };
+        let check = |nt: &NtHash, lm: Option<&crate::secret::LmHash>, exhaustive: bool| {
             check_response(
                 verify,
                 &auth,
@@ -689,34 +703,35 @@ impl ServerContext {
                 domain,
                 &pending.server_challenge,
                 policy,
+                exhaustive,
             )
         };
-        let (session_base_key, verify) = match check(&record.nt_hash, record.lm_hash.as_ref()) {
-            Ok(found) => found,
-            Err(Mismatch::LmRefused) => {
+        let found = verify_password(record.as_deref(), blocked, check);
+        let (record, (session_base_key, verify)) = match (record, found) {
+            (Some(record), Ok(found)) => (record, found),
+            (_, Err(PasswordRefusal::Blocked(refusal))) => return Err(refusal),
+            (_, Err(PasswordRefusal::Stale(generations_old))) => {
+                return Err(Refusal::StaleCredentials { generations_old })
+            }
+            (_, Err(PasswordRefusal::Mismatch(Mismatch::LmRefused))) => {
                 return Err(Refusal::Policy(PolicyRefusal {
                     refused: RefusedKind::Lm,
                     level: policy.level,
                     preset: policy.preset,
                 }))
             }
-            Err(Mismatch::LmV2) => return Err(Refusal::LmV2Mismatch),
-            Err(Mismatch::NoMatch) => {
-                for (i, old) in record.previous_nt_hashes.iter().take(2).enumerate() {
-                    // Anything but "no match" (a right NTProofStr beside a wrong LMv2 too)
-                    // is the old password.
-                    if !matches!(check(old, None), Err(Mismatch::NoMatch)) {
-                        return Err(Refusal::StaleCredentials {
-                            generations_old: i + 1,
-                        });
-                    }
-                }
+            (_, Err(PasswordRefusal::Mismatch(Mismatch::LmV2))) => {
+                return Err(Refusal::LmV2Mismatch)
+            }
+            (Some(_), Err(PasswordRefusal::Mismatch(Mismatch::NoMatch))) => {
                 let failures = match (&config.lockout, &account) {
                     (Some(lockout), Some(account)) => lockout.record_failure(account, now),
                     _ => 0,
                 };
                 return Err(Refusal::BadPassword { failures });
             }
+            // `verify_password` blocks every logon without a record.
+            (None, _) => return Err(Refusal::UnknownUser),
         };
 
         // The password is right; now the integrity rules, which only a verified blob can tell.
@@ -936,24 +951,27 @@ fn replay_key(auth: &AuthenticateMessage<'_>) -> [u8; 16] {
 const NAME_BUF: usize = 1024;
 
 /// Calls `f` with the domains NTOWFv2 is tried with, until it returns `Some`: as sent,
-/// uppercased, and empty (as Windows and Samba try them). No allocation.
-fn with_domain_variants<T>(domain: &str, mut f: impl FnMut(&str) -> Option<T>) -> Option<T> {
-    if let Some(found) = f(domain) {
-        return Some(found);
-    }
+/// uppercased, and empty (as Windows and Samba try them). `exhaustive` tries every variant
+/// even after a match (the first match is returned), so that the work does not tell which
+/// matched. No allocation.
+fn with_domain_variants<T>(
+    domain: &str,
+    exhaustive: bool,
+    mut f: impl FnMut(&str) -> Option<T>,
+) -> Option<T> {
+    let mut found = f(domain);
     let mut buf = [0u8; NAME_BUF];
     if let Some(upper) = crypto::windows_uppercase_into(domain, &mut buf) {
-        if upper != domain {
-            if let Some(found) = f(upper) {
-                return Some(found);
-            }
+        if upper != domain && (found.is_none() || exhaustive) {
+            let other = f(upper);
+            found = found.or(other);
         }
     }
-    if domain.is_empty() {
-        None
-    } else {
-        f("")
+    if !domain.is_empty() && (found.is_none() || exhaustive) {
+        let other = f("");
+        found = found.or(other);
     }
+    found
 }
 
 /// Why a response did not verify against one set of hashes.
@@ -966,6 +984,81 @@ enum Mismatch {
     LmRefused,
     /// The NTProofStr is right and the LMv2 response beside it is not: not a bad password.
     LmV2,
+}
+
+/// Why [`verify_password`] refused.
+#[derive(Debug)]
+enum PasswordRefusal {
+    /// Refused whatever the password (unknown user, disabled, locked out).
+    Blocked(Refusal),
+    /// One of the two previous passwords (1 or 2 generations old).
+    Stale(usize),
+    /// The current password's check said so.
+    Mismatch(Mismatch),
+}
+
+/// Hashes no password has, drawn at random once per process: the stand-ins that give an
+/// unknown user, an account without an LM hash or with fewer than two previous passwords
+/// the same work as any other. Being secret, no client can build a response that matches
+/// them.
+struct StandIns {
+    nt: NtHash,
+    lm: crate::secret::LmHash,
+}
+
+fn stand_ins() -> &'static StandIns {
+    static STAND_INS: std::sync::OnceLock<StandIns> = std::sync::OnceLock::new();
+    STAND_INS.get_or_init(|| StandIns {
+        nt: NtHash::from_bytes(crypto::random_bytes()),
+        lm: crate::secret::LmHash::from_bytes(crypto::random_bytes()),
+    })
+}
+
+/// Checks the response against the account's current password and, unless it matched on an
+/// account that may log on, against its two previous ones; then applies `blocked`.
+///
+/// Every refusal for one response shape costs the same: the current password (or a
+/// stand-in for an unknown user), its LM hash (or a stand-in) and both history slots (a
+/// stand-in for an empty one), each tried with every domain variant, whether the user is
+/// unknown, disabled, locked out, has a password history or not, and whether the password
+/// was right on a blocked account (otherwise timing would tell a guesser the password of a
+/// locked-out account). Only a right password on an account that may log on skips the
+/// history: a refusal after it (MIC, channel bindings, LMv2 mismatch...) is faster than a
+/// wrong password's, but reaching it takes the right password, and every wrong guess
+/// before it was counted towards lockout.
+fn verify_password(
+    record: Option<&crate::store::UserRecord>,
+    blocked: Option<Refusal>,
+    check: impl Fn(
+        &NtHash,
+        Option<&crate::secret::LmHash>,
+        bool,
+    ) -> Result<(SessionKey, Verify), Mismatch>,
+) -> Result<(SessionKey, Verify), PasswordRefusal> {
+    let stand_in = stand_ins();
+    let (nt, lm) = match record {
+        Some(r) => (&r.nt_hash, r.lm_hash.as_ref()),
+        None => (&stand_in.nt, None),
+    };
+    let history = |i: usize| record.and_then(|r| r.previous_nt_hashes.get(i));
+    // Exhaustive (no early exit on a matching domain variant) unless a match ends here.
+    let current = check(nt, lm, blocked.is_some());
+    if blocked.is_none() && !matches!(current, Err(Mismatch::NoMatch)) {
+        return current.map_err(PasswordRefusal::Mismatch);
+    }
+    // Both slots, always: anything but "no match" (a right NTProofStr beside a wrong LMv2
+    // too) is an old password.
+    let previous = [0, 1].map(|i| {
+        let result = check(history(i).unwrap_or(&stand_in.nt), None, true);
+        history(i).is_some() && !matches!(result, Err(Mismatch::NoMatch))
+    });
+    if let Some(refusal) = blocked {
+        return Err(PasswordRefusal::Blocked(refusal));
+    }
+    match previous.iter().position(|stale| *stale) {
+        Some(i) => Err(PasswordRefusal::Stale(i + 1)),
+        None => Err(PasswordRefusal::Mismatch(Mismatch::NoMatch)),
+    }
 }
 
 /// Verifies the response `verify` names against one NT (and LM) hash: the session base key
@@ -981,6 +1074,7 @@ fn check_response(
     domain: &str,
     server_challenge: &[u8; 8],
     policy: &ServerPolicy,
+    exhaustive: bool,
 ) -> Result<(SessionKey, Verify), Mismatch> {
     let lm_field = auth.lm_challenge_response;
     let nt_field = auth.nt_challenge_response;
@@ -996,7 +1090,7 @@ fn check_response(
             let response = v2.ok_or(Mismatch::NoMatch)?;
             let check_lmv2 =
                 policy.verify_lmv2_with_ntlmv2 && lm_field.len() == 24 && lm_field != [0u8; 24];
-            with_domain_variants(domain, |d| {
+            with_domain_variants(domain, exhaustive, |d| {
                 let key = ResponseKeyV2::new(&crypto::ntowf_v2(nt_hash, user, d));
                 let proof = key.nt_proof_str(server_challenge, response.blob);
                 if !bool::from(proof.ct_eq(&response.nt_proof_str)) {
@@ -1035,7 +1129,7 @@ fn check_response(
                     .get(..16)
                     .and_then(|p| p.try_into().ok())
                     .ok_or(Mismatch::NoMatch)?;
-                let found = with_domain_variants(domain, |d| {
+                let found = with_domain_variants(domain, exhaustive, |d| {
                     let key = ResponseKeyV2::new(&crypto::ntowf_v2(nt_hash, user, d));
                     let expected = key.lm_v2_response(server_challenge, &cc);
                     bool::from(expected.ct_eq(lm_field)).then(|| key.session_base_key(&proof))
@@ -1044,9 +1138,10 @@ fn check_response(
                     return Ok((key, Verify::LmV2Only));
                 }
             }
-            let lm_hash = lm_hash.ok_or(Mismatch::NoMatch)?;
-            let expected = crypto::lm_v1_response(lm_hash, server_challenge);
-            if !bool::from(expected.ct_eq(lm_field)) {
+            // Without an LM hash, a stand-in costs the same and matches nothing.
+            let expected =
+                crypto::lm_v1_response(lm_hash.unwrap_or(&stand_ins().lm), server_challenge);
+            if lm_hash.is_none() || !bool::from(expected.ct_eq(lm_field)) {
                 return Err(Mismatch::NoMatch);
             }
             if policy.accept_lm {

@@ -4,12 +4,39 @@
 //! and gets one [`ServerAuth`]: the connection authenticates once, and every later request on
 //! it is handed to the handler with the same [`Principal`]. Over TLS the connection's
 //! `tls-server-end-point` channel bindings are given to the NTLM server context.
+//!
+//! # Staying available
+//!
+//! - **Descriptors.** At start, [`serve`] raises the process's soft `RLIMIT_NOFILE` towards
+//!   its hard limit (as far as [`ServerOptions::max_connections`] needs) and keeps its
+//!   connection cap below the resulting limit, with descriptors to spare for everything
+//!   else. An `accept()` error (EMFILE, ENFILE, ECONNABORTED, ...) is reported as a
+//!   [`ServerEvent::AcceptError`] and retried after a short backoff (10 ms, doubling up to
+//!   1 s); it never ends the server.
+//! - **Connection slots: the oldest idle connection is evicted at capacity.** A new
+//!   connection is always accepted; when the cap is exceeded, the connection that has been
+//!   idle the longest is closed: one that never completed a request head (an idle or
+//!   slowloris connection) at once, one waiting between keep-alive requests through hyper's
+//!   graceful shutdown (closed within [`EVICTION_GRACE`]). A connection whose request is
+//!   being handled is never evicted. Why this rather than a shorter first-byte or header
+//!   deadline: a deadline only frees a slot when it expires, so holding every slot stays
+//!   cheap for a client that reconnects (a legitimate client still waits up to the
+//!   deadline), and a short one cuts off slow legitimate clients even when the server is
+//!   not full; eviction costs nothing until the server is full and then serves a new client
+//!   at once. Why not per-address caps: an attacker and its victims behind one NAT or proxy
+//!   share an address, and the test that matters (one address holding every slot) would
+//!   not be helped. hyper's header read timeout ([`ServerOptions::header_read_timeout`],
+//!   which does not restart with each byte) still bounds every head.
+//!   What eviction does not cover: a client opening new connections faster than the cap
+//!   per NTLM round trip can evict a legitimate connection between its two NTLM requests
+//!   (the client then starts over).
 
 use core::fmt;
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use ::hyper::body::{Bytes, Incoming};
 use ::hyper::header::{HeaderValue, CONNECTION, CONTENT_TYPE};
@@ -20,6 +47,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 
 use crate::server::ServerConfig;
 
@@ -33,8 +61,18 @@ pub type Handler = Arc<dyn Fn(&Principal, &Parts, Bytes) -> Response<Full<Bytes>
 /// can stay open for the next NTLM step; a larger body closes the connection.
 pub const MAX_DRAINED_BODY: usize = 64 * 1024;
 
+/// How long an evicted keep-alive connection may take to finish what it is writing.
+pub const EVICTION_GRACE: Duration = Duration::from_secs(1);
+
+/// Connections accepted beyond the cap while the evicted ones close.
+const EVICTION_HEADROOM: usize = 16;
+
+/// First and longest pause after a failed `accept()`.
+const ACCEPT_BACKOFF: (Duration, Duration) = (Duration::from_millis(10), Duration::from_secs(1));
+
 /// What happened on a connection, for logs.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum ServerEvent {
     /// A handshake completed.
     Authenticated {
@@ -59,6 +97,30 @@ pub enum ServerEvent {
         /// What went wrong.
         error: String,
     },
+    /// The server started: its descriptor limit and the connection cap it keeps below it.
+    Started {
+        /// The soft `RLIMIT_NOFILE` after raising it (`None`: unlimited or unknown).
+        descriptor_limit: Option<u64>,
+        /// Connections served at once.
+        max_connections: usize,
+    },
+    /// `accept()` failed (descriptors exhausted, a connection aborted before it was
+    /// accepted...); the server retries after `retry_in`.
+    AcceptError {
+        /// The error.
+        error: String,
+        /// The pause before the next `accept()`.
+        retry_in: Duration,
+    },
+    /// The server was full: the connection idle the longest was closed for a new one.
+    Evicted {
+        /// The evicted connection's peer.
+        peer: SocketAddr,
+        /// How long it had been idle.
+        idle: Duration,
+        /// True when it had never completed a request head.
+        never_sent_a_request: bool,
+    },
 }
 
 impl fmt::Display for ServerEvent {
@@ -78,6 +140,35 @@ impl fmt::Display for ServerEvent {
             ),
             Self::Refused { peer, reason } => write!(f, "{peer}: refused: {reason}"),
             Self::ConnectionError { peer, error } => write!(f, "{peer}: connection error: {error}"),
+            Self::Started {
+                descriptor_limit,
+                max_connections,
+            } => match descriptor_limit {
+                Some(limit) => write!(
+                    f,
+                    "serving at most {max_connections} connections (descriptor limit {limit})"
+                ),
+                None => write!(f, "serving at most {max_connections} connections"),
+            },
+            Self::AcceptError { error, retry_in } => write!(
+                f,
+                "accept failed: {error}; retrying in {} ms",
+                retry_in.as_millis()
+            ),
+            Self::Evicted {
+                peer,
+                idle,
+                never_sent_a_request,
+            } => write!(
+                f,
+                "{peer}: closed to make room, idle for {} ms{}",
+                idle.as_millis(),
+                if *never_sent_a_request {
+                    " without a request"
+                } else {
+                    ""
+                }
+            ),
         }
     }
 }
@@ -102,7 +193,8 @@ pub struct ServerOptions {
     /// How long a client may take to send a request head (also bounds idle keep-alive
     /// connections holding a pending NTLM context).
     pub header_read_timeout: Duration,
-    /// Connections served at once; more wait in the listen queue.
+    /// Connections served at once (lowered to fit the descriptor limit); at capacity a new
+    /// connection evicts the one idle the longest (see the module documentation).
     pub max_connections: usize,
     /// Where events go.
     pub events: EventSink,
@@ -252,44 +344,269 @@ pub async fn serve_connection<IO>(
 ) where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    serve_tracked(io, auth, options, peer, None).await;
+}
+
+/// [`serve_connection`], evictable when `slot` is given.
+async fn serve_tracked<IO>(
+    io: IO,
+    auth: ServerAuth,
+    options: Arc<ServerOptions>,
+    peer: SocketAddr,
+    slot: Option<Slot>,
+) where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let auth = Arc::new(Mutex::new(auth));
     let header_read_timeout = options.header_read_timeout;
+    let service_slot = slot.as_ref().map(|s| (s.id, s.slots.clone()));
     let service = service_fn(move |req| {
         let auth = auth.clone();
         let options = options.clone();
-        async move { Ok::<_, Infallible>(respond(&auth, &options, peer, req).await) }
+        let slot = service_slot.clone();
+        async move {
+            if let Some((id, slots)) = &slot {
+                slots.set(*id, Phase::Busy);
+            }
+            let response = respond(&auth, &options, peer, req).await;
+            if let Some((id, slots)) = &slot {
+                slots.set(*id, Phase::Idle);
+            }
+            Ok::<_, Infallible>(response)
+        }
     });
-    let _ = ::hyper::server::conn::http1::Builder::new()
+    let connection = ::hyper::server::conn::http1::Builder::new()
         .keep_alive(true)
         .timer(TokioTimer::new())
         .header_read_timeout(header_read_timeout)
-        .serve_connection(TokioIo::new(io), service)
-        .await;
+        .serve_connection(TokioIo::new(io), service);
+    let Some(slot) = slot else {
+        let _ = connection.await;
+        return;
+    };
+    tokio::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => return,
+        _ = slot.evict.notified() => {}
+    }
+    if slot.evicted_phase() == Some(Phase::Idle) {
+        // Between keep-alive requests: hyper closes an idle connection at once and lets a
+        // response still being written finish, within the grace.
+        connection.as_mut().graceful_shutdown();
+        let _ = tokio::time::timeout(EVICTION_GRACE, connection).await;
+    }
 }
 
-/// Accepts connections on `listener` forever, one task per connection.
+/// Where a connection is, for eviction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Accepted, no complete request head yet (idle, slowloris, TLS handshake).
+    Fresh,
+    /// A request is being handled: never evicted.
+    Busy,
+    /// Waiting for the next keep-alive request.
+    Idle,
+}
+
+#[derive(Debug)]
+struct SlotState {
+    peer: SocketAddr,
+    phase: Phase,
+    since: Instant,
+    evicted: Option<Phase>,
+    evict: Arc<Notify>,
+}
+
+/// One served connection's entry in [`Slots`]; removed when the connection ends.
+#[derive(Debug)]
+struct Slot {
+    id: u64,
+    slots: Arc<Slots>,
+    evict: Arc<Notify>,
+}
+
+impl Slot {
+    fn evicted_phase(&self) -> Option<Phase> {
+        self.slots.table().get(&self.id).and_then(|s| s.evicted)
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.slots.table().remove(&self.id);
+        self.slots.freed.notify_one();
+    }
+}
+
+/// The connections being served.
+#[derive(Debug, Default)]
+struct Slots {
+    table: Mutex<HashMap<u64, SlotState>>,
+    next: std::sync::atomic::AtomicU64,
+    freed: Notify,
+}
+
+impl Slots {
+    fn table(&self) -> std::sync::MutexGuard<'_, HashMap<u64, SlotState>> {
+        self.table
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn len(&self) -> usize {
+        self.table().len()
+    }
+
+    fn set(&self, id: u64, phase: Phase) {
+        if let Some(state) = self.table().get_mut(&id) {
+            state.phase = phase;
+            state.since = Instant::now();
+        }
+    }
+
+    fn open(self: &Arc<Self>, peer: SocketAddr) -> Slot {
+        let id = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let evict = Arc::new(Notify::new());
+        self.table().insert(
+            id,
+            SlotState {
+                peer,
+                phase: Phase::Fresh,
+                since: Instant::now(),
+                evicted: None,
+                evict: evict.clone(),
+            },
+        );
+        Slot {
+            id,
+            slots: self.clone(),
+            evict,
+        }
+    }
+
+    /// Closes the connection idle the longest (not `except`, not busy, not already
+    /// evicted). O(connections), only when the server is full.
+    fn evict_oldest(&self, except: u64) -> Option<ServerEvent> {
+        let mut table = self.table();
+        let state = table
+            .iter_mut()
+            .filter(|(id, s)| **id != except && s.evicted.is_none() && s.phase != Phase::Busy)
+            .map(|(_, s)| s)
+            .min_by_key(|s| s.since)?;
+        state.evicted = Some(state.phase);
+        // A permit is stored if the connection is not waiting on it yet.
+        state.evict.notify_one();
+        Some(ServerEvent::Evicted {
+            peer: state.peer,
+            idle: state.since.elapsed(),
+            never_sent_a_request: state.phase == Phase::Fresh,
+        })
+    }
+}
+
+/// Raises the soft `RLIMIT_NOFILE` towards the hard limit, as far as `wanted` descriptors;
+/// the soft limit after it (`None`: unlimited, or not a Unix system).
+pub fn raise_descriptor_limit(wanted: u64) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+        let limit = getrlimit(Resource::Nofile);
+        let soft = limit.current?;
+        if soft < wanted {
+            let target = limit.maximum.map_or(wanted, |hard| hard.min(wanted));
+            let raised = Rlimit {
+                current: Some(target),
+                maximum: limit.maximum,
+            };
+            // Refused (a hard limit above what the kernel allows): keep the current one.
+            let _ = setrlimit(Resource::Nofile, raised);
+        }
+        getrlimit(Resource::Nofile).current
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = wanted;
+        None
+    }
+}
+
+/// Descriptors kept for everything but connections under a limit of `limit`: stdio, the
+/// listener, the runtime's poller and wakers, files the handler or store opens.
+fn reserved_descriptors(limit: u64) -> u64 {
+    (limit / 2).min(64)
+}
+
+/// The connection cap: `wanted`, lowered so that the cap, the eviction headroom and the
+/// reserved descriptors fit under `limit`.
+fn connection_cap(wanted: usize, limit: Option<u64>) -> usize {
+    let wanted = wanted.max(1);
+    let Some(limit) = limit else {
+        return wanted;
+    };
+    let room = limit
+        .saturating_sub(reserved_descriptors(limit))
+        .saturating_sub(EVICTION_HEADROOM as u64);
+    usize::try_from(room).unwrap_or(usize::MAX).clamp(1, wanted)
+}
+
+/// Accepts connections on `listener` forever, one task per connection. Never returns an
+/// error: `accept()` failures are reported ([`ServerEvent::AcceptError`]) and retried.
 pub async fn serve(listener: TcpListener, options: ServerOptions) -> std::io::Result<()> {
     let options = Arc::new(options);
-    let slots = Arc::new(tokio::sync::Semaphore::new(options.max_connections.max(1)));
+    let wanted = options.max_connections.max(1);
+    let needed = (wanted + EVICTION_HEADROOM) as u64;
+    let descriptor_limit = raise_descriptor_limit(needed + needed.min(64));
+    let cap = connection_cap(wanted, descriptor_limit);
+    (options.events)(ServerEvent::Started {
+        descriptor_limit,
+        max_connections: cap,
+    });
+    let slots = Arc::new(Slots::default());
+    let mut backoff = ACCEPT_BACKOFF.0;
     loop {
-        let Ok(slot) = slots.clone().acquire_owned().await else {
-            return Ok(());
+        // Beyond the headroom, wait for evicted (or finished) connections to close.
+        while slots.len() >= cap + EVICTION_HEADROOM {
+            let _ = tokio::time::timeout(Duration::from_millis(100), slots.freed.notified()).await;
+        }
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => {
+                backoff = ACCEPT_BACKOFF.0;
+                accepted
+            }
+            Err(e) => {
+                (options.events)(ServerEvent::AcceptError {
+                    error: e.to_string(),
+                    retry_in: backoff,
+                });
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(ACCEPT_BACKOFF.1);
+                continue;
+            }
         };
-        let (stream, peer) = listener.accept().await?;
         let _ = stream.set_nodelay(true);
+        let slot = slots.open(peer);
+        if slots.len() > cap {
+            if let Some(event) = slots.evict_oldest(slot.id) {
+                (options.events)(event);
+            }
+        }
         let options = options.clone();
         tokio::spawn(async move {
-            let _slot = slot;
             #[allow(unused_mut)]
             let mut auth = ServerAuth::new(options.ntlm.clone(), options.auth.clone());
             #[cfg(feature = "tls")]
             if let Some(tls) = &options.tls {
                 auth.set_channel_bindings(tls.bindings.clone());
                 let acceptor = tokio_rustls::TlsAcceptor::from(tls.config.clone());
-                match tokio::time::timeout(options.handshake_timeout, acceptor.accept(stream)).await
-                {
+                let handshake =
+                    tokio::time::timeout(options.handshake_timeout, acceptor.accept(stream));
+                let outcome = tokio::select! {
+                    outcome = handshake => outcome,
+                    _ = slot.evict.notified() => return,
+                };
+                match outcome {
                     Ok(Ok(tls_stream)) => {
-                        serve_connection(tls_stream, auth, options.clone(), peer).await
+                        serve_tracked(tls_stream, auth, options.clone(), peer, Some(slot)).await
                     }
                     Ok(Err(e)) => (options.events)(ServerEvent::ConnectionError {
                         peer,
@@ -302,7 +619,61 @@ pub async fn serve(listener: TcpListener, options: ServerOptions) -> std::io::Re
                 }
                 return;
             }
-            serve_connection(stream, auth, options.clone(), peer).await;
+            serve_tracked(stream, auth, options.clone(), peer, Some(slot)).await;
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_connection_cap_stays_below_the_descriptor_limit() {
+        // Plenty of descriptors: the configured cap.
+        assert_eq!(connection_cap(1024, Some(20_000)), 1024);
+        assert_eq!(connection_cap(1024, None), 1024);
+        // A common default of 1024: room for the reserve and the eviction headroom.
+        let cap = connection_cap(1024, Some(1024));
+        assert_eq!(cap, 1024 - 64 - EVICTION_HEADROOM);
+        // A tiny limit still serves one connection at a time, and never more than fits.
+        assert_eq!(connection_cap(1024, Some(64)), 64 - 32 - EVICTION_HEADROOM);
+        assert_eq!(connection_cap(1024, Some(8)), 1);
+        assert_eq!(connection_cap(0, Some(20_000)), 1);
+    }
+
+    #[test]
+    fn eviction_picks_the_connection_idle_the_longest_and_never_a_busy_one() {
+        let slots = Arc::new(Slots::default());
+        let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let oldest_busy = slots.open(peer);
+        std::thread::sleep(Duration::from_millis(2));
+        let idle = slots.open(peer);
+        std::thread::sleep(Duration::from_millis(2));
+        let fresh = slots.open(peer);
+        slots.set(oldest_busy.id, Phase::Busy);
+        slots.set(idle.id, Phase::Idle);
+        // `idle` was set after `fresh` opened: `fresh` is now the one idle the longest.
+        assert!(matches!(
+            slots.evict_oldest(u64::MAX),
+            Some(ServerEvent::Evicted {
+                never_sent_a_request: true,
+                ..
+            })
+        ));
+        assert_eq!(fresh.evicted_phase(), Some(Phase::Fresh));
+        assert!(matches!(
+            slots.evict_oldest(u64::MAX),
+            Some(ServerEvent::Evicted {
+                never_sent_a_request: false,
+                ..
+            })
+        ));
+        assert_eq!(idle.evicted_phase(), Some(Phase::Idle));
+        // Only the busy one is left: nothing to evict.
+        assert!(slots.evict_oldest(u64::MAX).is_none());
+        assert_eq!(slots.len(), 3);
+        drop((oldest_busy, idle, fresh));
+        assert_eq!(slots.len(), 0);
     }
 }
