@@ -47,6 +47,8 @@ pub mod guard;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod lockout;
+#[cfg(feature = "netlogon")]
+pub mod netlogon;
 pub mod policy;
 pub mod secret;
 pub mod server;
