@@ -21,6 +21,8 @@ use crate::error::DecodeError;
 pub const MAX_FRAG: u16 = 5840;
 /// The largest reassembled response stub accepted (a validation is a few hundred bytes).
 pub const MAX_RESPONSE_STUB: usize = 256 * 1024;
+/// The `auth_context_id` of our schannel binding.
+const AUTH_CONTEXT_ID: u32 = 1;
 /// The auth padding alignment of the stub (MS-RPCE §2.2.2.11).
 const AUTH_PAD: usize = 16;
 
@@ -126,7 +128,7 @@ impl Connection {
             next_call_id: 1,
             max_xmit: MAX_FRAG,
             context_id: 0,
-            auth_context_id: 1,
+            auth_context_id: AUTH_CONTEXT_ID,
         }
     }
 
@@ -326,8 +328,15 @@ impl ResponseAssembler {
         let mut data = resp.stub.to_vec();
         match (schannel, &pdu.auth) {
             (Some(s), Some(a))
-                if a.auth_type == AUTH_TYPE_SCHANNEL && a.auth_level == AUTH_LEVEL_PRIVACY =>
+                if a.auth_type == AUTH_TYPE_SCHANNEL
+                    && a.auth_level == AUTH_LEVEL_PRIVACY
+                    && a.context_id == AUTH_CONTEXT_ID =>
             {
+                // The sec_trailer is not signed (no header signing): bound what a changed
+                // auth_pad_length can cut, to less than one padding block.
+                if usize::from(a.pad_length) >= AUTH_PAD {
+                    return Err(RpcError::Reassembly("auth padding of 16 bytes or more"));
+                }
                 s.unseal(&mut data, a.value).map_err(RpcError::Schannel)?;
                 // decode checked pad_length <= stub length.
                 data.truncate(data.len().saturating_sub(usize::from(a.pad_length)));
@@ -343,5 +352,178 @@ impl ResponseAssembler {
             return Ok(Some(core::mem::take(&mut self.stub)));
         }
         Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::netlogon::credential::ChannelKey;
+    use crate::netlogon::pdu::{Fault, Response};
+
+    fn response(call_id: u32, flags: u8, stub: &[u8], auth: Option<AuthVerifier<'_>>) -> Vec<u8> {
+        Pdu {
+            minor_version: 0,
+            flags,
+            drep: DREP_LE,
+            call_id,
+            body: Body::Response(Response {
+                alloc_hint: 0,
+                context_id: 0,
+                cancel_count: 0,
+                reserved: 0,
+                stub,
+            }),
+            auth,
+        }
+        .encode()
+    }
+
+    /// The client's request, unsealed by a simulated DC, and the DC's sealed answer,
+    /// reassembled from two fragments by the client.
+    #[test]
+    fn sealed_call_and_fragmented_answer() {
+        let key = [9u8; 16];
+        let mut client = Schannel::new(ChannelKey::from_bytes(key), true);
+        let mut dc = Schannel::new(ChannelKey::from_bytes(key), false);
+        let mut conn = Connection::new();
+        let stub: Vec<u8> = (0..10_000u32).map(|i| i as u8).collect();
+        let (call_id, frags) = conn.request(39, &stub, Some(&mut client));
+        assert!(frags.len() > 1 && frags.iter().all(|f| f.len() <= usize::from(MAX_FRAG)));
+        let mut received = Vec::new();
+        for f in &frags {
+            let p = Pdu::decode(f).unwrap();
+            let (Body::Request(q), Some(a)) = (&p.body, &p.auth) else {
+                panic!()
+            };
+            let mut data = q.stub.to_vec();
+            dc.unseal(&mut data, a.value).unwrap();
+            data.truncate(data.len() - usize::from(a.pad_length));
+            received.extend_from_slice(&data);
+        }
+        assert_eq!(received, stub);
+
+        let mut asm = ResponseAssembler::new(call_id, MAX_RESPONSE_STUB);
+        for (i, part) in [&b"first part of the answer"[..], b"and the rest"]
+            .iter()
+            .enumerate()
+        {
+            let mut data = part.to_vec();
+            let pad = data.len().wrapping_neg() & 15;
+            data.resize(data.len() + pad, 0);
+            let sig = dc.seal(&mut data);
+            let flags = if i == 0 {
+                PFC_FIRST_FRAG
+            } else {
+                PFC_LAST_FRAG
+            };
+            let auth = AuthVerifier {
+                auth_type: AUTH_TYPE_SCHANNEL,
+                auth_level: AUTH_LEVEL_PRIVACY,
+                pad_length: pad as u8,
+                reserved: 0,
+                context_id: AUTH_CONTEXT_ID,
+                value: &sig,
+            };
+            let out = asm
+                .push(
+                    &response(call_id, flags, &data, Some(auth)),
+                    Some(&mut client),
+                )
+                .unwrap();
+            assert_eq!(out.is_some(), i == 1);
+            if let Some(s) = out {
+                assert_eq!(s, b"first part of the answerand the rest");
+            }
+        }
+    }
+
+    #[test]
+    fn bad_answers_are_refused() {
+        let key = [9u8; 16];
+        let mut client = Schannel::new(ChannelKey::from_bytes(key), true);
+        let mut dc = Schannel::new(ChannelKey::from_bytes(key), false);
+        let _ = client.seal(&mut [0; 16]);
+        let _ = dc.seal(&mut [0; 16]);
+        let whole = PFC_FIRST_FRAG | PFC_LAST_FRAG;
+        // No verifier on a sealed call.
+        let mut asm = ResponseAssembler::new(2, 1024);
+        assert_eq!(
+            asm.push(&response(2, whole, &[0; 16], None), Some(&mut client)),
+            Err(RpcError::MissingVerifier)
+        );
+        // A wrong signature.
+        let mut data = [1u8; 16];
+        let mut sig = dc.seal(&mut data);
+        sig[20] ^= 1;
+        let auth = AuthVerifier {
+            auth_type: AUTH_TYPE_SCHANNEL,
+            auth_level: AUTH_LEVEL_PRIVACY,
+            pad_length: 0,
+            reserved: 0,
+            context_id: AUTH_CONTEXT_ID,
+            value: &sig,
+        };
+        let mut asm = ResponseAssembler::new(2, 1024);
+        assert!(matches!(
+            asm.push(&response(2, whole, &data, Some(auth)), Some(&mut client)),
+            Err(RpcError::Schannel(SchannelError::BadChecksum))
+        ));
+        // Found by fuzz/fuzz_targets/netlogon_unseal.rs: the sec_trailer is not signed, so
+        // a genuine seal under another auth_context_id, or with an auth_pad_length that
+        // would cut the message, must be refused by those fields' own checks.
+        for (context_id, pad_length) in [(0x0001_0001, 0), (AUTH_CONTEXT_ID, 16)] {
+            let mut client = Schannel::new(ChannelKey::from_bytes(key), true);
+            let mut dc = Schannel::new(ChannelKey::from_bytes(key), false);
+            let mut data = [0u8; 32];
+            let sig = dc.seal(&mut data);
+            let auth = AuthVerifier {
+                auth_type: AUTH_TYPE_SCHANNEL,
+                auth_level: AUTH_LEVEL_PRIVACY,
+                pad_length,
+                reserved: 0,
+                context_id,
+                value: &sig,
+            };
+            let mut asm = ResponseAssembler::new(2, 1024);
+            assert!(asm
+                .push(&response(2, whole, &data, Some(auth)), Some(&mut client))
+                .is_err());
+        }
+        // Another call's answer, a fault, a response over the size limit, a middle fragment first.
+        let mut asm = ResponseAssembler::new(2, 4);
+        assert!(matches!(
+            asm.push(&response(3, whole, &[], None), None),
+            Err(RpcError::CallId { .. })
+        ));
+        assert_eq!(
+            asm.push(&response(2, whole, &[0; 8], None), None),
+            Err(RpcError::Reassembly("response larger than the limit"))
+        );
+        let mut asm = ResponseAssembler::new(2, 4);
+        assert!(matches!(
+            asm.push(&response(2, PFC_LAST_FRAG, &[], None), None),
+            Err(RpcError::Reassembly(_))
+        ));
+        let fault = Pdu {
+            minor_version: 0,
+            flags: whole,
+            drep: DREP_LE,
+            call_id: 2,
+            body: Body::Fault(Fault {
+                alloc_hint: 0,
+                context_id: 0,
+                cancel_count: 0,
+                reserved: 0,
+                status: 5,
+                rest: &[0; 4],
+            }),
+            auth: None,
+        }
+        .encode();
+        assert_eq!(
+            ResponseAssembler::new(2, 4).push(&fault, None),
+            Err(RpcError::Fault(5))
+        );
     }
 }

@@ -3,7 +3,10 @@
 //! every connect, read, write and call, and bounded PDUs and reassembly.
 //!
 //! Several DCs are tried in order (failover). A pool of secure channels serves concurrent
-//! logons, one call at a time each. A channel that fails (I/O error, timeout, a bad seal,
+//! logons, one call at a time each; channels are set up one at a time, since a DC keeps
+//! one pending challenge and credential per machine account (so several verifier
+//! processes sharing one machine account can also disturb each other's setup: give each
+//! its own account, or expect a retried setup). A channel that fails (I/O error, timeout, a bad seal,
 //! a status that says the DC no longer knows the channel) is dropped and a fresh one set
 //! up, so a DC restart costs one reconnection, not a process restart; a logon is retried
 //! once on a fresh channel only when it failed on a reused one.
@@ -121,6 +124,11 @@ pub struct DcClient {
     config: Arc<DcConfig>,
     pool: Vec<Mutex<Option<Live>>>,
     next: AtomicUsize,
+    /// Held while a channel is set up: a DC keeps one challenge and one credential per
+    /// machine account, so two setups that interleave (ReqChallenge, ReqChallenge,
+    /// Authenticate3, ...) or an Authenticate3 between another's Authenticate3 and its
+    /// schannel bind would break each other. Bound connections keep their own key.
+    setup: Mutex<()>,
 }
 
 impl core::fmt::Debug for DcClient {
@@ -142,6 +150,7 @@ impl DcClient {
             config: Arc::new(config),
             pool: (0..n).map(|_| Mutex::new(None)).collect(),
             next: AtomicUsize::new(0),
+            setup: Mutex::new(()),
         }
     }
 
@@ -193,11 +202,14 @@ impl DcClient {
             let reused = guard.is_some();
             let live = match guard.as_mut() {
                 Some(l) => l,
-                None => guard.insert(
-                    establish_any(&self.config, &mut |_| {})
-                        .await
-                        .map_err(unavailable)?,
-                ),
+                None => {
+                    let _setup = self.setup.lock().await;
+                    guard.insert(
+                        establish_any(&self.config, &mut |_| {})
+                            .await
+                            .map_err(unavailable)?,
+                    )
+                }
             };
             match call_logon(live, request, self.config.call_timeout).await {
                 Ok(Ok(v)) => return Ok(v),
