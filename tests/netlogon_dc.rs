@@ -138,6 +138,12 @@ async fn pass_through_against_samba_dc() {
         LogonRefusal::AccountExpired
     );
 
+    let (req, _) = logon_request("frank", "Frank-Pass-1");
+    assert_eq!(
+        refusal(client.logon(&req).await),
+        LogonRefusal::PasswordMustChange
+    );
+
     // Locked out after the threshold (3): then even the right password is refused.
     for _ in 0..3 {
         let (req, _) = logon_request("dave", "wrong-password");
@@ -170,4 +176,82 @@ async fn pass_through_against_samba_dc() {
         }
     };
     assert_eq!(v.account, "alice");
+
+    // Failover: a first DC that refuses connections, then the real one.
+    let config = DcConfig::new(
+        vec!["127.0.0.1:1".parse().unwrap(), "127.0.0.1".parse().unwrap()],
+        machine(),
+    );
+    let client = DcClient::connect(config).await.expect("second DC");
+    let (req, _) = logon_request("alice", "Alice-Pass-1");
+    assert_eq!(
+        client.logon(&req).await.expect("via the second DC").account,
+        "alice"
+    );
+
+    // A wrong machine password: the secure channel is refused, reported as unavailable.
+    let bad = MachineAccount::new("CORP\\WEB1$", &Password::new("wrong"));
+    let err = DcClient::connect(DcConfig::new(vec!["127.0.0.1".parse().unwrap()], bad))
+        .await
+        .unwrap_err();
+    assert!(
+        err.is_unavailable() && err.to_string().contains("0xc0000022"),
+        "{err}"
+    );
+}
+
+/// A "DC" that accepts connections and never answers: every step is bounded by its timeout.
+#[tokio::test(flavor = "current_thread")]
+async fn silent_dc_times_out() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hold = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = listener.accept().await {
+            held.push(s);
+        }
+    });
+    let mut config = DcConfig::new(
+        vec![format!("127.0.0.1:{port}").parse().unwrap()],
+        machine(),
+    );
+    config.call_timeout = Duration::from_millis(300);
+    let started = Instant::now();
+    let err = DcClient::connect(config).await.unwrap_err();
+    assert!(
+        err.is_unavailable() && err.to_string().contains("timed out: bind"),
+        "{err}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+    hold.abort();
+}
+
+/// A "DC" that answers the bind with garbage: a clear decode error, reported as unavailable.
+#[tokio::test(flavor = "current_thread")]
+async fn garbage_reply_is_a_clear_error() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let mut buf = [0u8; 256];
+        let _ = s.read(&mut buf).await;
+        // rpc_vers 5, bind_ack, frag_length 20 but an auth_length that points before the body.
+        let _ = s
+            .write_all(&[
+                5, 0, 12, 3, 0x10, 0, 0, 0, 20, 0, 0xff, 0, 1, 0, 0, 0, 0, 0, 0, 0,
+            ])
+            .await;
+        let _ = s.read(&mut buf).await;
+    });
+    let config = DcConfig::new(
+        vec![format!("127.0.0.1:{port}").parse().unwrap()],
+        machine(),
+    );
+    let err = DcClient::connect(config).await.unwrap_err();
+    assert!(
+        err.is_unavailable() && err.to_string().contains("malformed PDU: auth_length"),
+        "{err}"
+    );
+    server.abort();
 }

@@ -41,6 +41,7 @@ users)
     tool user disable bob
     tool user create carol 'Carol-Pass-1'     # expired
     tool user setexpiry carol --days=0
+    tool user create frank 'Frank-Pass-1' --must-change-at-next-login   # must change
     ;;
 show)
     timeout 60 samba-tool user show "$3" --attributes="$4" -s "$conf" | sed -n "s/^$4: //p"
