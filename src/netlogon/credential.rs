@@ -59,8 +59,9 @@ impl ChannelKey {
         out
     }
 
-    /// NetlogonDecrypt with AES (MS-NRPC §3.4.5.2.5? §2.2.1.4.11): AES-128-CFB8 with a
-    /// zero IV, in place. A DC encrypts the UserSessionKey and LM key of a validation this
+    /// Decryption of the keys of a validation (MS-NRPC, NETLOGON_VALIDATION_SAM_INFO's
+    /// UserSessionKey and LM key under an AES session key): AES-128-CFB8 with a zero IV, in
+    /// place, as ComputeNetlogonCredential encrypts. A DC encrypts the UserSessionKey and LM key of a validation this
     /// way; all-zero keys are sent as they are.
     pub fn decrypt(&self, buf: &mut [u8]) {
         if buf.iter().all(|b| *b == 0) {

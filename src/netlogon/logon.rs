@@ -172,7 +172,7 @@ const MAX_SUB_AUTHORITIES: usize = 15;
 /// The most group memberships accepted in one validation.
 pub const MAX_GROUPS: usize = 4096;
 
-/// A GROUP_MEMBERSHIP (MS-NRPC §2.2.1.4.3? MS-PAC §2.2.2): RID and attributes.
+/// A GROUP_MEMBERSHIP of the validation's GroupIds (MS-NRPC, MS-PAC): RID and attributes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GroupMembership {
     /// RelativeId in the logon domain.

@@ -30,7 +30,7 @@ say "users, computer account WEB1, lockout threshold"
 bash "$here/dc.sh" users "$dir"
 
 export NTLM_DC_MACHINE_PASSWORD='Machine-Pass-1' NTLM_DC_ALICE_PASSWORD='Alice-Pass-1' NTLM_DC_WRONG='not-the-password'
-cargo build -q --features cli --bin ntlm
+cargo build -q --all-features --bin ntlm
 say "ntlm dc-check (expected to succeed)"
 timeout 60 target/debug/ntlm dc-check --dc 127.0.0.1 --machine-account 'CORP\WEB1$' \
     --machine-password-env NTLM_DC_MACHINE_PASSWORD --user 'CORP\alice' --password-env NTLM_DC_ALICE_PASSWORD \
@@ -46,5 +46,5 @@ cat "$dir/dc-check-bad.out"
 grep -q 'NetrServerAuthenticate3 refused' "$dir/dc-check-bad.out"
 
 say "cargo test --test netlogon_dc against the DC"
-NTLM_DC_DIR="$dir" cargo test -q --features netlogon --test netlogon_dc -- --nocapture --test-threads=1
+NTLM_DC_DIR="$dir" cargo test -q --all-features --test netlogon_dc -- --nocapture --test-threads=1
 say "done"
