@@ -216,8 +216,8 @@ impl<'a> EptMapResponse<'a> {
         })
     }
 
-    /// Encodes the response stub, the exact inverse of [`EptMapResponse::decode`] (for tests
-    /// and fuzzing: a DC is who sends it).
+    /// Encodes the response stub (for tests and fuzzing: a DC is who sends it); it decodes
+    /// to an equal value, with referent IDs, MaximumCount and NULL towers normalized.
     pub fn encode(&self) -> Vec<u8> {
         let mut w = NdrWriter::new();
         w.bytes(&self.entry_handle);

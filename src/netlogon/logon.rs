@@ -442,7 +442,8 @@ impl<'a> SamLogonExResponse<'a> {
         })
     }
 
-    /// Encodes it (tests and fuzzing; a DC is who sends it).
+    /// Encodes it (tests and fuzzing; a DC is who sends it); it decodes to an equal value,
+    /// with referent IDs, MaximumLength and NULL-versus-empty pointers normalized.
     pub fn encode(&self) -> Vec<u8> {
         let mut w = NdrWriter::new();
         w.u16(self.validation_level);

@@ -5,10 +5,14 @@
 //! Layers, each a module:
 //!
 //! - codecs, sans-IO, borrowing decoders that never panic and never trust a length, each
-//!   with an encoder that is its exact inverse: [`pdu`] (connection-oriented DCE/RPC,
-//!   C706 §12.6 / MS-RPCE §2.2.2), NDR helpers, [`epm`] (`ept_map`), [`calls`]
-//!   (NetrServerReqChallenge, NetrServerAuthenticate3), [`logon`] (NetrLogonSamLogonEx and
-//!   the validation), [`schannel`] (NL_AUTH_MESSAGE, NL_AUTH_SHA2_SIGNATURE);
+//!   with an encoder: [`pdu`] (connection-oriented DCE/RPC, C706 §12.6 / MS-RPCE §2.2.2),
+//!   NDR helpers, [`epm`] (`ept_map`), [`calls`] (NetrServerReqChallenge,
+//!   NetrServerAuthenticate3), [`logon`] (NetrLogonSamLogonEx and the validation),
+//!   [`schannel`] (NL_AUTH_MESSAGE, NL_AUTH_SHA2_SIGNATURE). PDUs, towers, signatures,
+//!   NL_AUTH_MESSAGE and the fixed-layout answers re-encode byte for byte; the NDR answers
+//!   with pointers (`ept_map`, SamLogonEx) re-encode to bytes that decode to an equal value,
+//!   with referent IDs, the MaximumCount of varying arrays, MaximumLength and NULL-versus-
+//!   empty pointers normalized (the property tests and fuzz targets check both);
 //! - crypto: [`credential`] (AES session key and credentials, MS-NRPC §3.1.4.3–§3.1.4.5),
 //!   [`schannel::Schannel`] (AES-128-CFB8 sealing and HMAC-SHA256 signatures, §3.3.4.2);
 //! - state machines, sans-IO: [`channel`] (bind, fragmenting, sealing, reassembly) and
