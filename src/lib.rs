@@ -50,6 +50,8 @@ pub mod guard;
 pub mod http;
 pub mod lockout;
 pub mod metrics;
+#[cfg(feature = "netlogon")]
+pub mod netlogon;
 pub mod policy;
 pub mod secret;
 pub mod server;

@@ -3,12 +3,14 @@
 //! - `squid-helper`: a Squid/Samba `squid-2.5-ntlmssp` authenticator (MS-NLMP §3.2).
 //! - `negotiate-helper`: a Squid `auth_param negotiate` authenticator, SPNEGO wrapping NTLM.
 //! - `client-helper`: a Samba `ntlmssp-client-1` client helper (MS-NLMP §3.1).
+//! - `dc-check`: NTLM pass-through to a domain controller, step by step (MS-NRPC).
 //! - `decode`: every field of a NEGOTIATE, CHALLENGE or AUTHENTICATE (MS-NLMP §2.2).
 //! - `hash`: NTOWFv1 and LMOWFv1 of a password read from stdin (MS-NLMP §3.3.1).
 #![forbid(unsafe_code)]
 
 mod args;
 mod client_helper;
+mod dc_check;
 mod decode;
 mod hash;
 mod helper;
@@ -25,6 +27,8 @@ usage:
   ntlm squid-helper --level N --users FILE [--preset dc|symmetric] [--domain NAME] [--computer NAME]
   ntlm negotiate-helper --level N --users FILE [--audit-level N] [--preset dc|symmetric] [--domain NAME] [--computer NAME]
   ntlm client-helper --level N --user 'DOMAIN\\user' --password-env VAR [--workstation NAME]
+  ntlm dc-check --dc HOST[:PORT] --machine-account 'DOMAIN\\NAME$' --machine-password-env VAR
+               [--user 'DOMAIN\\user' --password-env VAR2]
   ntlm decode [--json] [TOKEN]
   ntlm hash [--lm]
   ntlm help | --help | --version
@@ -52,6 +56,7 @@ fn main() -> ExitCode {
         "squid-helper" => squid::main(rest),
         "negotiate-helper" => negotiate_helper::main(rest),
         "client-helper" => client_helper::main(rest),
+        "dc-check" => dc_check::main(rest),
         "decode" => decode::main(rest),
         "hash" => hash::main(rest),
         "help" | "--help" | "-h" => {

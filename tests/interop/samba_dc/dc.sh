@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# A throwaway Samba AD DC on loopback in DIR, for tests/interop/samba_dc/run.sh and
+# tests/netlogon_dc.rs (which stops and restarts it).
+# Usage: dc.sh provision DIR | start DIR | stop DIR | users DIR | show DIR USER ATTRIBUTE
+set -euo pipefail
+cmd=$1 dir=$2
+conf="$dir/etc/smb.conf"
+tool() { timeout 60 samba-tool "$@" -s "$conf" >/dev/null; }
+case "$cmd" in
+provision)
+    rm -rf "$dir"; mkdir -p "$dir"
+    timeout 120 samba-tool domain provision --targetdir "$dir" \
+        --realm CORP.EXAMPLE.COM --domain CORP --server-role dc --dns-backend NONE \
+        --adminpass 'Admin-Pass-1!' \
+        --option "interfaces=lo" --option "bind interfaces only=yes" \
+        --option "server services = -dns -nbt -kdc -drepl -ntp_signd -winbindd -kcc -dnsupdate -ldap" \
+        --option "pid directory=$dir/run" --option "lock directory=$dir/lock" \
+        --option "state directory=$dir/state" --option "cache directory=$dir/cache" \
+        --option "private dir=$dir/private" --option "log file=$dir/log.%m" \
+        --option "winbindd socket directory=$dir/winbindd" \
+        >"$dir/provision.log" 2>&1
+    ;;
+start)
+    mkdir -p "$dir/run"
+    samba -s "$conf" -D
+    for _ in $(seq 100); do
+        [ -s "$dir/run/samba.pid" ] && timeout 1 bash -c '</dev/tcp/127.0.0.1/135' 2>/dev/null && break
+        sleep 0.1
+    done
+    ;;
+users)
+    # AD counts bad passwords only where a lockout threshold is set.
+    tool domain passwordsettings set --complexity=off --min-pwd-length=0 --min-pwd-age=0 \
+        --account-lockout-threshold=3 --account-lockout-duration=1 --reset-account-lockout-after=1
+    tool computer create WEB1
+    tool user setpassword 'WEB1$' --newpassword='Machine-Pass-1'
+    tool user create alice 'Alice-Pass-1'
+    tool user create erin 'Erin-Pass-1'       # wrong passwords, counted
+    tool user create dave 'Dave-Pass-1'       # locked out
+    tool user create bob 'Bob-Pass-1'         # disabled
+    tool user disable bob
+    tool user create carol 'Carol-Pass-1'     # expired
+    tool user setexpiry carol --days=0
+    tool user create frank 'Frank-Pass-1' --must-change-at-next-login   # must change
+    ;;
+show)
+    timeout 60 samba-tool user show "$3" --attributes="$4" -s "$conf" | sed -n "s/^$4: //p"
+    ;;
+stop)
+    if [ -s "$dir/run/samba.pid" ]; then
+        pid=$(cat "$dir/run/samba.pid")
+        kill "$pid" 2>/dev/null || true
+        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    fi
+    ;;
+esac
