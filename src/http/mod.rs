@@ -5,10 +5,14 @@
 //!   `Authorization` credentials (RFC 9110 §11), with a size limit.
 //! - [`auth`]: sans-IO state machines: [`auth::ClientAuth`] for a client (or a client of a
 //!   proxy) and [`auth::ServerAuth`] for one server connection.
+//! - `handshake` (feature `hyper`): one handshake over one hyper client connection, and
+//!   CONNECT tunnels through a proxy that asks for NTLM or Negotiate.
 //! - `hyper_client`, `hyper_server` (feature `hyper`) and `tls` (feature `tls`): adapters over hyper 1.x, tokio
 //!   and rustls.
 
 pub mod auth;
+#[cfg(feature = "hyper")]
+pub mod handshake;
 pub mod header;
 #[cfg(feature = "hyper")]
 pub mod hyper_client;

@@ -4,6 +4,7 @@
 //! - `client-helper`: a Samba `ntlmssp-client-1` client helper (MS-NLMP §3.1).
 //! - `decode`: every field of a NEGOTIATE, CHALLENGE or AUTHENTICATE (MS-NLMP §2.2).
 //! - `hash`: NTOWFv1 and LMOWFv1 of a password read from stdin (MS-NLMP §3.3.1).
+//! - `proxy`: a local forward proxy that logs tools on to an NTLM/Negotiate proxy (MS-NLMP §3.1).
 #![forbid(unsafe_code)]
 
 mod args;
@@ -12,6 +13,7 @@ mod decode;
 mod hash;
 mod helper;
 mod json;
+mod proxy;
 mod squid;
 
 use std::process::ExitCode;
@@ -24,6 +26,7 @@ usage:
   ntlm client-helper --level N --user 'DOMAIN\\user' --password-env VAR [--workstation NAME]
   ntlm decode [--json] [TOKEN]
   ntlm hash [--lm]
+  ntlm proxy --listen ADDR:PORT --upstream http://HOST:PORT --user 'DOMAIN\\user' --password-env VAR [--level N]
   ntlm help | --help | --version
 
 `ntlm SUBCOMMAND --help` describes each subcommand.
@@ -50,6 +53,7 @@ fn main() -> ExitCode {
         "client-helper" => client_helper::main(rest),
         "decode" => decode::main(rest),
         "hash" => hash::main(rest),
+        "proxy" => proxy::main(rest),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             ExitCode::SUCCESS
