@@ -7,6 +7,8 @@
 //!   proxy) and [`auth::ServerAuth`] for one server connection.
 //! - `handshake` (feature `hyper`): one handshake over one hyper client connection, and
 //!   CONNECT tunnels through a proxy that asks for NTLM or Negotiate.
+//! - `pool` (feature `hyper`): authenticated connections kept for reuse, per origin, proxy
+//!   and credentials; a refused logon is not retried.
 //! - `hyper_client`, `hyper_server` (feature `hyper`) and `tls` (feature `tls`): adapters over hyper 1.x, tokio
 //!   and rustls.
 
@@ -18,6 +20,8 @@ pub mod header;
 pub mod hyper_client;
 #[cfg(feature = "hyper")]
 pub mod hyper_server;
+#[cfg(feature = "hyper")]
+pub mod pool;
 pub mod spnego;
 #[cfg(feature = "tls")]
 pub mod tls;
