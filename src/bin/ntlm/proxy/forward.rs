@@ -43,6 +43,9 @@ struct Head {
     headers: HeaderMap,
 }
 
+/// How long a pooled connection may take to accept the next request.
+const POOL_READY: Duration = Duration::from_secs(2);
+
 /// Where a request went, for the log line.
 type Via = String;
 
@@ -288,7 +291,7 @@ async fn http(shared: &Shared, req: Request<Incoming>) -> (Response<ResBody>, Vi
         };
         let label = up.addr.label.clone();
         // A pooled, already authenticated connection first.
-        while let Some(mut conn) = up.take(shared.config.idle_timeout) {
+        while let Some(mut conn) = up.take(shared.config.idle_timeout, POOL_READY).await {
             let request = plain(&head, body.take());
             match tokio::time::timeout(timeout, conn.sender.try_send_request(request)).await {
                 Ok(Ok(res)) if res.status() == StatusCode::PROXY_AUTHENTICATION_REQUIRED => {
@@ -627,7 +630,7 @@ async fn connect(
         let label = up.addr.label.clone();
         let mut none = None;
         // A pooled authenticated connection becomes the tunnel: no new handshake.
-        while let Some(mut conn) = up.take(shared.config.idle_timeout) {
+        while let Some(mut conn) = up.take(shared.config.idle_timeout, POOL_READY).await {
             let request = plain(&head, None);
             match tokio::time::timeout(timeout, conn.sender.try_send_request(request)).await {
                 Ok(Ok(res)) if res.status().is_success() => {

@@ -106,19 +106,24 @@ impl Upstream {
         *lock(&self.down_until) = down.then(|| Instant::now() + DOWN_FOR);
     }
 
-    /// An idle authenticated connection, the most recently used first; closed or stale
-    /// ones are dropped.
-    pub fn take(&self, idle_timeout: Duration) -> Option<Conn> {
-        let mut idle = lock(&self.idle);
-        while let Some(entry) = idle.pop() {
-            if !entry.conn.sender.is_closed()
-                && entry.conn.sender.is_ready()
-                && entry.since.elapsed() < idle_timeout
-            {
-                return Some(entry.conn);
+    /// An idle authenticated connection ready for a request, the most recently used first;
+    /// closed or stale ones are dropped. A connection whose last response has just ended may
+    /// need a moment before hyper takes the next request: that wait is bounded by `ready`.
+    pub async fn take(&self, idle_timeout: Duration, ready: Duration) -> Option<Conn> {
+        loop {
+            let mut conn = {
+                let mut idle = lock(&self.idle);
+                loop {
+                    let entry = idle.pop()?;
+                    if !entry.conn.sender.is_closed() && entry.since.elapsed() < idle_timeout {
+                        break entry.conn;
+                    }
+                }
+            };
+            if let Ok(Ok(())) = tokio::time::timeout(ready, conn.sender.ready()).await {
+                return Some(conn);
             }
         }
-        None
     }
 
     /// Returns a connection to the pool.
