@@ -1,5 +1,5 @@
 //! Forwarding one client request: absolute-form HTTP over a pooled or freshly authenticated
-//! upstream connection (or direct for `--no-proxy` hosts), and CONNECT tunnels.
+//! upstream connection (or direct for `--no-proxy` hosts); CONNECT goes to [`super::tunnel`].
 //!
 //! A fresh upstream connection is logged on with the request itself (MS-NLMP §3.1 over
 //! HTTP): the NEGOTIATE round goes without the body (`Content-Length: 0`), the AUTHENTICATE
@@ -17,12 +17,11 @@ use ntlm::client::ClientConfig;
 use ntlm::http::auth::{ClientAuth, ClientAuthError, ClientAuthOptions, HandshakeStep, Target};
 use ntlm::http::handshake::{drain, drive, kept_alive, HandshakeError, Outcome, Round};
 use tokio::net::TcpStream;
-use tracing::{debug, info, warn, Instrument};
+use tracing::{debug, info, warn};
 
 use super::body::{self, empty_request, text, Pooled, ResBody};
 use super::config::Config;
 use super::gate::Gate;
-use super::idle::Activity;
 use super::upstream::{Conn, ReqBody, Upstream, Upstreams};
 
 /// What every connection shares.
@@ -37,17 +36,17 @@ pub struct Shared {
 
 /// The request line and headers, kept to build each round of a handshake.
 #[derive(Clone)]
-struct Head {
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+pub(super) struct Head {
+    pub(super) method: Method,
+    pub(super) uri: Uri,
+    pub(super) headers: HeaderMap,
 }
 
 /// How long a pooled connection may take to accept the next request.
-const POOL_READY: Duration = Duration::from_secs(2);
+pub(super) const POOL_READY: Duration = Duration::from_secs(2);
 
 /// Where a request went, for the log line.
-type Via = String;
+pub(super) type Via = String;
 
 const HOP_BY_HOP: &[&str] = &[
     "connection",
@@ -92,7 +91,7 @@ impl Shared {
         )
     }
 
-    fn refused(&self, up: &Upstream, e: &ClientAuthError) -> String {
+    pub(super) fn refused(&self, up: &Upstream, e: &ClientAuthError) -> String {
         format!(
             "the upstream proxy {} refused the logon of {} at level {}: {e} (wrong or expired password, locked or unknown account, or a policy of the proxy; NTLM does not say which)",
             up.addr.label,
@@ -103,7 +102,7 @@ impl Shared {
 }
 
 /// The answer when the gate is closed.
-fn gate_closed(closed: &super::gate::Closed) -> Response<ResBody> {
+pub(super) fn gate_closed(closed: &super::gate::Closed) -> Response<ResBody> {
     text(
         StatusCode::PROXY_AUTHENTICATION_REQUIRED,
         &format!(
@@ -121,10 +120,17 @@ pub async fn handle(
 ) -> Result<Response<ResBody>, std::convert::Infallible> {
     let start = std::time::Instant::now();
     let method = req.method().clone();
-    let target = req.uri().to_string();
+    // The query is left out of the log: tools put tokens there.
+    let target = match (req.uri().scheme_str(), req.uri().authority()) {
+        (Some(scheme), Some(authority)) => format!("{scheme}://{authority}{}", req.uri().path()),
+        _ => req
+            .uri()
+            .authority()
+            .map_or_else(|| req.uri().path().to_string(), |a| a.to_string()),
+    };
     let (response, via) = if method == Method::CONNECT {
         let on_client = hyper::upgrade::on(&mut req);
-        connect(&shared, req.uri().clone(), on_client).await
+        super::tunnel::connect(&shared, req.uri().clone(), on_client).await
     } else if req.uri().scheme().is_some() && req.uri().authority().is_some() {
         http(&shared, req).await
     } else {
@@ -147,7 +153,7 @@ pub async fn handle(
     Ok(response)
 }
 
-fn build(
+pub(super) fn build(
     head: &Head,
     round: &Round,
     body: &mut Option<ReqBody>,
@@ -156,11 +162,7 @@ fn build(
     let mut headers = head.headers.clone();
     if let Some((name, value)) = round.header() {
         headers.insert(
-            HeaderName::from_static(if name == "Proxy-Authorization" {
-                "proxy-authorization"
-            } else {
-                "authorization"
-            }),
+            HeaderName::from_bytes(name.as_bytes()).map_err(|e| e.to_string())?,
             HeaderValue::from_str(value).map_err(|e| e.to_string())?,
         );
     }
@@ -188,7 +190,7 @@ fn build(
 }
 
 /// The request as the client sent it (hop-by-hop headers dropped), with its body if any.
-fn plain(head: &Head, body: Option<ReqBody>) -> Request<ReqBody> {
+pub(super) fn plain(head: &Head, body: Option<ReqBody>) -> Request<ReqBody> {
     let mut request = Request::new(body.unwrap_or_else(empty_request));
     *request.method_mut() = head.method.clone();
     *request.uri_mut() = head.uri.clone();
@@ -198,7 +200,7 @@ fn plain(head: &Head, body: Option<ReqBody>) -> Request<ReqBody> {
 
 /// Runs the handshake on a fresh connection to upstream `index`; a first 407 that closes
 /// its connection is answered on a second one, with the schemes it offered.
-async fn logon(
+pub(super) async fn logon(
     shared: &Shared,
     index: usize,
     conn: &mut Conn,
@@ -248,7 +250,11 @@ async fn logon(
 
 /// An upstream response to the client: hop-by-hop headers dropped, the body streamed, the
 /// connection back to the pool at its end when the upstream keeps it alive.
-fn relay(shared: &Shared, response: Response<Incoming>, mut conn: Conn) -> Response<ResBody> {
+pub(super) fn relay(
+    shared: &Shared,
+    response: Response<Incoming>,
+    mut conn: Conn,
+) -> Response<ResBody> {
     let (mut parts, incoming) = response.into_parts();
     let reusable = kept_alive(parts.version, &parts.headers);
     strip_hop_by_hop(&mut parts.headers);
@@ -509,261 +515,59 @@ async fn direct_http(shared: &Shared, head: Head, incoming: Incoming) -> (Respon
     }
 }
 
-/// Splices the client's upgraded connection and `upstream` until either side closes or no
-/// byte moves for the idle timeout.
-fn splice<U>(
-    on_client: hyper::upgrade::OnUpgrade,
-    mut upstream: U,
-    activity: Activity,
-    idle: Duration,
-    keep: Option<Conn>,
-    what: String,
-) where
-    U: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let span = tracing::Span::current();
-    tokio::spawn(
-        async move {
-            let _slot = keep;
-            let client = match tokio::time::timeout(idle, on_client).await {
-                Ok(Ok(c)) => c,
-                _ => {
-                    debug!("the client did not take the tunnel");
-                    return;
-                }
-            };
-            let mut client = TokioIo::new(client);
-            tokio::select! {
-                r = tokio::io::copy_bidirectional(&mut client, &mut upstream) => match r {
-                    Ok((up, down)) => debug!(tunnel = %what, up, down, "tunnel closed"),
-                    Err(e) => debug!(tunnel = %what, error = %e, "tunnel ended"),
-                },
-                _ = activity.idle(idle) => info!(tunnel = %what, "tunnel idle for {} s: closed", idle.as_secs()),
-            }
-        }
-        .instrument(span),
-    );
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn connect_head(authority: &str) -> Result<Head, String> {
-    let uri: Uri = authority.parse().map_err(|e| format!("{e}"))?;
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        HOST,
-        HeaderValue::from_str(authority).map_err(|e| e.to_string())?,
-    );
-    Ok(Head {
-        method: Method::CONNECT,
-        uri,
-        headers,
-    })
-}
-
-fn established() -> Response<ResBody> {
-    Response::new(body::empty())
-}
-
-async fn connect(
-    shared: &Shared,
-    uri: Uri,
-    on_client: hyper::upgrade::OnUpgrade,
-) -> (Response<ResBody>, Via) {
-    let Some(authority) = uri.authority().map(|a| a.as_str().to_string()) else {
-        return (
-            text(StatusCode::BAD_REQUEST, "CONNECT needs host:port"),
-            "-".into(),
+    #[test]
+    fn hop_by_hop_headers_are_dropped() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            CONNECTION,
+            HeaderValue::from_static("keep-alive, X-Secret-Hop"),
         );
-    };
-    let timeout = shared.config.timeout;
-    let idle = shared.config.idle_timeout;
-    if shared.config.no_proxy.matches(uri.host().unwrap_or("")) {
-        let port = uri.port_u16().unwrap_or(443);
-        let host = uri
-            .host()
-            .unwrap_or("")
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
-        let via = format!("direct {host}:{port}");
-        return match tokio::time::timeout(timeout, TcpStream::connect((host.as_str(), port))).await
-        {
-            Ok(Ok(tcp)) => {
-                let _ = tcp.set_nodelay(true);
-                let activity = Activity::new();
-                let io = super::idle::IdleIo::new(tcp, activity.clone());
-                splice(on_client, io, activity, idle, None, authority);
-                (established(), via)
-            }
-            Ok(Err(e)) => (
-                text(
-                    StatusCode::BAD_GATEWAY,
-                    &format!("{host}:{port} (direct, --no-proxy): {e}"),
-                ),
-                via,
-            ),
-            Err(_) => (
-                text(
-                    StatusCode::GATEWAY_TIMEOUT,
-                    &format!("{host}:{port} (direct): connecting timed out"),
-                ),
-                via,
-            ),
-        };
+        h.insert("x-secret-hop", HeaderValue::from_static("1"));
+        h.insert("proxy-authorization", HeaderValue::from_static("NTLM abc"));
+        h.insert("proxy-connection", HeaderValue::from_static("keep-alive"));
+        h.insert("transfer-encoding", HeaderValue::from_static("chunked"));
+        h.insert(HOST, HeaderValue::from_static("example.com"));
+        h.insert(CONTENT_LENGTH, HeaderValue::from_static("5"));
+        strip_hop_by_hop(&mut h);
+        let left: Vec<&str> = h.keys().map(|k| k.as_str()).collect();
+        assert_eq!(left, ["host", "content-length"]);
     }
-    let head = match connect_head(&authority) {
-        Ok(h) => h,
-        Err(e) => {
-            return (
-                text(
-                    StatusCode::BAD_REQUEST,
-                    &format!("CONNECT {authority}: {e}"),
-                ),
-                "-".into(),
-            )
-        }
-    };
-    let mut failures: Vec<String> = Vec::new();
-    for index in shared.upstreams.order() {
-        let Some(up) = shared.upstreams.get(index) else {
-            continue;
-        };
-        let label = up.addr.label.clone();
-        let mut none = None;
-        // A pooled authenticated connection becomes the tunnel: no new handshake.
-        while let Some(mut conn) = up.take(shared.config.idle_timeout, POOL_READY).await {
-            let request = plain(&head, None);
-            match tokio::time::timeout(timeout, conn.sender.try_send_request(request)).await {
-                Ok(Ok(res)) if res.status().is_success() => {
-                    return tunnel(
-                        res,
-                        conn,
-                        on_client,
-                        idle,
-                        authority,
-                        format!("{label} pooled"),
-                    )
-                    .await;
-                }
-                Ok(Ok(res)) if res.status() == StatusCode::PROXY_AUTHENTICATION_REQUIRED => {
-                    drain(res.into_body(), 256 * 1024, timeout).await;
-                }
-                Ok(Ok(res)) => return (relay(shared, res, conn), format!("{label} pooled")),
-                Ok(Err(e)) => {
-                    debug!(upstream = %label, error = %e.error(), "a pooled connection failed")
-                }
-                Err(_) => {
-                    return (
-                        text(
-                            StatusCode::GATEWAY_TIMEOUT,
-                            &format!(
-                                "the upstream proxy {label} did not answer the CONNECT within {} s",
-                                timeout.as_secs()
-                            ),
-                        ),
-                        label,
-                    )
-                }
-            }
-        }
-        let ticket = match shared.gate.enter().await {
-            Ok(t) => t,
-            Err(closed) => return (gate_closed(&closed), format!("{label} gate closed")),
-        };
-        let mut conn = match up.open(index, timeout).await {
-            Ok(c) => c,
-            Err(e) => {
-                warn!(upstream = %label, error = %e, "upstream unreachable");
-                failures.push(format!("{label} ({e})"));
-                continue;
-            }
-        };
-        match logon(shared, index, &mut conn, &head, &mut none, false).await {
-            Ok(outcome) => {
-                if outcome.completed.scheme.is_some() {
-                    ticket.verdict(Ok(()));
-                }
-                let via = format!(
-                    "{label} new {}",
-                    outcome.completed.scheme.map(|s| s.name()).unwrap_or("none")
-                );
-                if outcome.response.status().is_success() {
-                    return tunnel(outcome.response, conn, on_client, idle, authority, via).await;
-                }
-                return (relay(shared, outcome.response, conn), via);
-            }
-            Err(HandshakeError::Auth(
-                e @ ClientAuthError::Refused {
-                    step: HandshakeStep::Authenticate,
-                    ..
-                },
-            )) => {
-                let reason = shared.refused(up, &e);
-                warn!(upstream = %label, "{reason}");
-                ticket.verdict(Err(reason.clone()));
-                let closed = shared.gate.closed().unwrap_or(super::gate::Closed {
-                    reason,
-                    retry_in: shared.config.backoff,
-                });
-                return (gate_closed(&closed), format!("{label} refused"));
-            }
-            Err(HandshakeError::Auth(e)) => {
-                return (
-                    text(
-                        StatusCode::BAD_GATEWAY,
-                        &format!("logging on to the upstream proxy {label} failed: {e}"),
-                    ),
-                    label,
-                )
-            }
-            Err(e) => {
-                warn!(upstream = %label, error = %e, "upstream failed");
-                failures.push(format!("{label} ({e})"));
-            }
-        }
-    }
-    (
-        text(
-            StatusCode::BAD_GATEWAY,
-            &format!("no upstream proxy could be used: {}", failures.join(", ")),
-        ),
-        "none".into(),
-    )
-}
 
-async fn tunnel(
-    response: Response<Incoming>,
-    conn: Conn,
-    on_client: hyper::upgrade::OnUpgrade,
-    idle: Duration,
-    authority: String,
-    via: Via,
-) -> (Response<ResBody>, Via) {
-    let activity = conn.activity.clone();
-    match tokio::time::timeout(idle, hyper::upgrade::on(response)).await {
-        Ok(Ok(upgraded)) => {
-            splice(
-                on_client,
-                TokioIo::new(upgraded),
-                activity,
-                idle,
-                Some(conn),
-                authority,
-            );
-            (established(), via)
-        }
-        Ok(Err(e)) => (
-            text(
-                StatusCode::BAD_GATEWAY,
-                &format!("the upstream's tunnel failed: {e}"),
-            ),
-            via,
-        ),
-        Err(_) => (
-            text(
-                StatusCode::GATEWAY_TIMEOUT,
-                "the upstream's tunnel did not open",
-            ),
-            via,
-        ),
+    #[test]
+    fn rounds_carry_the_body_only_with_the_authenticate() {
+        let head = Head {
+            method: Method::POST,
+            uri: Uri::from_static("http://example.com/upload"),
+            headers: {
+                let mut h = HeaderMap::new();
+                h.insert(CONTENT_LENGTH, HeaderValue::from_static("5"));
+                h
+            },
+        };
+        let mut body = Some(empty_request());
+        let probe = build(&head, &Round::Probe, &mut body, true).unwrap();
+        assert_eq!(probe.method(), Method::HEAD);
+        assert!(probe.headers().get(CONTENT_LENGTH).is_none());
+        let negotiate = Round::Negotiate {
+            name: "Proxy-Authorization",
+            value: "NTLM TlRMTVNTUAABAAAA".into(),
+        };
+        let r = build(&head, &negotiate, &mut body, true).unwrap();
+        assert_eq!(r.method(), Method::POST);
+        assert_eq!(r.headers()[CONTENT_LENGTH], "0");
+        assert_eq!(r.headers()["proxy-authorization"], "NTLM TlRMTVNTUAABAAAA");
+        assert!(body.is_some());
+        let authenticate = Round::Authenticate {
+            name: "Proxy-Authorization",
+            value: "NTLM TlRMTVNTUAADAAAA".into(),
+        };
+        let r = build(&head, &authenticate, &mut body, true).unwrap();
+        assert_eq!(r.headers()[CONTENT_LENGTH], "5");
+        assert!(body.is_none(), "the body went with the AUTHENTICATE");
+        assert!(build(&head, &authenticate, &mut body, true).is_err());
     }
 }

@@ -9,6 +9,7 @@ mod forward;
 mod gate;
 mod idle;
 mod server;
+mod tunnel;
 mod upstream;
 
 use std::process::ExitCode;
