@@ -112,13 +112,15 @@ ORIGIN="$(free_port)"; TLS="$(free_port)"
 python3 "$HERE/origins.py" http "$ORIGIN" "$WORK/www" >"$WORK/origin.log" 2>&1 & PIDS+=($!)
 python3 "$HERE/origins.py" tls "$TLS" "$WORK/www" "$WORK/cert.pem" "$WORK/key.pem" >"$WORK/tls.log" 2>&1 & PIDS+=($!)
 
-squid_conf() { # NAME PORT HELPER...
-    local name="$1" port="$2"; shift 2
+squid_conf() { # NAME PORT SCHEME HELPER...
+    local name="$1" port="$2" scheme="$3"; shift 3
+    local extra="auth_param ntlm keep_alive on"
+    [ "$scheme" = basic ] && extra="auth_param basic realm ntlm-proxy-test"
     cat > "$WORK/$name.conf" <<EOS
 http_port 127.0.0.1:$port
-auth_param ntlm program $*
-auth_param ntlm children 4
-auth_param ntlm keep_alive on
+auth_param $scheme program $*
+auth_param $scheme children 4
+$extra
 acl auth proxy_auth REQUIRED
 http_access allow auth
 http_access deny all
@@ -135,12 +137,15 @@ shutdown_lifetime 1 seconds
 cache_effective_user proxy
 EOS
 }
-SQUID_A="$(free_port)"; SQUID_B="$(free_port)"
-squid_conf squid-a "$SQUID_A" "$WORK/helper-a.sh"
-squid_conf squid-b "$SQUID_B" "$(command -v ntlm_auth)" "--configfile=$WORK/smb.conf" --helper-protocol=squid-2.5-ntlmssp --password=Secret1
-squid -N -f "$WORK/squid-a.conf" >"$WORK/squid-a/stdout.log" 2>&1 & PIDS+=($!)
-squid -N -f "$WORK/squid-b.conf" >"$WORK/squid-b/stdout.log" 2>&1 & PIDS+=($!)
-for p in "$ORIGIN" "$TLS" "$SQUID_A" "$SQUID_B"; do
+SQUID_A="$(free_port)"; SQUID_B="$(free_port)"; SQUID_C="$(free_port)"
+squid_conf squid-a "$SQUID_A" ntlm "$WORK/helper-a.sh"
+squid_conf squid-b "$SQUID_B" ntlm "$(command -v ntlm_auth)" "--configfile=$WORK/smb.conf" --helper-protocol=squid-2.5-ntlmssp --password=Secret1
+# Squid C offers only Basic (for --allow-basic); it lowercases user names (casesensitive off).
+mkdir -p "$WORK/squid-c" && chmod 777 "$WORK/squid-c"
+printf '%s:%s\n' 'corp\alice' "$(openssl passwd -apr1 Secret1)" > "$WORK/htpasswd" && chmod 644 "$WORK/htpasswd"
+squid_conf squid-c "$SQUID_C" basic /usr/lib/squid/basic_ncsa_auth "$WORK/htpasswd"
+for n in a b c; do squid -N -f "$WORK/squid-$n.conf" >"$WORK/squid-$n/stdout.log" 2>&1 & PIDS+=($!); done
+for p in "$ORIGIN" "$TLS" "$SQUID_A" "$SQUID_B" "$SQUID_C"; do
     wait_port "$p" || { echo "port $p never opened"; cat "$WORK"/squid-*/cache.log | tail -20; exit 1; }
 done
 
@@ -240,6 +245,16 @@ code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 --interface 127.0.0
 c2="$(fetch "$P6" "http://127.0.0.1:$ORIGIN/index.html")"
 row "--allow 127.0.0.1/32: client 127.0.0.2 refused, 127.0.0.1 served" "HTTP $code, $c2" "$([ "$code" = 403 ] && [ "$c2" = 200 ]; echo $?)"
 
+# ------------------------------------------------------------------ Basic only with --allow-basic
+P7="$(free_port)"; P8="$(free_port)"
+start_proxy p7 "$P7" --upstream "http://127.0.0.1:$SQUID_C" --password-env NTLM_PW --allow-basic
+start_proxy p8 "$P8" --upstream "http://127.0.0.1:$SQUID_C" --password-env NTLM_PW
+code="$(fetch "$P7" "http://127.0.0.1:$ORIGIN/index.html")"
+c2="$(fetch "$P7" "https://localhost:$TLS/index.html")"
+row "Basic-only upstream with --allow-basic (HTTP, CONNECT)" "HTTP $code, $c2" "$([ "$code" = 200 ] && [ "$c2" = 200 ]; echo $?)"
+code="$(fetch "$P8" "http://127.0.0.1:$ORIGIN/index.html")"
+row "Basic-only upstream without --allow-basic: 502, says so" "HTTP $code" "$([ "$code" = 502 ] && grep -q 'offered: Basic' "$WORK/body"; echo $?)"
+
 # ------------------------------------------------------------------ the library's client through Squid's CONNECT
 EXAMPLES="${NTLM_EXAMPLES:-$ROOT/target/debug/examples}"
 if [ ! -x "$EXAMPLES/http_client" ] || [ ! -x "$EXAMPLES/http_server" ]; then
@@ -271,7 +286,7 @@ out="$(timeout 60 "$NTLM_BIN" proxy --detect --upstream "http://127.0.0.1:$SQUID
 after="$(logons)"
 row "--detect with a wrong password stops after one logon" "$((after - before)) logon(s)" "$([ $((after - before)) = 1 ] && echo "$out" | grep -q stopped; echo $?)"
 
-for n in p1 p2 p3 p4 p5 p6; do
+for n in p1 p2 p3 p4 p5 p6 p7 p8; do
     if grep -qiE 'Secret1|wrong-password' "$WORK/$n.log"; then row "no secret in the log of $n" "found" 1; fi
 done
 row "logs: one info line per request" "$(grep -c 'request' "$WORK/p1.log") lines (p1)" "$([ "$(grep -c ' request' "$WORK/p1.log")" -ge 200 ]; echo $?)"

@@ -30,7 +30,7 @@ pub const WITH_VALUE: &[&str] = &[
     "log",
 ];
 /// Boolean options.
-pub const BOOLEANS: &[&str] = &["detect"];
+pub const BOOLEANS: &[&str] = &["detect", "allow-basic"];
 
 /// One upstream proxy.
 #[derive(Clone, Debug)]
@@ -54,6 +54,9 @@ pub struct Config {
     pub ntlm: ClientConfig,
     /// `DOMAIN\user`, for messages.
     pub account: String,
+    /// `Proxy-Authorization: Basic ...` for an upstream that offers only Basic, when
+    /// `--allow-basic` and a password (not a hash) are given; marked sensitive.
+    pub basic: Option<hyper::header::HeaderValue>,
     /// Schemes, most preferred first.
     pub schemes: Vec<Scheme>,
     /// Clients allowed.
@@ -139,6 +142,20 @@ pub fn read_hash_file(path: &str) -> Result<(NtHash, Option<LmHash>), String> {
     Ok((nt, lm))
 }
 
+/// `Basic base64(account:password)` (RFC 7617), marked sensitive so hyper never logs it.
+fn basic_header(account: &str, password: &str) -> Result<hyper::header::HeaderValue, String> {
+    use base64::Engine as _;
+    let pair = Zeroizing::new(format!("{account}:{password}"));
+    let value = Zeroizing::new(format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair.as_bytes())
+    ));
+    let mut header = hyper::header::HeaderValue::from_str(&value)
+        .map_err(|_| "--allow-basic: the credentials do not fit in a header".to_string())?;
+    header.set_sensitive(true);
+    Ok(header)
+}
+
 fn seconds(parsed: &crate::args::Parsed, name: &str, default: u64) -> Result<Duration, String> {
     match parsed.value(name) {
         None => Ok(Duration::from_secs(default)),
@@ -203,11 +220,15 @@ pub fn build(
         .map_err(|e| format!("--level: {e}"))?;
     let account = parsed.required("user")?.to_string();
     let (domain, user) = split_user(&account);
+    let mut basic = None;
     let credentials = match (parsed.value("password-env"), parsed.value("hash-file")) {
         (Some(var), None) => {
             let password = std::env::var(var).map_err(|_| {
                 format!("--password-env: environment variable {var} is not set or not UTF-8")
             })?;
+            if parsed.flag("allow-basic") {
+                basic = Some(basic_header(&account, &password)?);
+            }
             ClientCredentials::Password {
                 domain: domain.to_string(),
                 user: user.to_string(),
@@ -215,6 +236,9 @@ pub fn build(
             }
         }
         (None, Some(path)) => {
+            if parsed.flag("allow-basic") {
+                return Err("--allow-basic needs the password (--password-env), not a hash".into());
+            }
             let (nt_hash, lm_hash) = read_hash_file(path)?;
             ClientCredentials::Hash {
                 domain: domain.to_string(),
@@ -238,6 +262,7 @@ pub fn build(
         upstreams,
         ntlm,
         account,
+        basic,
         schemes: vec![Scheme::Negotiate, Scheme::Ntlm],
         allow,
         no_proxy,

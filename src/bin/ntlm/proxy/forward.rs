@@ -32,6 +32,8 @@ pub struct Shared {
     pub upstreams: Arc<Upstreams>,
     /// The logon gate of the configured credentials.
     pub gate: Gate,
+    /// `Basic` credentials for an upstream that offers nothing else (`--allow-basic`).
+    pub basic: Option<HeaderValue>,
 }
 
 /// The request line and headers, kept to build each round of a handshake.
@@ -129,8 +131,11 @@ pub async fn handle(
             .map_or_else(|| req.uri().path().to_string(), |a| a.to_string()),
     };
     let (response, via) = if method == Method::CONNECT {
-        let on_client = hyper::upgrade::on(&mut req);
-        super::tunnel::connect(&shared, req.uri().clone(), on_client).await
+        let client = super::tunnel::ClientEnd {
+            slot: req.extensions_mut().remove::<super::tunnel::ClientSlot>(),
+            upgrade: hyper::upgrade::on(&mut req),
+        };
+        super::tunnel::connect(&shared, req.uri().clone(), client).await
     } else if req.uri().scheme().is_some() && req.uri().authority().is_some() {
         http(&shared, req).await
     } else {
@@ -196,6 +201,76 @@ pub(super) fn plain(head: &Head, body: Option<ReqBody>) -> Request<ReqBody> {
     *request.uri_mut() = head.uri.clone();
     *request.headers_mut() = head.headers.clone();
     request
+}
+
+/// [`plain`], with `Proxy-Authorization: Basic` when `up` takes only Basic.
+pub(super) fn plain_to(
+    shared: &Shared,
+    up: &Upstream,
+    head: &Head,
+    body: Option<ReqBody>,
+) -> Request<ReqBody> {
+    let mut request = plain(head, body);
+    if let (true, Some(basic)) = (up.is_basic(), &shared.basic) {
+        request
+            .headers_mut()
+            .insert(hyper::header::PROXY_AUTHORIZATION, basic.clone());
+    }
+    request
+}
+
+/// True when the upstream offered Basic and nothing this client may use, and Basic is allowed.
+pub(super) fn falls_back_to_basic(shared: &Shared, e: &HandshakeError) -> bool {
+    shared.basic.is_some()
+        && matches!(e, HandshakeError::Auth(ClientAuthError::NoUsableScheme { offered })
+            if offered.iter().any(|o| o.eq_ignore_ascii_case("basic")))
+}
+
+/// Sends `head` with Basic credentials on `conn` (the gate's `ticket` records the verdict):
+/// the upstream's answer, or the proxy's own when the credentials are refused or it fails.
+pub(super) async fn send_basic(
+    shared: &Shared,
+    up: &Upstream,
+    mut conn: Conn,
+    head: &Head,
+    body: Option<ReqBody>,
+    ticket: super::gate::Ticket<'_>,
+) -> Result<(Response<Incoming>, Conn), (Response<ResBody>, Via)> {
+    let label = up.addr.label.clone();
+    let request = plain_to(shared, up, head, body);
+    match tokio::time::timeout(shared.config.timeout, conn.sender.send_request(request)).await {
+        Ok(Ok(res)) if res.status() == StatusCode::PROXY_AUTHENTICATION_REQUIRED => {
+            let reason = format!(
+                "the upstream proxy {label} refused the Basic logon of {}",
+                shared.config.account
+            );
+            warn!(upstream = %label, "{reason}");
+            ticket.verdict(Err(reason.clone()));
+            let closed = shared.gate.closed().unwrap_or(super::gate::Closed {
+                reason,
+                retry_in: shared.config.backoff,
+            });
+            Err((gate_closed(&closed), format!("{label} refused")))
+        }
+        Ok(Ok(res)) => {
+            ticket.verdict(Ok(()));
+            Ok((res, conn))
+        }
+        Ok(Err(e)) => Err((
+            text(
+                StatusCode::BAD_GATEWAY,
+                &format!("the upstream proxy {label}: {e}"),
+            ),
+            label,
+        )),
+        Err(_) => Err((
+            text(
+                StatusCode::GATEWAY_TIMEOUT,
+                &format!("the upstream proxy {label} did not answer"),
+            ),
+            label,
+        )),
+    }
 }
 
 /// Runs the handshake on a fresh connection to upstream `index`; a first 407 that closes
@@ -298,7 +373,7 @@ async fn http(shared: &Shared, req: Request<Incoming>) -> (Response<ResBody>, Vi
         let label = up.addr.label.clone();
         // A pooled, already authenticated connection first.
         while let Some(mut conn) = up.take(shared.config.idle_timeout, POOL_READY).await {
-            let request = plain(&head, body.take());
+            let request = plain_to(shared, up, &head, body.take());
             match tokio::time::timeout(timeout, conn.sender.try_send_request(request)).await {
                 Ok(Ok(res)) if res.status() == StatusCode::PROXY_AUTHENTICATION_REQUIRED => {
                     // The upstream dropped this connection's logon.
@@ -352,6 +427,12 @@ async fn http(shared: &Shared, req: Request<Incoming>) -> (Response<ResBody>, Vi
                 continue;
             }
         };
+        if up.is_basic() && shared.basic.is_some() {
+            return match send_basic(shared, up, conn, &head, body.take(), ticket).await {
+                Ok((res, conn)) => (relay(shared, res, conn), format!("{label} new Basic")),
+                Err(answer) => answer,
+            };
+        }
         match logon(shared, index, &mut conn, &head, &mut body, has_body).await {
             Ok(outcome) => {
                 if outcome.completed.scheme.is_some() {
@@ -404,6 +485,13 @@ async fn http(shared: &Shared, req: Request<Incoming>) -> (Response<ResBody>, Vi
                     retry_in: shared.config.backoff,
                 });
                 return (gate_closed(&closed), format!("{label} refused"));
+            }
+            Err(e) if falls_back_to_basic(shared, &e) => {
+                up.set_basic();
+                return match send_basic(shared, up, conn, &head, body.take(), ticket).await {
+                    Ok((res, conn)) => (relay(shared, res, conn), format!("{label} new Basic")),
+                    Err(answer) => answer,
+                };
             }
             Err(HandshakeError::Auth(e)) => {
                 return (

@@ -24,7 +24,7 @@ ntlm proxy: a local HTTP proxy that logs on to an upstream NTLM/Negotiate proxy
 
 usage: ntlm proxy --listen ADDR:PORT --upstream http://HOST:PORT [--upstream ...]
                   --user 'DOMAIN\\user' (--password-env VAR | --hash-file FILE)
-                  [--level N] [--no-proxy PATTERN ...] [--allow CIDR ...]
+                  [--level N] [--no-proxy PATTERN ...] [--allow CIDR ...] [--allow-basic]
        ntlm proxy --detect --upstream http://HOST:PORT --user 'DOMAIN\\user'
                   (--password-env VAR | --hash-file FILE)
 
@@ -46,6 +46,8 @@ usage: ntlm proxy --listen ADDR:PORT --upstream http://HOST:PORT [--upstream ...
                        connections are closed after this long (default 300)
   --max-clients N      client connections at once (default 512)
   --max-upstream N     connections to each upstream at once (default 64)
+  --allow-basic        when an upstream offers only Basic, send the password with
+                       Basic (readable by anyone on the path: off by default)
   --log LEVEL          error, warn, info (default: a line per request), debug, trace
   --detect             try NTLMv2, NTLMv1-ESS and NTLMv1 (raw and in Negotiate) once
                        each, most secure first, stop at the first refused logon, and
@@ -126,6 +128,7 @@ pub fn main(args: &[String]) -> ExitCode {
         );
         let shared = Arc::new(Shared {
             gate: Gate::new(config.backoff),
+            basic: config.basic.clone(),
             upstreams: Arc::new(upstreams),
             config,
         });

@@ -67,13 +67,17 @@ pub async fn run(listener: TcpListener, shared: Arc<Shared>) -> std::io::Result<
         let shared = shared.clone();
         tokio::spawn(
             async move {
-                let _slot = slot;
+                // Shared with the tunnels this connection opens: they count as its client.
+                let slot = Arc::new(slot);
                 let activity = Activity::new();
                 let io = TokioIo::new(IdleIo::new(stream, activity.clone()));
                 let service = {
                     let shared = shared.clone();
                     let span = tracing::Span::current();
-                    service_fn(move |req| handle(shared.clone(), req).instrument(span.clone()))
+                    service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                        req.extensions_mut().insert(slot.clone());
+                        handle(shared.clone(), req).instrument(span.clone())
+                    })
                 };
                 let mut builder = hyper::server::conn::http1::Builder::new();
                 builder

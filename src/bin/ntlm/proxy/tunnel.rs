@@ -14,9 +14,23 @@ use tokio::net::TcpStream;
 use tracing::{debug, info, warn, Instrument};
 
 use super::body::{self, text, ResBody};
-use super::forward::{gate_closed, logon, plain, relay, Head, Shared, Via, POOL_READY};
+use super::forward::{
+    falls_back_to_basic, gate_closed, logon, plain_to, relay, send_basic, Head, Shared, Via,
+    POOL_READY,
+};
 use super::idle::Activity;
 use super::upstream::Conn;
+
+/// A client connection's slot under `--max-clients`: a tunnel keeps it while it lasts.
+pub(super) type ClientSlot = std::sync::Arc<tokio::sync::OwnedSemaphorePermit>;
+
+/// The client's side of a CONNECT: its connection once hyper lets it go, and its slot.
+pub(super) struct ClientEnd {
+    /// The upgraded client connection, after the 200.
+    pub(super) upgrade: hyper::upgrade::OnUpgrade,
+    /// The client connection's slot.
+    pub(super) slot: Option<ClientSlot>,
+}
 
 /// Buffer per direction of a tunnel.
 const BUF: usize = 64 * 1024;
@@ -24,7 +38,7 @@ const BUF: usize = 64 * 1024;
 /// Splices the client's upgraded connection and `upstream` until either side closes or no
 /// byte moves for the idle timeout.
 fn splice<U>(
-    on_client: hyper::upgrade::OnUpgrade,
+    on_client: ClientEnd,
     mut upstream: U,
     activity: Activity,
     idle: Duration,
@@ -37,7 +51,8 @@ fn splice<U>(
     tokio::spawn(
         async move {
             let _slot = keep;
-            let client = match tokio::time::timeout(idle, on_client).await {
+            let _client_slot = on_client.slot;
+            let client = match tokio::time::timeout(idle, on_client.upgrade).await {
                 Ok(Ok(c)) => c,
                 _ => {
                     debug!("the client did not take the tunnel");
@@ -78,7 +93,7 @@ fn established() -> Response<ResBody> {
 pub(super) async fn connect(
     shared: &Shared,
     uri: Uri,
-    on_client: hyper::upgrade::OnUpgrade,
+    on_client: ClientEnd,
 ) -> (Response<ResBody>, Via) {
     let Some(authority) = uri.authority().map(|a| a.as_str().to_string()) else {
         return (
@@ -143,7 +158,7 @@ pub(super) async fn connect(
         let mut none = None;
         // A pooled authenticated connection becomes the tunnel: no new handshake.
         while let Some(mut conn) = up.take(shared.config.idle_timeout, POOL_READY).await {
-            let request = plain(&head, None);
+            let request = plain_to(shared, up, &head, None);
             match tokio::time::timeout(timeout, conn.sender.try_send_request(request)).await {
                 Ok(Ok(res)) if res.status().is_success() => {
                     return tunnel(
@@ -189,6 +204,9 @@ pub(super) async fn connect(
                 continue;
             }
         };
+        if up.is_basic() && shared.basic.is_some() {
+            return connect_basic(shared, up, conn, &head, ticket, on_client, authority).await;
+        }
         match logon(shared, index, &mut conn, &head, &mut none, false).await {
             Ok(outcome) => {
                 if outcome.completed.scheme.is_some() {
@@ -218,6 +236,10 @@ pub(super) async fn connect(
                 });
                 return (gate_closed(&closed), format!("{label} refused"));
             }
+            Err(e) if falls_back_to_basic(shared, &e) => {
+                up.set_basic();
+                return connect_basic(shared, up, conn, &head, ticket, on_client, authority).await;
+            }
             Err(HandshakeError::Auth(e)) => {
                 return (
                     text(
@@ -245,7 +267,7 @@ pub(super) async fn connect(
 async fn tunnel(
     response: Response<Incoming>,
     conn: Conn,
-    on_client: hyper::upgrade::OnUpgrade,
+    on_client: ClientEnd,
     idle: Duration,
     authority: String,
     via: Via,
@@ -277,5 +299,34 @@ async fn tunnel(
             ),
             via,
         ),
+    }
+}
+
+/// The CONNECT with Basic credentials on `conn`: a tunnel, the upstream's refusal passed on,
+/// or the proxy's own answer.
+async fn connect_basic(
+    shared: &Shared,
+    up: &super::upstream::Upstream,
+    conn: Conn,
+    head: &Head,
+    ticket: super::gate::Ticket<'_>,
+    on_client: ClientEnd,
+    authority: String,
+) -> (Response<ResBody>, Via) {
+    let via = format!("{} new Basic", up.addr.label);
+    match send_basic(shared, up, conn, head, None, ticket).await {
+        Ok((res, conn)) if res.status().is_success() => {
+            tunnel(
+                res,
+                conn,
+                on_client,
+                shared.config.idle_timeout,
+                authority,
+                via,
+            )
+            .await
+        }
+        Ok((res, conn)) => (relay(shared, res, conn), via),
+        Err(answer) => answer,
     }
 }

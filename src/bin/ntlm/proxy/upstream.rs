@@ -48,6 +48,7 @@ pub struct Upstream {
     slots: Arc<Semaphore>,
     seed: Mutex<Option<Vec<Vec<u8>>>>,
     down_until: Mutex<Option<Instant>>,
+    basic: std::sync::atomic::AtomicBool,
 }
 
 /// Why a connection could not be made.
@@ -84,6 +85,7 @@ impl Upstream {
             slots: Arc::new(Semaphore::new(max)),
             seed: Mutex::new(None),
             down_until: Mutex::new(None),
+            basic: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -95,6 +97,16 @@ impl Upstream {
     /// Remembers the challenges of a first 407.
     pub fn set_seed(&self, offered: Vec<Vec<u8>>) {
         *lock(&self.seed) = Some(offered);
+    }
+
+    /// True once the upstream offered Basic and nothing else (used with `--allow-basic`).
+    pub fn is_basic(&self) -> bool {
+        self.basic.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Records that the upstream takes only Basic.
+    pub fn set_basic(&self) {
+        self.basic.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// True while a failed connect is recent.
