@@ -3,6 +3,7 @@
 
   origins.py tls PORT DIR CERT KEY   serve DIR over HTTPS (HTTP/1.1) until killed
   origins.py http PORT DIR           serve DIR over HTTP/1.1 until killed
+                                     (POST answers "<length> <sha256>" of the body)
   origins.py index DIR               build a simple index (PEP 503) with one tiny wheel
 """
 import base64
@@ -19,6 +20,36 @@ class Handler(http.server.SimpleHTTPRequestHandler):
 
     def log_message(self, fmt, *args):
         pass
+
+    def do_POST(self):
+        """Answers with the length and SHA-256 of the body (Content-Length or chunked)."""
+        digest = hashlib.sha256()
+        size = 0
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            while True:
+                n = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                if n == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                chunk = self.rfile.read(n)
+                self.rfile.readline()
+                digest.update(chunk)
+                size += len(chunk)
+        else:
+            left = int(self.headers.get("Content-Length", "0"))
+            while left > 0:
+                chunk = self.rfile.read(min(left, 65536))
+                if not chunk:
+                    break
+                digest.update(chunk)
+                size += len(chunk)
+                left -= len(chunk)
+        body = f"{size} {digest.hexdigest()}\n".encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
 
 def serve(port, directory, cert=None, key=None):
