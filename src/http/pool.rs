@@ -8,6 +8,24 @@
 //! refused is remembered for the key: later requests get the same refusal without sending
 //! the password again, until [`ClientPool::forget_refusal`] (so a stale password cannot lock
 //! the account by itself).
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use ntlm::client::ClientConfig;
+//! use ntlm::http::hyper_client::ClientOptions;
+//! use ntlm::http::pool::ClientPool;
+//! use ntlm::policy::LmCompatibilityLevel;
+//! let mut options = ClientOptions::new(ClientConfig::new(LmCompatibilityLevel::L3, "CORP", "alice", "Secret1"));
+//! // HTTPS through a proxy that asks for NTLM: CONNECT, TLS, then the origin's own logon.
+//! options.proxy = Some("http://proxy.corp.example:8080".into());
+//! let pool = ClientPool::default();
+//! for _ in 0..3 {
+//!     // One proxy logon and one origin logon in all: later requests reuse the connection.
+//!     let response = pool.get("https://intranet.corp.example/reports", &options).await?;
+//!     println!("{}", response.status);
+//! }
+//! # Ok(()) }
+//! ```
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -80,9 +80,14 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
 }
 
 impl Shared {
-    fn auth(&self) -> ClientAuth {
+    /// A handshake with `up`: its SPN (`HTTP/host`) as the target name, no channel bindings
+    /// (the upstream is reached over plain HTTP).
+    fn auth(&self, up: &Upstream) -> ClientAuth {
         let mut ntlm: ClientConfig = self.config.ntlm.clone();
         ntlm.channel_bindings = None;
+        if ntlm.target_name.is_none() {
+            ntlm.target_name = Some(format!("HTTP/{}", up.addr.host));
+        }
         ClientAuth::new(
             ntlm,
             ClientAuthOptions {
@@ -290,7 +295,7 @@ pub(super) async fn logon(
     let seed = up.seed();
     let result = drive(
         &mut conn.sender,
-        &mut shared.auth(),
+        &mut shared.auth(up),
         seed.as_deref(),
         timeout,
         |round| build(head, round, body, with_body),
@@ -305,7 +310,7 @@ pub(super) async fn logon(
                 .map_err(|e| HandshakeError::Build(format!("reconnecting: {e}")))?;
             drive(
                 &mut conn.sender,
-                &mut shared.auth(),
+                &mut shared.auth(up),
                 Some(&offered),
                 timeout,
                 |round| build(head, round, body, with_body),
