@@ -7,8 +7,13 @@
 //! closes its connection (`Connection: close`, or the server just hangs up), the handshake
 //! starts on a new connection; a close later in the handshake is
 //! [`NotKeptAlive`](ClientAuthError::NotKeptAlive). Through a proxy, requests are sent in
-//! absolute form (`GET http://host/path`) and a 407 is answered with `Proxy-Authorization`;
-//! HTTPS through a proxy (CONNECT) is not supported.
+//! absolute form (`GET http://host/path`) and a 407 is answered with `Proxy-Authorization`.
+//! HTTPS through a proxy goes through a CONNECT tunnel ([`super::handshake::connect_tunnel`]):
+//! the proxy's 407s are answered on the CONNECT with the proxy's target name and no channel
+//! bindings, then TLS runs to the origin inside the tunnel, and the origin's own NTLM or
+//! Negotiate handshake (with the origin certificate's channel bindings, the origin's target
+//! name and the `msstd:` check) runs inside the TLS. [`super::pool::ClientPool`] keeps such
+//! connections for reuse.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -147,6 +152,8 @@ struct Endpoint {
     connect_host: String,
     connect_port: u16,
     https: bool,
+    /// HTTPS through a proxy: the `host:port` to CONNECT to (the TCP peer is the proxy).
+    tunnel: Option<String>,
 }
 
 /// One connection that authenticates on demand.
@@ -204,19 +211,85 @@ async fn timed<T, E: fmt::Display>(
     }
 }
 
-/// Opens a connection to `endpoint` (TCP, TLS over HTTPS, then hyper's HTTP/1.1 handshake)
-/// and sets the channel bindings of `ntlm` for it as `options.bindings` asks.
-async fn open(
-    endpoint: &Endpoint,
-    options: &ClientOptions,
-    ntlm: &mut ClientConfig,
-) -> Result<SendRequest<Empty<Bytes>>, ClientError> {
+async fn tcp(endpoint: &Endpoint, options: &ClientOptions) -> Result<TcpStream, ClientError> {
     let tcp = timed(
         options.timeout,
         TcpStream::connect((endpoint.connect_host.as_str(), endpoint.connect_port)),
     )
     .await?;
     let _ = tcp.set_nodelay(true);
+    Ok(tcp)
+}
+
+/// A CONNECT tunnel to `authority` through the proxy of `endpoint`, logged on with
+/// `proxy_ntlm` (no channel bindings: the proxy is reached over plain HTTP). A first 407
+/// that closes its connection sends the handshake to a second connection.
+async fn tunnel(
+    endpoint: &Endpoint,
+    authority: &str,
+    options: &ClientOptions,
+    proxy_ntlm: &ClientConfig,
+) -> Result<super::handshake::Tunnel, ClientError> {
+    use super::handshake::{connect_tunnel, HandshakeError, TunnelError};
+    let auth = || {
+        let mut ntlm = proxy_ntlm.clone();
+        ntlm.channel_bindings = None;
+        ClientAuth::new(
+            ntlm,
+            ClientAuthOptions {
+                target: Target::Proxy,
+                schemes: options.schemes.clone(),
+                ..ClientAuthOptions::default()
+            },
+        )
+    };
+    let map = |e: TunnelError| match e {
+        TunnelError::Handshake(HandshakeError::Auth(a)) => ClientError::Proxy(a),
+        TunnelError::Handshake(HandshakeError::Timeout { .. }) | TunnelError::Timeout => {
+            ClientError::Timeout
+        }
+        other => ClientError::Io(other.to_string()),
+    };
+    let first = connect_tunnel(
+        tcp(endpoint, options).await?,
+        authority,
+        &mut auth(),
+        None,
+        options.timeout,
+    )
+    .await;
+    match first {
+        Err(TunnelError::Handshake(HandshakeError::Reconnect { offered })) => connect_tunnel(
+            tcp(endpoint, options).await?,
+            authority,
+            &mut auth(),
+            Some(&offered),
+            options.timeout,
+        )
+        .await
+        .map_err(map),
+        other => other.map_err(map),
+    }
+}
+
+/// Opens a connection to `endpoint` (TCP, a CONNECT tunnel through the proxy for HTTPS, TLS
+/// over HTTPS, then hyper's HTTP/1.1 handshake) and sets the channel bindings of `ntlm` for
+/// it as `options.bindings` asks. Returns whether a proxy logon was completed on the way.
+async fn open(
+    endpoint: &Endpoint,
+    options: &ClientOptions,
+    ntlm: &mut ClientConfig,
+    proxy_ntlm: &ClientConfig,
+) -> Result<(SendRequest<Empty<Bytes>>, bool), ClientError> {
+    let mut proxy_logon = false;
+    let tcp: Box<dyn Io> = match &endpoint.tunnel {
+        Some(authority) => {
+            let t = tunnel(endpoint, authority, options, proxy_ntlm).await?;
+            proxy_logon = t.completed.scheme.is_some();
+            Box::new(t.io)
+        }
+        None => Box::new(tcp(endpoint, options).await?),
+    };
     let io: Box<dyn Io> = if endpoint.https {
         #[cfg(feature = "tls")]
         {
@@ -247,7 +320,7 @@ async fn open(
         }
         #[cfg(not(feature = "tls"))]
         {
-            let _ = (&endpoint.host, ntlm);
+            let _ = (&endpoint.host, ntlm, tcp);
             return Err(ClientError::Url("https needs the `tls` feature".into()));
         }
     } else {
@@ -261,7 +334,7 @@ async fn open(
     tokio::spawn(async move {
         let _ = conn.await;
     });
-    Ok(sender)
+    Ok((sender, proxy_logon))
 }
 
 impl AuthClient {
@@ -274,23 +347,33 @@ impl AuthClient {
             .map(|a| a.as_str().to_string())
             .unwrap_or_else(|| host.clone());
         let mut ntlm = options.ntlm.clone();
-        let (connect_host, connect_port, via_proxy) = match &options.proxy {
+        let (connect_host, connect_port, proxied) = match &options.proxy {
             Some(p) => {
-                if https {
-                    return Err(ClientError::Url(
-                        "HTTPS through a proxy (CONNECT) is not supported".into(),
-                    ));
-                }
                 let proxy: Uri = p
                     .parse()
                     .map_err(|e| ClientError::Url(format!("proxy: {e}")))?;
-                let (h, port, _) = host_port(&proxy)?;
+                let (h, port, proxy_https) = host_port(&proxy)?;
+                if proxy_https {
+                    return Err(ClientError::Url(
+                        "the proxy must be reached over http://".into(),
+                    ));
+                }
                 (h, port, true)
             }
             None => (host.clone(), port, false),
         };
+        // Plain HTTP goes through the proxy in absolute form; HTTPS through a tunnel.
+        let via_proxy = proxied && !https;
+        let tunnel = (proxied && https).then(|| {
+            if host.contains(':') {
+                format!("[{host}]:{port}")
+            } else {
+                format!("{host}:{port}")
+            }
+        });
         let mut proxy_ntlm = ntlm.clone();
-        if via_proxy && proxy_ntlm.target_name.is_none() {
+        proxy_ntlm.channel_bindings = None;
+        if proxied && proxy_ntlm.target_name.is_none() {
             proxy_ntlm.target_name = Some(format!("HTTP/{connect_host}"));
         }
         if ntlm.target_name.is_none() {
@@ -301,8 +384,9 @@ impl AuthClient {
             connect_host,
             connect_port,
             https,
+            tunnel,
         };
-        let sender = open(&endpoint, &options, &mut ntlm).await?;
+        let (sender, proxy_logon) = open(&endpoint, &options, &mut ntlm, &proxy_ntlm).await?;
         Ok(Self {
             sender,
             options,
@@ -314,7 +398,7 @@ impl AuthClient {
             via_proxy,
             server_scheme: None,
             proxy_authenticated: false,
-            handshakes: 0,
+            handshakes: u32::from(proxy_logon),
             connections: 1,
         })
     }
@@ -329,9 +413,22 @@ impl AuthClient {
         self.connections
     }
 
+    /// True when the connection has been closed (by the peer, or after an error).
+    pub fn is_closed(&self) -> bool {
+        self.sender.is_closed()
+    }
+
     /// Replaces the connection with a new one to the same place; no logon carries over.
     async fn reopen(&mut self) -> Result<(), ClientError> {
-        self.sender = open(&self.endpoint, &self.options, &mut self.ntlm).await?;
+        let (sender, proxy_logon) = open(
+            &self.endpoint,
+            &self.options,
+            &mut self.ntlm,
+            &self.proxy_ntlm,
+        )
+        .await?;
+        self.sender = sender;
+        self.handshakes = self.handshakes.saturating_add(u32::from(proxy_logon));
         self.connections = self.connections.saturating_add(1);
         self.server_scheme = None;
         self.proxy_authenticated = false;

@@ -6,6 +6,7 @@
 //! - `dc-check`: NTLM pass-through to a domain controller, step by step (MS-NRPC).
 //! - `decode`: every field of a NEGOTIATE, CHALLENGE or AUTHENTICATE (MS-NLMP §2.2).
 //! - `hash`: NTOWFv1 and LMOWFv1 of a password read from stdin (MS-NLMP §3.3.1).
+//! - `proxy`: a local forward proxy that logs tools on to an NTLM/Negotiate proxy (MS-NLMP §3.1).
 #![forbid(unsafe_code)]
 
 mod args;
@@ -16,6 +17,7 @@ mod hash;
 mod helper;
 mod json;
 mod negotiate_helper;
+mod proxy;
 mod squid;
 
 use std::process::ExitCode;
@@ -31,6 +33,7 @@ usage:
                [--user 'DOMAIN\\user' --password-env VAR2]
   ntlm decode [--json] [TOKEN]
   ntlm hash [--lm]
+  ntlm proxy --listen ADDR:PORT --upstream http://HOST:PORT --user 'DOMAIN\\user' --password-env VAR [--level N]
   ntlm help | --help | --version
 
 `ntlm SUBCOMMAND --help` describes each subcommand.
@@ -59,6 +62,7 @@ fn main() -> ExitCode {
         "dc-check" => dc_check::main(rest),
         "decode" => decode::main(rest),
         "hash" => hash::main(rest),
+        "proxy" => proxy::main(rest),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             ExitCode::SUCCESS
