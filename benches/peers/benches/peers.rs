@@ -306,7 +306,7 @@ fn ntlmclient_authenticate(creds: &ntlmclient::Credentials, challenge: &[u8]) ->
     let time = m
         .target_information
         .iter()
-        .find(|e| u16::from(e.entry_type.clone()) == 7)
+        .find(|e| u16::from(e.entry_type) == 7)
         .map(|e| i64::from_le_bytes(e.data[..8].try_into().unwrap()))
         .unwrap_or_else(ntlmclient::get_ntlm_time);
     let response = ntlmclient::respond_challenge_ntlm_v2(m.challenge, &info, time, creds);
