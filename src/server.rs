@@ -957,6 +957,10 @@ fn with_domain_variants<T>(
     mut f: impl FnMut(&str) -> Option<T>,
 ) -> Option<T> {
     let mut found = f(domain);
+    if found.is_some() && !exhaustive {
+        // A right password as sent: the accept path needs no other variant.
+        return found;
+    }
     let mut buf = [0u8; NAME_BUF];
     if let Some(upper) = crypto::windows_uppercase_into(domain, &mut buf) {
         if upper != domain && (found.is_none() || exhaustive) {
@@ -1087,8 +1091,11 @@ fn check_response(
             let response = v2.ok_or(Mismatch::NoMatch)?;
             let check_lmv2 =
                 policy.verify_lmv2_with_ntlmv2 && lm_field.len() == 24 && lm_field != [0u8; 24];
+            // The NT hash's HMAC key schedule and the uppercased user once for every
+            // domain variant.
+            let keyed_user = crypto::NtowfV2User::new(nt_hash, user);
             with_domain_variants(domain, exhaustive, |d| {
-                let key = ResponseKeyV2::new(&crypto::ntowf_v2(nt_hash, user, d));
+                let key = ResponseKeyV2::new(&keyed_user.domain(d));
                 let proof = key.nt_proof_str(server_challenge, response.blob);
                 if !bool::from(proof.ct_eq(&response.nt_proof_str)) {
                     return None;
@@ -1126,8 +1133,9 @@ fn check_response(
                     .get(..16)
                     .and_then(|p| p.try_into().ok())
                     .ok_or(Mismatch::NoMatch)?;
+                let keyed_user = crypto::NtowfV2User::new(nt_hash, user);
                 let found = with_domain_variants(domain, exhaustive, |d| {
-                    let key = ResponseKeyV2::new(&crypto::ntowf_v2(nt_hash, user, d));
+                    let key = ResponseKeyV2::new(&keyed_user.domain(d));
                     let expected = key.lm_v2_response(server_challenge, &cc);
                     bool::from(expected.ct_eq(lm_field)).then(|| key.session_base_key(&proof))
                 });
