@@ -13,7 +13,8 @@
 //! `ready N` (N times the set-up of `verify`: client NEGOTIATE, server CHALLENGE, client
 //! AUTHENTICATE), `verify N` (the same, then `ServerContext::accept`). Per-operation counts
 //! are differences: (count(2N) − count(N)) / N, and verify − ready for the server's
-//! verification alone. Without arguments (as `cargo bench` runs it) it does one of each.
+//! verification alone. `bound_server`, `bound_server_no_seal`, `bound_handshake_no_seal`:
+//! the bounds of common/mod.rs, for instruction-count ratios. Without arguments (as `cargo bench` runs it) it does one of each.
 use std::hint::black_box;
 
 #[path = "common/mod.rs"]
@@ -25,10 +26,22 @@ fn main() {
     let mode = args
         .first()
         .map(String::as_str)
-        .filter(|m| ["handshake", "ready", "verify"].contains(m))
+        .filter(|m| {
+            [
+                "handshake",
+                "ready",
+                "verify",
+                "bound_server",
+                "bound_server_no_seal",
+                "bound_handshake_no_seal",
+            ]
+            .contains(m)
+        })
         .unwrap_or("all");
     let n: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1);
     let config = common::server_config(3);
+    let [server, server_no_seal, _, client_no_seal] = common::level3_bounds(&config);
+    let mut scratch = common::BoundScratch::new();
     let handshake = || {
         let mut server = ntlm::server::ServerContext::new(config.clone());
         server.set_channel_bindings(&common::bindings());
@@ -50,6 +63,12 @@ fn main() {
             "handshake" => handshake(),
             "ready" => verify(false),
             "verify" => verify(true),
+            "bound_server" => common::run_bound(black_box(&server), &mut scratch),
+            "bound_server_no_seal" => common::run_bound(black_box(&server_no_seal), &mut scratch),
+            "bound_handshake_no_seal" => common::run_bound(
+                black_box(&client_no_seal.plus(server_no_seal)),
+                &mut scratch,
+            ),
             _ => {
                 handshake();
                 verify(true);

@@ -3,10 +3,13 @@
 for every benchmark with a same-named entry in the `bound` group, its ratio to that bound.
 
     python3 benches/report.py [GROUP ...]
-"""
-import json, pathlib, sys
 
-root = pathlib.Path(__file__).resolve().parent.parent / "target" / "criterion"
+Reads $CRITERION_HOME when set (criterion writes there too), else target/criterion.
+"""
+import json, os, pathlib, sys
+
+root = pathlib.Path(os.environ.get("CRITERION_HOME") or
+                    pathlib.Path(__file__).resolve().parent.parent / "target" / "criterion")
 medians = {}
 for bench in root.glob("**/new/benchmark.json"):
     meta = json.loads(bench.read_text())
