@@ -15,43 +15,10 @@ use ntlm::{NegotiateFlags as F, SessionKey};
 
 #[path = "common/mod.rs"]
 mod common;
-use common::{blocks, hmac, hmac_keyed, run_bound, Bound, BoundScratch};
-
-/// Sign and seal keys for both directions (MD5 of 16 + 59 bytes each) and the two seal RC4
-/// handles: what setting up ESS session security cannot avoid.
-fn ess_session_setup() -> Bound {
-    Bound {
-        md5: 4 * blocks(16 + 59),
-        rc4_init: 2,
-        ..Bound::default()
-    }
-}
-
-/// What a server verifying an NTLMv2 AUTHENTICATE (with KEY_EXCH and MIC) cannot avoid.
-fn server_v2(user_domain: usize, blob: usize, three_messages: usize) -> Bound {
-    Bound {
-        // NTOWFv2 from the stored NT hash; NTProofStr; SessionBaseKey under the same key; MIC.
-        md5: hmac(user_domain) + hmac(8 + blob) + hmac_keyed(16) + hmac(three_messages),
-        // EncryptedRandomSessionKey.
-        rc4_init: 1,
-        rc4_bytes: 16,
-        ..Bound::default()
-    }
-    .plus(ess_session_setup())
-}
-
-/// What a level-3 client answering with NTLMv2 cannot avoid (password given).
-fn client_v2(password: usize, user_domain: usize, blob: usize, three: usize, cb: usize) -> Bound {
-    Bound {
-        md4: [blocks(password), 0, 0, 0],
-        // Channel bindings hash; NTOWFv2; NTProofStr; SessionBaseKey; MIC.
-        md5: blocks(cb) + hmac(user_domain) + hmac(8 + blob) + hmac_keyed(16) + hmac(three),
-        rc4_init: 1,
-        rc4_bytes: 16,
-        ..Bound::default()
-    }
-    .plus(ess_session_setup())
-}
+use common::{
+    blocks, client_v2, client_v2_no_seal, ess_session_setup, hmac, hmac_keyed, run_bound,
+    server_v2, server_v2_no_seal, Bound, BoundScratch,
+};
 
 fn bench(c: &mut Criterion) {
     let mut scratch = BoundScratch::new();
@@ -74,6 +41,7 @@ fn bench(c: &mut Criterion) {
         auth.mic_offset()
     );
     let server3 = server_v2(user_domain, blob, three);
+    let server3_no_seal = server_v2_no_seal(user_domain, blob, three);
     let client3 = client_v2(password, user_domain, blob, three, cb_len);
 
     // ---- level 0 and 2 handshakes (domain-controller server at the same level)
@@ -104,6 +72,9 @@ fn bench(c: &mut Criterion) {
         ..Bound::default()
     });
     let hs3 = client3.plus(server3);
+    // Level 3 for HTTP: neither side sets up sign/seal (2 × ess_session_setup fewer).
+    let hs3_no_seal =
+        client_v2_no_seal(password, user_domain, blob, three, cb_len).plus(server3_no_seal);
 
     // ---- seal + unseal, ESS + KEY_EXCH + 128: HMAC under the scheduled sign key over
     // SeqNum ‖ message, RC4 over the message and the 8-byte checksum; both ends.
@@ -115,6 +86,8 @@ fn bench(c: &mut Criterion) {
 
     for (name, b) in [
         ("server_verify_v2", server3),
+        ("server_verify_v2/no_seal", server3_no_seal),
+        ("handshake/L3/no_seal", hs3_no_seal),
         ("handshake/L0", hs0),
         ("handshake/L2", hs2),
         ("handshake/L3", hs3),
@@ -132,6 +105,33 @@ fn bench(c: &mut Criterion) {
                 r.server
                     .accept(black_box(&r.authenticate), common::now())
                     .unwrap()
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    // HTTP use: the same logon, against the bound without session security.
+    g.bench_function("server_verify_v2/no_seal", |b| {
+        b.iter_batched(
+            || common::ready(&config3, 3),
+            |mut r| {
+                r.server
+                    .accept(black_box(&r.authenticate), common::now())
+                    .unwrap()
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    // Sign/seal use: the logon, then the session security set up (keys derived on first use).
+    g.bench_function("server_verify_v2/sealing", |b| {
+        b.iter_batched(
+            || common::ready(&config3, 3),
+            |mut r| {
+                let mut logon = r
+                    .server
+                    .accept(black_box(&r.authenticate), common::now())
+                    .unwrap();
+                logon.established.security();
+                logon
             },
             BatchSize::SmallInput,
         )
@@ -213,6 +213,8 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("bound");
     for (name, bound) in [
         ("server_verify_v2", server3),
+        ("server_verify_v2/no_seal", server3_no_seal),
+        ("handshake/L3/no_seal", hs3_no_seal),
         ("handshake/L0", hs0),
         ("handshake/L2", hs2),
         ("handshake/L3", hs3),

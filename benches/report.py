@@ -2,7 +2,7 @@
 """Prints Markdown tables of criterion medians (*/new/estimates.json).
 
     python3 benches/report.py [GROUP ...]
-        the crate's own benches (target/criterion): medians, and for every benchmark with a
+        the crate's own benches ($CRITERION_HOME when set, else target/criterion): medians, and for every benchmark with a
         same-named entry in the `bound` group, its ratio to that bound;
 
     python3 benches/report.py --peers [DIR ...]
@@ -12,7 +12,7 @@
         several DIRs (copies of target/criterion from separate runs), each ratio is the
         median over the runs, and the per-run ratios are listed.
 """
-import json, pathlib, statistics, sys
+import json, os, pathlib, statistics, sys
 
 here = pathlib.Path(__file__).resolve().parent
 
@@ -33,7 +33,7 @@ def fmt(ns):
 
 
 def bound_report(groups):
-    medians = load(here.parent / "target" / "criterion")
+    medians = load(os.environ.get("CRITERION_HOME") or here.parent / "target" / "criterion")
     groups = groups or sorted({k.split("/")[0] for k in medians if not k.startswith("bound/")})
     print("| benchmark | median | bound median | ratio |")
     print("|---|---:|---:|---:|")

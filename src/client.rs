@@ -395,7 +395,15 @@ impl ClientContext {
             if policy.ntlmv2 {
                 let empty = wire::TargetInfo::empty();
                 let server_info = challenge.target_info.as_ref().unwrap_or(&empty);
-                let mut info = TargetInfoBuilder::from_target_info(server_info);
+                // Room for MsvAvFlags, MsvAvChannelBindings and MsvAvTargetName (at most two
+                // UTF-16 bytes per UTF-8 byte): the pairs are added without growing the buffer.
+                let spn_len = self
+                    .config
+                    .target_name
+                    .as_ref()
+                    .map_or(0, |s| 4 + 2 * s.len());
+                let mut info =
+                    TargetInfoBuilder::from_target_info_with_room(server_info, 8 + 20 + spn_len);
                 let server_time = server_info.timestamp();
                 let time = server_time.unwrap_or_else(|| filetime::from_system_time(now));
                 if server_time.is_some() && policy.mic_with_timestamp && policy.send_nt_response {

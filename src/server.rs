@@ -48,9 +48,11 @@ use crate::policy::{ChannelBindingPolicy, PolicyRefusal, RefusedKind, ServerPoli
 use crate::secret::{NtHash, SessionKey};
 use crate::store::CredentialStore;
 use crate::wire::{
-    self, AuthenticateMessage, AvFlags, AvId, AvPair, ChallengeMessage, NegotiateFlags as F,
-    NegotiateMessage, NtlmV2Response, TargetInfo, TargetInfoBuilder, Version, WireString,
+    AuthenticateMessage, AvFlags, AvId, NegotiateFlags as F, NegotiateMessage, NtlmV2Response,
+    TargetInfo, Version,
 };
+
+mod challenge;
 
 /// Everything a server needs; shared by all its contexts through an `Arc`.
 pub struct ServerConfig {
@@ -82,6 +84,8 @@ pub struct ServerConfig {
     /// Random bytes for challenges; `None` uses [`crate::crypto::random_bytes`] (a
     /// user-space ChaCha generator seeded from the operating system).
     pub entropy: Option<Entropy>,
+    /// The CHALLENGE encoded once for these names and version, patched per handshake.
+    challenge_cache: challenge::ChallengeCache,
 }
 
 impl fmt::Debug for ServerConfig {
@@ -114,6 +118,7 @@ impl ServerConfig {
             dns_computer,
             version: Some(Version::WINDOWS_10),
             entropy: None,
+            challenge_cache: challenge::ChallengeCache::default(),
         }
     }
 
@@ -395,18 +400,35 @@ pub struct Authenticated {
 }
 
 struct Pending {
-    negotiate: Vec<u8>,
-    challenge: Vec<u8>,
-    /// The TargetInfo sent in the CHALLENGE (MsvAvEOL included), for the echo check.
-    target_info: Vec<u8>,
+    /// The NEGOTIATE then the CHALLENGE, as the MIC covers them (MS-NLMP §3.1.5.1.2).
+    transcript: Vec<u8>,
+    /// Where the CHALLENGE starts in `transcript`.
+    negotiate_len: usize,
+    /// Where the TargetInfo sent in the CHALLENGE (MsvAvEOL included) lies in
+    /// `transcript`, for the echo check; empty when none was sent.
+    target_info: core::ops::Range<usize>,
     server_challenge: [u8; 8],
     flags: F,
     issued: SystemTime,
 }
 
+impl Pending {
+    fn negotiate(&self) -> &[u8] {
+        self.transcript.get(..self.negotiate_len).unwrap_or(&[])
+    }
+
+    fn challenge(&self) -> &[u8] {
+        self.transcript.get(self.negotiate_len..).unwrap_or(&[])
+    }
+
+    fn target_info(&self) -> &[u8] {
+        self.transcript.get(self.target_info.clone()).unwrap_or(&[])
+    }
+}
+
 enum State {
     Start,
-    Challenged(Box<Pending>),
+    Challenged(Pending),
     Done,
     Failed,
 }
@@ -515,54 +537,29 @@ impl ServerContext {
             Some(entropy) => entropy(&mut server_challenge),
             None => crate::client::fill_random(&mut server_challenge),
         }
-        let unicode = flags.contains(F::NEGOTIATE_UNICODE);
         let c = &self.config;
-        // The TargetInfo (MS-NLMP §3.2.5.1.1), built in one buffer that the pending state
-        // keeps for the echo check.
-        let names_len = [&c.nb_domain, &c.nb_computer, &c.dns_domain, &c.dns_computer]
-            .iter()
-            .map(|n| 4 + 2 * n.len())
-            .sum::<usize>();
-        let mut info = TargetInfoBuilder::with_capacity(names_len + 12 + 4);
-        info.set_str(AvId::NbDomainName, &c.nb_domain);
-        info.set_str(AvId::NbComputerName, &c.nb_computer);
-        if !c.dns_domain.is_empty() {
-            info.set_str(AvId::DnsDomainName, &c.dns_domain);
-        }
-        if !c.dns_computer.is_empty() {
-            info.set_str(AvId::DnsComputerName, &c.dns_computer);
-        }
-        if c.policy.send_timestamp {
-            info.set(AvPair::Timestamp(filetime::from_system_time(now)));
-        }
-        let info = info.into_wire();
-        let target_info = TargetInfo::decode(&info).ok();
-        let has_info = target_info.is_some();
-        let mut target_name = Vec::with_capacity(2 * c.nb_domain.len());
-        wire::string_into(&c.nb_domain, unicode, &mut target_name);
-        let mut out = ChallengeMessage::new(flags, server_challenge);
-        out.target_name = WireString::new(unicode, &target_name);
-        out.target_info = target_info;
-        out.version = if flags.contains(F::NEGOTIATE_VERSION) {
-            c.version
-        } else {
-            None
-        };
-        let bytes = out.encode();
+        // The fixed parts (names, TargetInfo, VERSION) were encoded once for this
+        // configuration (MS-NLMP §3.2.5.1.1); the flags, challenge and timestamp go in here.
+        let bytes = c.challenge_cache.message(c, flags, server_challenge, now);
         if let Some(guard) = &c.reflection_guard {
             if !guard.server_issued(server_challenge, now, c.policy.challenge_lifetime) {
                 self.state = State::Failed;
                 return Err(ServerError::DuplicateChallenge);
             }
         }
-        self.state = State::Challenged(Box::new(Pending {
-            negotiate: negotiate.to_vec(),
-            challenge: bytes.clone(),
-            target_info: if has_info { info } else { Vec::new() },
+        let info = challenge::target_info_range(&bytes);
+        let negotiate_len = negotiate.len();
+        let mut transcript = Vec::with_capacity(negotiate_len + bytes.len());
+        transcript.extend_from_slice(negotiate);
+        transcript.extend_from_slice(&bytes);
+        self.state = State::Challenged(Pending {
+            transcript,
+            negotiate_len,
+            target_info: info.start + negotiate_len..info.end + negotiate_len,
             server_challenge,
             flags,
             issued: now,
-        }));
+        });
         Ok(bytes)
     }
 
@@ -816,8 +813,8 @@ impl ServerContext {
             };
             let expected = crypto::mic(
                 exported,
-                &pending.negotiate,
-                &pending.challenge,
+                pending.negotiate(),
+                pending.challenge(),
                 bytes,
                 offset,
             );
@@ -836,7 +833,7 @@ impl ServerContext {
             return Err(Refusal::Timestamp { skew });
         }
 
-        check_echo(&pending.target_info, pairs)?;
+        check_echo(pending.target_info(), pairs)?;
 
         let sent_bindings = pairs.channel_bindings().filter(|cb| cb != &[0u8; 16]);
         match (
@@ -960,6 +957,10 @@ fn with_domain_variants<T>(
     mut f: impl FnMut(&str) -> Option<T>,
 ) -> Option<T> {
     let mut found = f(domain);
+    if found.is_some() && !exhaustive {
+        // A right password as sent: the accept path needs no other variant.
+        return found;
+    }
     let mut buf = [0u8; NAME_BUF];
     if let Some(upper) = crypto::windows_uppercase_into(domain, &mut buf) {
         if upper != domain && (found.is_none() || exhaustive) {
@@ -1090,8 +1091,11 @@ fn check_response(
             let response = v2.ok_or(Mismatch::NoMatch)?;
             let check_lmv2 =
                 policy.verify_lmv2_with_ntlmv2 && lm_field.len() == 24 && lm_field != [0u8; 24];
+            // The NT hash's HMAC key schedule and the uppercased user once for every
+            // domain variant.
+            let keyed_user = crypto::NtowfV2User::new(nt_hash, user);
             with_domain_variants(domain, exhaustive, |d| {
-                let key = ResponseKeyV2::new(&crypto::ntowf_v2(nt_hash, user, d));
+                let key = ResponseKeyV2::new(&keyed_user.domain(d));
                 let proof = key.nt_proof_str(server_challenge, response.blob);
                 if !bool::from(proof.ct_eq(&response.nt_proof_str)) {
                     return None;
@@ -1129,8 +1133,9 @@ fn check_response(
                     .get(..16)
                     .and_then(|p| p.try_into().ok())
                     .ok_or(Mismatch::NoMatch)?;
+                let keyed_user = crypto::NtowfV2User::new(nt_hash, user);
                 let found = with_domain_variants(domain, exhaustive, |d| {
-                    let key = ResponseKeyV2::new(&crypto::ntowf_v2(nt_hash, user, d));
+                    let key = ResponseKeyV2::new(&keyed_user.domain(d));
                     let expected = key.lm_v2_response(server_challenge, &cc);
                     bool::from(expected.ct_eq(lm_field)).then(|| key.session_base_key(&proof))
                 });

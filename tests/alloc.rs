@@ -219,8 +219,16 @@ const SERVER_VERIFY: usize = 3;
 /// beforehand: NEGOTIATE, CHALLENGE, AUTHENTICATE and accept. Exactly these when written
 /// (entropy is fixed, so the counts are the same on every run). Messages are encoded into
 /// buffers sized from their layout, the CHALLENGE's TargetInfo and the client's names and
-/// NTLMv2 response are each built in one buffer (51 / 51 / 58 before those changes).
-const HANDSHAKE_MAX: [(u8, usize); 3] = [(0, 14), (2, 14), (3, 17)];
+/// NTLMv2 response are each built in one buffer (51 / 51 / 58 before those changes), the
+/// server's CHALLENGE is patched from a template built once per configuration and kept with
+/// the NEGOTIATE in one buffer, and the client's TargetInfo is sized for the pairs it adds
+/// (14 / 14 / 17 before those two).
+const HANDSHAKE_MAX: [(u8, usize); 3] = [(0, 10), (2, 10), (3, 12)];
+
+/// Allocations of `ServerContext::challenge` (once the configuration's template is built):
+/// the message returned, and the NEGOTIATE ‖ CHALLENGE transcript the context keeps for
+/// the MIC and the echo check.
+const CHALLENGE: usize = 2;
 
 #[test]
 fn server_verification_allocations_are_bounded() {
@@ -262,5 +270,6 @@ fn handshake_allocations_are_bounded() {
              authenticate {n3}, accept {n4})"
         );
         assert!(n <= max, "level {lvl}: {n} allocations > {max}");
+        assert_eq!(n2, CHALLENGE, "level {lvl}: CHALLENGE");
     }
 }

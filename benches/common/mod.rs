@@ -153,6 +153,85 @@ pub fn run_bound(b: &Bound, s: &mut BoundScratch) {
     }
 }
 
+// ---- Level-3 bounds (end_to_end.rs, verify_ratio.rs, callgrind.rs)
+
+/// Sign and seal keys for both directions (MD5 of 16 + 59 bytes each) and the two seal RC4
+/// handles: what setting up ESS session security cannot avoid.
+pub fn ess_session_setup() -> Bound {
+    Bound {
+        md5: 4 * blocks(16 + 59),
+        rc4_init: 2,
+        ..Bound::default()
+    }
+}
+
+/// What a server verifying an NTLMv2 AUTHENTICATE (with KEY_EXCH and MIC) and then setting
+/// up session security (sign/seal keys, RC4 states) cannot avoid.
+pub fn server_v2(user_domain: usize, blob: usize, three_messages: usize) -> Bound {
+    server_v2_no_seal(user_domain, blob, three_messages).plus(ess_session_setup())
+}
+
+/// The same for HTTP use: the logon only, no sign/seal keys or RC4 states (derived on first
+/// use, which HTTP authentication never makes).
+pub fn server_v2_no_seal(user_domain: usize, blob: usize, three_messages: usize) -> Bound {
+    Bound {
+        // NTOWFv2 from the stored NT hash; NTProofStr; SessionBaseKey under the same key; MIC.
+        md5: hmac(user_domain) + hmac(8 + blob) + hmac_keyed(16) + hmac(three_messages),
+        // EncryptedRandomSessionKey.
+        rc4_init: 1,
+        rc4_bytes: 16,
+        ..Bound::default()
+    }
+}
+
+/// What a level-3 client answering with NTLMv2 cannot avoid (password given), session
+/// security included.
+pub fn client_v2(
+    password: usize,
+    user_domain: usize,
+    blob: usize,
+    three: usize,
+    cb: usize,
+) -> Bound {
+    client_v2_no_seal(password, user_domain, blob, three, cb).plus(ess_session_setup())
+}
+
+/// The same without session security (HTTP use).
+pub fn client_v2_no_seal(
+    password: usize,
+    user_domain: usize,
+    blob: usize,
+    three: usize,
+    cb: usize,
+) -> Bound {
+    Bound {
+        md4: [blocks(password), 0, 0, 0],
+        // Channel bindings hash; NTOWFv2; NTProofStr; SessionBaseKey; MIC.
+        md5: blocks(cb) + hmac(user_domain) + hmac(8 + blob) + hmac_keyed(16) + hmac(three),
+        rc4_init: 1,
+        rc4_bytes: 16,
+        ..Bound::default()
+    }
+}
+
+/// The level-3 bounds, from the sizes of a sample handshake with `config`: the server with
+/// and without session security set up, the client with and without.
+pub fn level3_bounds(config: &Arc<ServerConfig>) -> [Bound; 4] {
+    let sample = ready(config, 3);
+    let auth = ntlm::wire::AuthenticateMessage::decode(&sample.authenticate).expect("decode");
+    let blob = auth.nt_challenge_response.len() - 16;
+    let three = sample.negotiate.len() + sample.challenge.len() + sample.authenticate.len();
+    let password = u16len(PASSWORD);
+    let user_domain = u16len(USER) + u16len(DOMAIN);
+    let cb = 20 + bindings().application_data().len();
+    [
+        server_v2(user_domain, blob, three),
+        server_v2_no_seal(user_domain, blob, three),
+        client_v2(password, user_domain, blob, three, cb),
+        client_v2_no_seal(password, user_domain, blob, three, cb),
+    ]
+}
+
 /// A fixed "now".
 pub fn now() -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000)

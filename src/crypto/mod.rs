@@ -30,7 +30,7 @@ pub use keys::{
 pub use oem::{cp850_byte, cp850_char, cp850_encode_into};
 pub use owf::{
     lmowf_v1, ntowf_v1, ntowf_v2, windows_eq_ignore_case, windows_upcase_char, windows_uppercase,
-    windows_uppercase_into,
+    windows_uppercase_into, NtowfV2User,
 };
 pub use rc4::Rc4;
 pub use response::{

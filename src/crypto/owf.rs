@@ -184,16 +184,53 @@ pub fn ntowf_v1(password: &str) -> NtHash {
 /// assert_eq!(key.as_bytes(), &0x0c868a403bfd7a93a3001ef22ef02e3fu128.to_be_bytes());
 /// ```
 pub fn ntowf_v2(nt: &NtHash, user: &str, domain: &str) -> NtlmV2Hash {
-    let mut mac = <HmacMd5 as KeyInit>::new_from_slice(nt.as_bytes()).expect("any key length");
-    let units = user
-        .chars()
-        .map(windows_upcase_char)
-        .flat_map(|c| {
+    NtowfV2User::new(nt, user).into_domain(domain)
+}
+
+/// NTOWFv2 (MS-NLMP §3.3.2) of one NT hash and user for several domains: the HMAC key
+/// schedule and the uppercased user are computed once, and each domain continues from a
+/// copy of that state (a server tries the domain as sent, uppercased and empty). The same
+/// keys as [`ntowf_v2`]; no allocation.
+///
+/// ```
+/// use ntlm::crypto::{ntowf_v1, ntowf_v2, NtowfV2User};
+/// let nt = ntowf_v1("Password");
+/// let user = NtowfV2User::new(&nt, "User");
+/// assert_eq!(user.domain("Domain").as_bytes(), ntowf_v2(&nt, "User", "Domain").as_bytes());
+/// assert_eq!(user.domain("").as_bytes(), ntowf_v2(&nt, "User", "").as_bytes());
+/// ```
+#[derive(Clone)]
+pub struct NtowfV2User {
+    mac: HmacMd5,
+}
+
+impl NtowfV2User {
+    /// The HMAC keyed with `nt`, fed `UNICODE(Uppercase(user))` (MS-NLMP §3.3.2).
+    pub fn new(nt: &NtHash, user: &str) -> Self {
+        let mut mac = <HmacMd5 as KeyInit>::new_from_slice(nt.as_bytes()).expect("any key length");
+        let units = user.chars().map(windows_upcase_char).flat_map(|c| {
             let mut b = [0u16; 2];
             let n = c.encode_utf16(&mut b).len();
             b.into_iter().take(n)
-        })
-        .chain(domain.encode_utf16());
-    feed_utf16le(units, |b| Update::update(&mut mac, b));
-    NtlmV2Hash::from_bytes(mac.finalize().into_bytes().into())
+        });
+        feed_utf16le(units, |b| Update::update(&mut mac, b));
+        Self { mac }
+    }
+
+    /// NTOWFv2 with `domain` as UserDom, used as given (MS-NLMP §3.3.2).
+    pub fn domain(&self, domain: &str) -> NtlmV2Hash {
+        self.clone().into_domain(domain)
+    }
+
+    /// [`domain`](Self::domain), consuming the state (MS-NLMP §3.3.2).
+    pub fn into_domain(mut self, domain: &str) -> NtlmV2Hash {
+        feed_utf16le(domain.encode_utf16(), |b| Update::update(&mut self.mac, b));
+        NtlmV2Hash::from_bytes(self.mac.finalize().into_bytes().into())
+    }
+}
+
+impl core::fmt::Debug for NtowfV2User {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("NtowfV2User(<redacted>)")
+    }
 }

@@ -495,10 +495,16 @@ impl TargetInfoBuilder {
 
     /// Every pair of `list`, in order, unknown and repeated ones included (MS-NLMP §2.2.2.1).
     pub fn from_target_info(list: &TargetInfo<'_>) -> Self {
+        Self::from_target_info_with_room(list, 64)
+    }
+
+    /// [`from_target_info`](Self::from_target_info) with room for `additional` bytes of
+    /// pairs to be added without reallocating (MS-NLMP §2.2.2.1).
+    pub fn from_target_info_with_room(list: &TargetInfo<'_>, additional: usize) -> Self {
         let wire = list.as_bytes();
         // A validated list ends with the 4-byte MsvAvEOL; keep everything before it.
         let body = wire.get(..wire.len().saturating_sub(4)).unwrap_or(&[]);
-        let mut bytes = Vec::with_capacity(body.len() + 64);
+        let mut bytes = Vec::with_capacity(body.len().saturating_add(additional));
         bytes.extend_from_slice(body);
         Self { bytes }
     }

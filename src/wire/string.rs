@@ -64,6 +64,12 @@ impl<'a> WireString<'a> {
     /// assert_eq!(WireString::Oem(b"J\x81rgen").to_string_lossy(), "Jürgen");
     /// ```
     pub fn to_string_lossy(&self) -> String {
+        if let Some(ascii) = self.ascii_bytes() {
+            // Names are ASCII almost always: their bytes, without decoding each character.
+            if let Ok(s) = String::from_utf8(ascii.collect()) {
+                return s;
+            }
+        }
         // Sized first: one allocation, never a regrowth (server verification counts on it).
         let mut out = String::with_capacity(self.chars().map(char::len_utf8).sum());
         out.extend(self.chars());
@@ -90,6 +96,13 @@ impl<'a> WireString<'a> {
     /// when it does not fit (a name within [`crate::wire::MAX_NAME_LEN`] always fits 1024
     /// bytes).
     pub fn to_str_in<'b>(&self, buf: &'b mut [u8]) -> Option<&'b str> {
+        if let Some(ascii) = self.ascii_bytes() {
+            let n = ascii.len();
+            for (slot, b) in buf.get_mut(..n)?.iter_mut().zip(ascii) {
+                *slot = b;
+            }
+            return core::str::from_utf8(buf.get(..n)?).ok();
+        }
         let mut n = 0;
         for c in self.chars() {
             let len = c.len_utf8();
@@ -97,6 +110,24 @@ impl<'a> WireString<'a> {
             n += len;
         }
         core::str::from_utf8(buf.get(..n)?).ok()
+    }
+}
+
+impl<'a> WireString<'a> {
+    /// The bytes of a string whose characters are all ASCII (UTF-16LE units below 0x80, or
+    /// OEM bytes below 0x80, where CP850 is ASCII), which are its UTF-8; `None` otherwise.
+    fn ascii_bytes(&self) -> Option<impl ExactSizeIterator<Item = u8> + 'a> {
+        let (bytes, step, ascii) = match *self {
+            Self::Utf16(b) => (
+                b,
+                2,
+                b.len() % 2 == 0
+                    && b.chunks_exact(2)
+                        .all(|c| matches!(c, [lo, 0] if *lo < 0x80)),
+            ),
+            Self::Oem(b) => (b, 1, b.is_ascii()),
+        };
+        ascii.then(|| bytes.iter().step_by(step).copied())
     }
 }
 
@@ -155,5 +186,48 @@ pub fn string_into(s: &str, unicode: bool, out: &mut Vec<u8>) {
         utf16le_into(s, out);
     } else {
         crate::crypto::cp850_encode_into(s, out);
+    }
+}
+
+#[cfg(test)]
+mod ascii_fast_path {
+    use super::*;
+
+    /// The ASCII fast paths give what decoding each character gives.
+    #[test]
+    fn same_as_decoding_each_character() {
+        let utf16: Vec<Vec<u8>> = [
+            "",
+            "alice",
+            "WORKSTATION01",
+            "a~\u{7f}",
+            "Jürgen",
+            "日本",
+            "x\u{80}",
+        ]
+        .iter()
+        .map(|s| utf16le(s))
+        .chain([
+            vec![0x41, 0x00, 0x42],       // odd length
+            vec![0x00, 0xd8, 0x41, 0x00], // unpaired surrogate
+            vec![0x41, 0x01],             // U+0141, high byte set
+        ])
+        .collect();
+        let oem: [&[u8]; 4] = [b"", b"alice", b"J\x81rgen", b"\x7f\x80"];
+        let strings = utf16
+            .iter()
+            .map(|b| WireString::Utf16(b))
+            .chain(oem.iter().map(|b| WireString::Oem(b)));
+        let mut checked = 0;
+        for s in strings {
+            let slow: String = s.chars().collect();
+            assert_eq!(s.to_string_lossy(), slow, "{s:?}");
+            let mut buf = [0u8; 64];
+            assert_eq!(s.to_str_in(&mut buf), Some(slow.as_str()));
+            let mut small = [0u8; 2];
+            assert_eq!(s.to_str_in(&mut small).is_some(), slow.len() <= 2, "{s:?}");
+            checked += 1;
+        }
+        assert_eq!(checked, 14);
     }
 }
