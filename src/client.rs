@@ -24,7 +24,7 @@ use crate::established::Established;
 use crate::filetime;
 use crate::guard::ReflectionGuard;
 use crate::policy::{ClientPolicy, LmCompatibilityLevel, V1LmField};
-use crate::secret::{LmHash, NtHash, Password, SessionKey};
+use crate::secret::{LmHash, NtHash, NtlmV2Hash, Password, SessionKey};
 use crate::wire::{
     self, AuthenticateMessage, AvFlags, AvId, AvPair, ChallengeMessage, NegotiateFlags as F,
     NegotiateMessage, TargetInfoBuilder, Version, WireString,
@@ -52,6 +52,19 @@ pub enum ClientCredentials {
         nt_hash: NtHash,
         /// LMOWFv1, when known.
         lm_hash: Option<LmHash>,
+    },
+    /// A user and their NTOWFv2 for this user and domain (cntlm's `PassNTLMv2`; `ntlm hash
+    /// --ntlmv2` prints it): enough for NTLMv2 and LMv2 (MS-NLMP §3.3.2), not for LM or
+    /// NTLMv1, so only a client at level 3 or above can use it
+    /// ([`ClientError::NeedsNtHash`] otherwise). It is bound to the user and domain it was
+    /// computed for: the same user with another domain spelling does not log on.
+    NtlmV2Hash {
+        /// The domain the hash was computed with, sent as is.
+        domain: String,
+        /// The user the hash was computed with.
+        user: String,
+        /// HMAC-MD5(NTOWFv1, UPPERCASE(user) ‖ domain).
+        ntlmv2_hash: NtlmV2Hash,
     },
     /// Anonymous authentication (MS-NLMP §3.2.5.1.2): empty user, Z(1) LM response.
     Anonymous,
@@ -190,6 +203,9 @@ pub enum ClientError {
     /// An LM-only client whose password has no LM hash (over 14 characters, or only an NT
     /// hash given).
     NoLmHash,
+    /// The credentials are an NTLMv2 hash, and the policy would send LM or NTLMv1, which
+    /// need the NT hash.
+    NeedsNtHash,
 }
 
 impl fmt::Display for ClientError {
@@ -206,6 +222,9 @@ impl fmt::Display for ClientError {
                 write!(f, "server does not grant required flags {missing:?}")
             }
             Self::NoLmHash => f.write_str("an LM-only client needs an LM hash, and there is none"),
+            Self::NeedsNtHash => f.write_str(
+                "an NTLMv2 hash only computes NTLMv2 and LMv2: this level sends LM or NTLMv1",
+            ),
         }
     }
 }
@@ -371,7 +390,10 @@ impl ClientContext {
         let anonymous = matches!(self.config.credentials, ClientCredentials::Anonymous);
         let (domain, user) = match &self.config.credentials {
             ClientCredentials::Password { domain, user, .. }
-            | ClientCredentials::Hash { domain, user, .. } => (domain.as_str(), user.as_str()),
+            | ClientCredentials::Hash { domain, user, .. }
+            | ClientCredentials::NtlmV2Hash { domain, user, .. } => {
+                (domain.as_str(), user.as_str())
+            }
             ClientCredentials::Anonymous => ("", ""),
         };
 
@@ -391,6 +413,14 @@ impl ClientContext {
             // The LM hash (two DES operations) only where an LM response needs it.
             let need_lm = !policy.ntlmv2
                 && (policy.v1_lm_field == V1LmField::LmResponse || !policy.send_nt_response);
+            if !policy.ntlmv2
+                && matches!(
+                    self.config.credentials,
+                    ClientCredentials::NtlmV2Hash { .. }
+                )
+            {
+                return Err(ClientError::NeedsNtHash);
+            }
             let (nt_hash, lm_hash) = self.hashes(need_lm);
             if policy.ntlmv2 {
                 let empty = wire::TargetInfo::empty();
@@ -423,7 +453,12 @@ impl ClientContext {
                     info.set_str(AvId::TargetName, spn);
                 }
                 // One HMAC key schedule for NTProofStr, LMv2 and the SessionBaseKey.
-                let key = ResponseKeyV2::new(&crypto::ntowf_v2(&nt_hash, user, domain));
+                let key = match &self.config.credentials {
+                    ClientCredentials::NtlmV2Hash { ntlmv2_hash, .. } => {
+                        ResponseKeyV2::new(ntlmv2_hash)
+                    }
+                    _ => ResponseKeyV2::new(&crypto::ntowf_v2(&nt_hash, user, domain)),
+                };
                 // LMv2 is sent when there is no server timestamp (else Z(24)), and alone when
                 // the policy sends no NT response (MS-NLMP §3.1.5.1.2).
                 let lmv2_wanted =
@@ -537,7 +572,11 @@ impl ClientContext {
             ClientCredentials::Hash {
                 nt_hash, lm_hash, ..
             } => (nt_hash.clone(), lm_hash.clone()),
-            ClientCredentials::Anonymous => (NtHash::from_bytes([0; 16]), None),
+            // Never used: anonymous has no responses, and an NTLMv2 hash is used directly
+            // (a policy that needs the NT hash is refused before this).
+            ClientCredentials::Anonymous | ClientCredentials::NtlmV2Hash { .. } => {
+                (NtHash::from_bytes([0; 16]), None)
+            }
         }
     }
 }

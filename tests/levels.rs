@@ -179,3 +179,48 @@ fn pass_the_hash_client() {
     };
     assert!(run(client, &config, t0()).result.is_ok());
 }
+
+/// A client holding only the NTLMv2 hash (cntlm's PassNTLMv2) logs on at levels 3–5 with the
+/// same responses a password would give, and refuses to answer at levels 0–2, which need the
+/// NT hash; a hash computed for another domain spelling is a bad password.
+#[test]
+fn ntlmv2_hash_credentials() {
+    use ntlm::client::{ClientContext, ClientCredentials, ClientError};
+    use ntlm::crypto::{ntowf_v1, ntowf_v2};
+
+    let server = Arc::new(server_config(ServerPolicy::domain_controller(level(5))));
+    let with_hash = |c: u8, domain: &str| {
+        let mut config = client_config(level(c), PASSWORD);
+        config.credentials = ClientCredentials::NtlmV2Hash {
+            domain: "CORP".into(),
+            user: "alice".into(),
+            ntlmv2_hash: ntowf_v2(&ntowf_v1(PASSWORD), "alice", domain),
+        };
+        config
+    };
+    for c in 3..=5 {
+        let logon = run(with_hash(c, "CORP"), &server, t0())
+            .result
+            .expect("accepted");
+        assert_eq!(
+            (logon.user.as_str(), logon.verified),
+            ("alice", Verify::NtlmV2)
+        );
+        assert!(logon.mic_verified);
+    }
+    let wrong = run(with_hash(3, "OTHER"), &server, t0())
+        .result
+        .unwrap_err();
+    assert!(matches!(wrong, Refusal::BadPassword { .. }), "{wrong:?}");
+    for c in 0..=2 {
+        let mut client = ClientContext::new(with_hash(c, "CORP"));
+        let mut server = ntlm::server::ServerContext::new(server.clone());
+        let challenge = server
+            .challenge(&client.negotiate().unwrap(), t0())
+            .unwrap();
+        assert!(matches!(
+            client.authenticate(&challenge, t0()),
+            Err(ClientError::NeedsNtHash)
+        ));
+    }
+}

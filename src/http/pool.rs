@@ -128,6 +128,15 @@ impl ClientPool {
                 mac.update(nt_hash.as_bytes());
                 format!("{domain}\\{user}")
             }
+            ClientCredentials::NtlmV2Hash {
+                domain,
+                user,
+                ntlmv2_hash,
+            } => {
+                mac.update(b"ntlmv2-hash\0");
+                mac.update(ntlmv2_hash.as_bytes());
+                format!("{domain}\\{user}")
+            }
             ClientCredentials::Anonymous => String::new(),
         };
         mac.update(account.as_bytes());

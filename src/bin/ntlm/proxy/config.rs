@@ -7,7 +7,7 @@ use std::time::Duration;
 use ntlm::client::{split_user, ClientConfig, ClientCredentials};
 use ntlm::http::auth::Scheme;
 use ntlm::policy::LmCompatibilityLevel;
-use ntlm::secret::{LmHash, NtHash, Password};
+use ntlm::secret::{LmHash, NtHash, NtlmV2Hash, Password};
 use zeroize::Zeroizing;
 
 use super::acl::{Allow, Cidr, NoProxy};
@@ -115,9 +115,18 @@ fn hex16(s: &str) -> Option<Zeroizing<[u8; 16]>> {
     Some(out)
 }
 
-/// Reads a hash file: `NTHEX` as `ntlm hash` prints it, or `LMHEX:NTHEX` (`ntlm hash --lm`,
-/// 32 `X` for no LM hash); `#` comment lines and blank lines are skipped.
-pub fn read_hash_file(path: &str) -> Result<(NtHash, Option<LmHash>), String> {
+/// What a hash file holds.
+pub enum HashFile {
+    /// The NT hash, and the LM hash when the file has one.
+    Nt(NtHash, Option<LmHash>),
+    /// NTOWFv2 of the configured user and domain (cntlm's `PassNTLMv2`).
+    NtlmV2(NtlmV2Hash),
+}
+
+/// Reads a hash file: `NTHEX` as `ntlm hash` prints it, `LMHEX:NTHEX` (`ntlm hash --lm`,
+/// 32 `X` for no LM hash) or `ntlmv2:HEX` (`ntlm hash --ntlmv2 --user ...`); `#` comment
+/// lines and blank lines are skipped.
+pub fn read_hash_file(path: &str) -> Result<HashFile, String> {
     let text = Zeroizing::new(
         std::fs::read_to_string(path).map_err(|e| format!("--hash-file {path}: {e}"))?,
     );
@@ -127,8 +136,15 @@ pub fn read_hash_file(path: &str) -> Result<(NtHash, Option<LmHash>), String> {
         .find(|l| !l.is_empty() && !l.starts_with('#'))
         .ok_or_else(|| format!("--hash-file {path}: no hash in it"))?;
     let bad = || {
-        format!("--hash-file {path}: expected 32 hex digits (the NT hash `ntlm hash` prints) or LMHEX:NTHEX")
+        format!("--hash-file {path}: expected 32 hex digits (the NT hash `ntlm hash` prints), LMHEX:NTHEX or ntlmv2:HEX")
     };
+    if let Some((kind, v2)) = line.split_once(':') {
+        if kind.eq_ignore_ascii_case("ntlmv2") {
+            return Ok(HashFile::NtlmV2(NtlmV2Hash::from_bytes(
+                *hex16(v2).ok_or_else(bad)?,
+            )));
+        }
+    }
     let (lm, nt) = match line.split_once(':') {
         Some((lm, nt)) => (Some(lm), nt),
         None => (None, line),
@@ -139,7 +155,7 @@ pub fn read_hash_file(path: &str) -> Result<(NtHash, Option<LmHash>), String> {
         Some(x) if x.eq_ignore_ascii_case(&"X".repeat(32)) => None,
         Some(lm) => Some(LmHash::from_bytes(*hex16(lm).ok_or_else(bad)?)),
     };
-    Ok((nt, lm))
+    Ok(HashFile::Nt(nt, lm))
 }
 
 /// `Basic base64(account:password)` (RFC 7617), marked sensitive so hyper never logs it.
@@ -239,12 +255,23 @@ pub fn build(
             if parsed.flag("allow-basic") {
                 return Err("--allow-basic needs the password (--password-env), not a hash".into());
             }
-            let (nt_hash, lm_hash) = read_hash_file(path)?;
-            ClientCredentials::Hash {
-                domain: domain.to_string(),
-                user: user.to_string(),
-                nt_hash,
-                lm_hash,
+            match read_hash_file(path)? {
+                HashFile::Nt(nt_hash, lm_hash) => ClientCredentials::Hash {
+                    domain: domain.to_string(),
+                    user: user.to_string(),
+                    nt_hash,
+                    lm_hash,
+                },
+                HashFile::NtlmV2(_) if level.get() < 3 => {
+                    return Err(format!(
+                        "--hash-file {path}: an NTLMv2 hash answers only with NTLMv2: use --level 3 or above"
+                    ))
+                }
+                HashFile::NtlmV2(ntlmv2_hash) => ClientCredentials::NtlmV2Hash {
+                    domain: domain.to_string(),
+                    user: user.to_string(),
+                    ntlmv2_hash,
+                },
             }
         }
         _ => return Err("give exactly one of --password-env VAR and --hash-file FILE".into()),
@@ -330,7 +357,11 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let f = dir.join("h");
         std::fs::write(&f, "# nt\na4f49c406510bdcab6824ee7c30fd852\n").unwrap();
-        let (nt, lm) = read_hash_file(f.to_str().unwrap()).unwrap();
+        let nt_only = |f: &std::path::Path| match read_hash_file(f.to_str().unwrap()).unwrap() {
+            HashFile::Nt(nt, lm) => (nt, lm),
+            HashFile::NtlmV2(_) => panic!("an NT hash file read as NTLMv2"),
+        };
+        let (nt, lm) = nt_only(&f);
         assert!(nt.ct_eq_bytes(&hex16("a4f49c406510bdcab6824ee7c30fd852").unwrap()[..]));
         assert!(lm.is_none());
         std::fs::write(
@@ -338,13 +369,22 @@ mod tests {
             format!("{}:a4f49c406510bdcab6824ee7c30fd852", "X".repeat(32)),
         )
         .unwrap();
-        assert!(read_hash_file(f.to_str().unwrap()).unwrap().1.is_none());
+        assert!(nt_only(&f).1.is_none());
         std::fs::write(
             &f,
             "e52cac67419a9a224a3b108f3fa6cb6d:a4f49c406510bdcab6824ee7c30fd852",
         )
         .unwrap();
-        assert!(read_hash_file(f.to_str().unwrap()).unwrap().1.is_some());
+        assert!(nt_only(&f).1.is_some());
+        std::fs::write(&f, "NTLMv2:0c868a403bfd7a93a3001ef22ef02e3f\n").unwrap();
+        match read_hash_file(f.to_str().unwrap()).unwrap() {
+            HashFile::NtlmV2(v2) => {
+                assert!(v2.ct_eq_bytes(&hex16("0c868a403bfd7a93a3001ef22ef02e3f").unwrap()[..]))
+            }
+            HashFile::Nt(..) => panic!("ntlmv2: read as an NT hash"),
+        }
+        std::fs::write(&f, "ntlmv2:0c86").unwrap();
+        assert!(read_hash_file(f.to_str().unwrap()).is_err());
         std::fs::write(&f, "zz").unwrap();
         assert!(read_hash_file(f.to_str().unwrap()).is_err());
         std::fs::remove_dir_all(&dir).unwrap();

@@ -32,8 +32,9 @@ usage: ntlm proxy --listen ADDR:PORT --upstream http://HOST:PORT [--upstream ...
   --upstream URL       the corporate proxy; several are tried in order (failover)
   --user NAME          DOMAIN\\user or user@domain
   --password-env VAR   the password is read from this environment variable
-  --hash-file FILE     or the NT hash (32 hex digits, as `ntlm hash` prints it), or
-                       LMHEX:NTHEX (`ntlm hash --lm`); never on the command line
+  --hash-file FILE     or the NT hash (32 hex digits, as `ntlm hash` prints it),
+                       LMHEX:NTHEX (`ntlm hash --lm`), or ntlmv2:HEX (`ntlm hash
+                       --ntlmv2 --user ...`, level 3 and above); never on the command line
   --level N            the client LmCompatibilityLevel, 0 to 5 (default 3: NTLMv2)
   --workstation NAME   the workstation name sent in the AUTHENTICATE
   --no-proxy PATTERN   hosts reached directly: example.com (and subdomains),
