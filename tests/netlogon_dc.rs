@@ -12,7 +12,7 @@ use ntlm::netlogon::{
     DcClient, DcConfig, LogonRefusal, MachineAccount, NetworkLogonRequest, PassThroughError,
 };
 use ntlm::policy::{LmCompatibilityLevel, ServerPolicy};
-use ntlm::server::{ServerConfig, ServerContext};
+use ntlm::server::{Authenticated, PassThroughStep, Refusal, ServerConfig, ServerContext};
 use ntlm::store::MemoryStore;
 use ntlm::wire::{AuthenticateMessage, ChallengeMessage};
 use ntlm::{Password, SessionKey};
@@ -254,4 +254,152 @@ async fn garbage_reply_is_a_clear_error() {
         "{err}"
     );
     server.abort();
+}
+
+/// A pass-through server: no user in its store, the CHALLENGE naming the machine account
+/// (`CORP`, `WEB1`) as the DC requires of an NTLMv2 blob.
+fn pass_through_config(level: LmCompatibilityLevel) -> Arc<ServerConfig> {
+    let mut sc = ServerConfig::new(ServerPolicy::domain_controller(level), MemoryStore::new());
+    sc.reflection_guard = None;
+    sc.nb_domain = "CORP".into();
+    sc.nb_computer = "WEB1".into();
+    Arc::new(sc)
+}
+
+/// One handshake of our client at `level` through a pass-through `ServerContext` and `dc`:
+/// the server's verdict, the client (for its session), and whether the DC was asked.
+async fn pass_through_logon(
+    dc: &DcClient,
+    config: &Arc<ServerConfig>,
+    level: LmCompatibilityLevel,
+    user: &str,
+    password: &str,
+) -> (Result<Authenticated, Refusal>, ClientContext, bool) {
+    let now = SystemTime::now();
+    let mut cc = ClientConfig::new(level, "CORP", user, password);
+    cc.workstation = "PC1".into();
+    cc.reflection_guard = None;
+    let mut client = ClientContext::new(cc);
+    let mut server = ServerContext::new(config.clone());
+    let challenge = server.challenge(&client.negotiate().unwrap(), now).unwrap();
+    let auth = client.authenticate(&challenge, now).unwrap();
+    match server.begin_pass_through(&auth, now) {
+        Err(refusal) => (Err(refusal), client, false),
+        Ok(PassThroughStep::Accepted(a)) => (Ok(*a), client, false),
+        Ok(PassThroughStep::AskDc(request)) => {
+            assert_eq!(request.user, user);
+            assert_eq!(request.domain, "CORP");
+            assert_eq!(request.workstation, "PC1");
+            let answer = dc.logon(&request).await;
+            let now = SystemTime::now();
+            (server.complete_pass_through(answer, now), client, true)
+        }
+        Ok(other) => panic!("unexpected step {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn server_context_pass_through() {
+    let Some(dir) = dc_dir() else { return };
+    let dc_client = DcClient::connect(DcConfig::new(vec!["127.0.0.1".parse().unwrap()], machine()))
+        .await
+        .expect("secure channel");
+    let l5 = pass_through_config(LmCompatibilityLevel::L5);
+
+    // NTLMv2 with a MIC: accepted as the DC's account, the MIC checked with the DC's key,
+    // and the client's exported session key equal to ours: seal/unseal both ways.
+    let (result, client, asked) = pass_through_logon(
+        &dc_client,
+        &l5,
+        LmCompatibilityLevel::L3,
+        "alice",
+        "Alice-Pass-1",
+    )
+    .await;
+    let mut server_side = result.expect("alice accepted through the DC");
+    assert!(asked);
+    assert_eq!(
+        (server_side.user.as_str(), server_side.domain.as_str()),
+        ("alice", "CORP")
+    );
+    assert!(server_side.mic_verified, "the MIC was not verified");
+    let mut client_side = client.into_established().expect("client established");
+    assert!(client_side
+        .exported_session_key()
+        .ct_eq_bytes(server_side.established.exported_session_key().as_bytes()));
+    let mut msg = b"from the client".to_vec();
+    let sig = client_side.security().seal(&mut msg);
+    server_side
+        .established
+        .security()
+        .unseal(&mut msg, &sig)
+        .expect("server unseals");
+    assert_eq!(msg, b"from the client");
+    let mut msg = b"from the server".to_vec();
+    let sig = server_side.established.security().seal(&mut msg);
+    client_side
+        .security()
+        .unseal(&mut msg, &sig)
+        .expect("client unseals");
+    assert_eq!(msg, b"from the server");
+
+    // A wrong password: the DC's rule, counted by the DC.
+    assert_eq!(dc(&dir, &["show", "grace", "badPwdCount"]), "0");
+    let (result, _, asked) =
+        pass_through_logon(&dc_client, &l5, LmCompatibilityLevel::L3, "grace", "wrong").await;
+    let refusal = result.unwrap_err();
+    assert!(asked);
+    assert_eq!(refusal, Refusal::DcRefused(LogonRefusal::WrongPassword));
+    assert_eq!(refusal.to_peer(), "logon failure");
+    assert_eq!(dc(&dir, &["show", "grace", "badPwdCount"]), "1");
+
+    // NTLMv1 at a level-5 server: refused by the level, the DC never asked.
+    let (result, _, asked) = pass_through_logon(
+        &dc_client,
+        &l5,
+        LmCompatibilityLevel::L0,
+        "alice",
+        "Alice-Pass-1",
+    )
+    .await;
+    assert!(matches!(result, Err(Refusal::Policy(_))), "{result:?}");
+    assert!(!asked);
+
+    // The DC stopped: the distinct refusal, never a bad password; started again: accepted.
+    dc(&dir, &["stop"]);
+    let (result, _, asked) = pass_through_logon(
+        &dc_client,
+        &l5,
+        LmCompatibilityLevel::L3,
+        "alice",
+        "Alice-Pass-1",
+    )
+    .await;
+    dc(&dir, &["start"]);
+    let refusal = result.unwrap_err();
+    assert!(asked);
+    assert!(
+        matches!(refusal, Refusal::DcUnavailable { .. }),
+        "{refusal}"
+    );
+    assert_eq!(refusal.rule(), "DC unavailable");
+    eprintln!("DC stopped: {refusal}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (result, _, _) = pass_through_logon(
+            &dc_client,
+            &l5,
+            LmCompatibilityLevel::L3,
+            "alice",
+            "Alice-Pass-1",
+        )
+        .await;
+        match result {
+            Ok(a) => break assert_eq!(a.user, "alice"),
+            Err(Refusal::DcUnavailable { .. }) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(e) => panic!("after restart: {e}"),
+        }
+    }
 }
