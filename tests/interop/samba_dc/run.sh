@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # NTLM pass-through against a real Samba AD DC on loopback (issue 10): provisions a
 # throwaway domain CORP.EXAMPLE.COM into a temporary directory, creates the verifier's
-# computer account WEB1$ and test users, runs `ntlm dc-check` and tests/netlogon_dc.rs
-# against it, and stops the DC on exit. Needs root (port 135) and Debian's samba,
+# computer account WEB1$ and test users, runs `ntlm dc-check`, Samba's ntlm_auth client
+# through `ntlm squid-helper --dc` (squid_dc.py) and tests/netlogon_dc.rs against it, and stops the DC on exit. Needs root (port 135) and Debian's samba,
 # samba-ad-dc and samba-ad-provision, installed here when missing.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
@@ -44,6 +44,10 @@ if timeout 60 target/debug/ntlm dc-check --dc 127.0.0.1 --machine-account 'CORP\
 fi
 cat "$dir/dc-check-bad.out"
 grep -q 'NetrServerAuthenticate3 refused' "$dir/dc-check-bad.out"
+
+say "Samba's ntlm_auth client through ntlm squid-helper --dc (pass-through)"
+mkdir -p "$dir/work"
+NTLM="$PWD/target/debug/ntlm" WORK="$dir/work" DC_DIR="$dir" timeout 300 python3 "$here/squid_dc.py"
 
 say "cargo test --test netlogon_dc against the DC"
 NTLM_DC_DIR="$dir" cargo test -q --all-features --test netlogon_dc -- --nocapture --test-threads=1
