@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""Samba's ntlm_auth client logging on through `ntlm squid-helper --dc` (pass-through to the
-Samba AD DC that run.sh started): one helper process for every case.
+"""Samba's ntlm_auth client logging on through `ntlm squid-helper --dc`, and curl --ntlm
+through `examples/http_server --dc` (pass-through to the Samba AD DC that run.sh started):
+one helper process and one HTTP server for every case.
 
-usage: squid_dc.py   (environment: NTLM, WORK, DC_DIR, NTLM_DC_MACHINE_PASSWORD)
+usage: squid_dc.py   (environment: NTLM, HTTP_SERVER, WORK, DC_DIR, NTLM_DC_MACHINE_PASSWORD)
 
-Right password: AF CORP\\alice. Wrong password: NA NT_STATUS_LOGON_FAILURE, counted by the
-DC (badPwdCount 0 -> 1). NTLMv1-ESS at level 5: NA without asking the DC. DC stopped: BH;
-started again: AF in the same process. Exits 1 when a case differs from its expectation.
+Right password: AF CORP\\alice / 200. Wrong password: NA NT_STATUS_LOGON_FAILURE / 401, each
+counted by the DC (badPwdCount 0 -> 1). NTLMv1-ESS at level 5: NA without asking the DC. DC
+stopped: BH / 503; started again: AF / 200 in the same processes. Exits 1 when a case
+differs from its expectation.
 """
 
 import os
@@ -54,6 +56,32 @@ def logon(server, conf, user, password):
         client.close()
 
 
+def curl(port, user, password):
+    """`STATUS body` of one curl --ntlm request (a fresh connection each time)."""
+    out = subprocess.run(
+        ["curl", "-s", "--max-time", "15", "--ntlm", "-u", f"CORP\\{user}:{password}",
+         "-w", "%{http_code} ", "-o", "/dev/stderr", f"http://127.0.0.1:{port}/"],
+        capture_output=True, text=True, timeout=30)
+    return (out.stdout + out.stderr).strip()
+
+
+def start_http():
+    """examples/http_server --dc on a free port; returns (process, port)."""
+    proc = subprocess.Popen([
+        os.environ["HTTP_SERVER"], "--listen", "127.0.0.1:0", "--level", "5", "--dc", "127.0.0.1",
+        "--machine-account", "CORP\\WEB1$", "--machine-password-env", "NTLM_DC_MACHINE_PASSWORD",
+    ], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        if "listening on http://" in line:
+            return proc, int(line.split("http://", 1)[1].split()[0].rsplit(":", 1)[1])
+        if not line and proc.poll() is not None:
+            break
+    proc.kill()
+    raise RuntimeError("http_server did not start")
+
+
 def helper(level):
     return peers.Peer([
         NTLM, "squid-helper", "--level", str(level), "--dc", "127.0.0.1",
@@ -68,8 +96,15 @@ if __name__ == "__main__":
     v2 = peers.smb_conf("client-default.conf")
     v1 = peers.smb_conf("client-v1.conf", "client ntlmv2 auth = no\n")
     server = helper(3)
+    http, port = start_http()
     row("ntlm_auth alice, right password -> ours L3 --dc", logon(server, v2, "alice", "Alice-Pass-1"),
         "AF CORP\\alice")
+    row("curl --ntlm alice, right password -> http_server L5 --dc", curl(port, "alice", "Alice-Pass-1"),
+        "200 authenticated as CORP\\alice")
+    before = dc("show", "ivy", "badPwdCount")
+    row("curl --ntlm ivy, wrong password -> http_server --dc", curl(port, "ivy", "wrong"), "401")
+    row("  ivy's badPwdCount before -> after", f"{before} -> {dc('show', 'ivy', 'badPwdCount')}",
+        "0 -> 1")
     before = dc("show", "henry", "badPwdCount")
     row("ntlm_auth henry, wrong password -> ours L3 --dc", logon(server, v2, "henry", "wrong"),
         "NA NT_STATUS_LOGON_FAILURE")
@@ -79,6 +114,8 @@ if __name__ == "__main__":
     try:
         row("DC stopped: ntlm_auth alice -> ours L3 --dc", logon(server, v2, "alice", "Alice-Pass-1"),
             "BH DC unavailable")
+        row("DC stopped: curl --ntlm alice -> http_server --dc", curl(port, "alice", "Alice-Pass-1"),
+            "503")
     finally:
         dc("start")
     deadline, result = time.monotonic() + 30, ""
@@ -88,6 +125,10 @@ if __name__ == "__main__":
             break
         time.sleep(0.5)
     row("DC started again: same helper process", result, "AF CORP\\alice")
+    row("DC started again: same http_server process", curl(port, "alice", "Alice-Pass-1"),
+        "200 authenticated as CORP\\alice")
+    http.kill()
+    http.wait()
     print("|   helper stderr:", " / ".join(server.close().strip().splitlines()[-3:]))
     server = helper(5)
     row("ntlm_auth NTLMv1-ESS -> ours L5 --dc (no DC call)", logon(server, v1, "alice", "Alice-Pass-1"),
