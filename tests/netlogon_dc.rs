@@ -403,3 +403,141 @@ async fn server_context_pass_through() {
         }
     }
 }
+
+/// The DC's answer as a test builds it: the keys a DC derives from the user's password
+/// for the response `request` carries (NTLMv2: the session base key over its NTProofStr;
+/// NTLMv1: MD4 of the NT hash; the LM key: the LM hash's first 8 bytes).
+fn validation_for(request: &NetworkLogonRequest, password: &str) -> ntlm::netlogon::Validation {
+    let nt = ntlm::crypto::ntowf_v1(password);
+    let user_session_key = if request.nt_response.len() > 24 {
+        let key = ntlm::crypto::ntowf_v2(&nt, &request.user, &request.domain);
+        let proof: [u8; 16] = request.nt_response[..16].try_into().unwrap();
+        ntlm::crypto::ntlm_v2_session_base_key(&key, &proof)
+    } else {
+        ntlm::crypto::ntlm_v1_session_base_key(&nt)
+    };
+    let mut lm_key = zeroize::Zeroizing::new([0u8; 8]);
+    if let Some(lm) = ntlm::crypto::lmowf_v1(password) {
+        lm_key.copy_from_slice(&lm.as_bytes()[..8]);
+    }
+    ntlm::netlogon::Validation {
+        user_session_key,
+        lm_key,
+        account: request.user.clone(),
+        domain: "CORP".into(),
+        logon_server: "DC1".into(),
+        user_rid: 1103,
+        primary_group_rid: 513,
+        groups: Vec::new(),
+        domain_sid: None,
+        user_flags: 0,
+        bad_password_count: 0,
+    }
+}
+
+/// The sans-IO pass-through without a DC: the answer a DC would give, fed back by hand.
+/// Every client level's session key derived from the DC's keys equals the client's; a
+/// wrong key from the "DC" fails the MIC; refusals and unavailability map to their own
+/// rules; a replayed AUTHENTICATE never reaches the DC; out-of-order use is refused.
+#[test]
+fn pass_through_without_a_dc() {
+    let now = SystemTime::now();
+    let l0 = pass_through_config(LmCompatibilityLevel::L0);
+    let start = |level: u8, config: &Arc<ServerConfig>| {
+        let mut cc = ClientConfig::new(
+            LmCompatibilityLevel::new(level).unwrap(),
+            "CORP",
+            "alice",
+            "Alice-Pass-1",
+        );
+        cc.workstation = "PC1".into();
+        cc.reflection_guard = None;
+        let mut client = ClientContext::new(cc);
+        let mut server = ServerContext::new(config.clone());
+        let challenge = server.challenge(&client.negotiate().unwrap(), now).unwrap();
+        let auth = client.authenticate(&challenge, now).unwrap();
+        (client, server, auth)
+    };
+    let ask = |server: &mut ServerContext, auth: &[u8]| match server.begin_pass_through(auth, now) {
+        Ok(PassThroughStep::AskDc(request)) => request,
+        other => panic!("expected a DC request, got {other:?}"),
+    };
+    for level in 0..=5u8 {
+        let (client, mut server, auth) = start(level, &l0);
+        let request = ask(&mut server, &auth);
+        let logon = server
+            .complete_pass_through(Ok(validation_for(&request, "Alice-Pass-1")), now)
+            .unwrap_or_else(|e| panic!("client level {level}: {e}"));
+        assert_eq!(logon.user, "alice");
+        let client = client.into_established().unwrap();
+        assert!(
+            client
+                .exported_session_key()
+                .ct_eq_bytes(logon.established.exported_session_key().as_bytes()),
+            "client level {level}: exported session keys differ"
+        );
+        assert_eq!(logon.mic_verified, level >= 3, "client level {level}");
+    }
+
+    // A "DC" whose session key is not the client's: the MIC check refuses it.
+    let (_, mut server, auth) = start(3, &l0);
+    let request = ask(&mut server, &auth);
+    let mut wrong = validation_for(&request, "Alice-Pass-1");
+    wrong.user_session_key = SessionKey::from_bytes([7; 16]);
+    assert!(matches!(
+        server.complete_pass_through(Ok(wrong), now),
+        Err(Refusal::Mic(_))
+    ));
+
+    // The DC's refusal and a DC that cannot be asked: their own rules.
+    let (_, mut server, auth) = start(3, &l0);
+    ask(&mut server, &auth);
+    let refused = server
+        .complete_pass_through(Err(PassThroughError::Refused(LogonRefusal::LockedOut)), now)
+        .unwrap_err();
+    assert_eq!(refused, Refusal::DcRefused(LogonRefusal::LockedOut));
+    assert_eq!(refused.to_peer(), "logon failure");
+    let (_, mut server, auth) = start(3, &l0);
+    ask(&mut server, &auth);
+    let unavailable = server
+        .complete_pass_through(
+            Err(PassThroughError::Unavailable {
+                dc: "127.0.0.1:135".into(),
+                reason: ntlm::netlogon::Unavailable::NoDc,
+            }),
+            now,
+        )
+        .unwrap_err();
+    assert!(matches!(unavailable, Refusal::DcUnavailable { .. }));
+    assert_eq!(unavailable.rule(), "DC unavailable");
+
+    // An accepted AUTHENTICATE sent again: a replay, refused before the DC.
+    let (_, mut server, auth) = start(3, &l0);
+    let request = ask(&mut server, &auth);
+    server
+        .complete_pass_through(Ok(validation_for(&request, "Alice-Pass-1")), now)
+        .unwrap();
+    let mut again = ServerContext::new(l0.clone());
+    let mut cc = ClientConfig::new(LmCompatibilityLevel::L3, "CORP", "alice", "x");
+    cc.reflection_guard = None;
+    again
+        .challenge(&ClientContext::new(cc).negotiate().unwrap(), now)
+        .unwrap();
+    assert!(matches!(
+        again.begin_pass_through(&auth, now),
+        Err(Refusal::Replay)
+    ));
+
+    // Out of order: an answer without a request, a request before the CHALLENGE.
+    let mut fresh = ServerContext::new(l0.clone());
+    assert_eq!(
+        fresh
+            .complete_pass_through(Err(PassThroughError::Refused(LogonRefusal::Disabled)), now)
+            .unwrap_err(),
+        Refusal::OutOfOrder
+    );
+    assert!(matches!(
+        fresh.begin_pass_through(&auth, now),
+        Err(Refusal::OutOfOrder)
+    ));
+}
