@@ -5,6 +5,10 @@
 //! a wrong password in), computes the NTLMv2 proof over the client's blob exactly as received,
 //! and says which rule refused a logon: [`Refusal`].
 //!
+//! With the `netlogon` feature a server may instead hand the responses to a domain
+//! controller: `ServerContext::begin_pass_through` and `complete_pass_through` (MS-APDS
+//! §3.1.5.2), sans-IO like the rest; see `crate::netlogon`.
+//!
 //! ```
 //! use std::sync::Arc;
 //! use std::time::SystemTime;
@@ -47,15 +51,15 @@ use crate::lockout::LockoutTracker;
 use crate::policy::{ChannelBindingPolicy, PolicyRefusal, RefusedKind, ServerPolicy, Verify};
 use crate::secret::{NtHash, SessionKey};
 use crate::store::CredentialStore;
-#[cfg(feature = "netlogon")]
-mod pass_through;
-#[cfg(feature = "netlogon")]
-pub use pass_through::PassThroughStep;
-
 use crate::wire::{
     self, AuthenticateMessage, AvFlags, AvId, AvPair, ChallengeMessage, NegotiateFlags as F,
     NegotiateMessage, NtlmV2Response, TargetInfo, TargetInfoBuilder, Version, WireString,
 };
+
+#[cfg(feature = "netlogon")]
+mod pass_through;
+#[cfg(feature = "netlogon")]
+pub use pass_through::PassThroughStep;
 
 /// Everything a server needs; shared by all its contexts through an `Arc`.
 pub struct ServerConfig {
