@@ -541,3 +541,57 @@ fn pass_through_without_a_dc() {
         Err(Refusal::OutOfOrder)
     ));
 }
+
+/// The HTTP state machine's pass-through, without a DC: the AUTHENTICATE of a raw NTLM
+/// handshake yields the DC request; the answer serves the DC's account, or refuses with
+/// the DC-unavailable rule that the hyper server turns into 503.
+#[cfg(feature = "http")]
+#[test]
+fn http_pass_through_without_a_dc() {
+    use ntlm::http::auth::{
+        PassThroughDecision, ServerAuth, ServerAuthOptions, ServerAuthRefusal, ServerDecision,
+    };
+    use ntlm::http::header::{decode_token, encode_token};
+    let now = SystemTime::now();
+    let config = pass_through_config(LmCompatibilityLevel::L5);
+    let handshake = |auth: &mut ServerAuth| {
+        let mut cc = ClientConfig::new(LmCompatibilityLevel::L3, "CORP", "alice", "Alice-Pass-1");
+        cc.reflection_guard = None;
+        let mut client = ClientContext::new(cc);
+        let negotiate = format!("NTLM {}", encode_token(&client.negotiate().unwrap()));
+        let challenge = match auth.on_request_pass_through(&[negotiate], now) {
+            PassThroughDecision::Decided(ServerDecision::Challenge { headers, .. }) => {
+                decode_token(headers[0].1.strip_prefix("NTLM ").unwrap()).unwrap()
+            }
+            other => panic!("expected a CHALLENGE, got {other:?}"),
+        };
+        let authenticate = client.authenticate(&challenge, now).unwrap();
+        let header = format!("NTLM {}", encode_token(&authenticate));
+        match auth.on_request_pass_through(&[header], now) {
+            PassThroughDecision::AskDc(request) => request,
+            other => panic!("expected a DC request, got {other:?}"),
+        }
+    };
+    let mut auth = ServerAuth::new(config.clone(), ServerAuthOptions::default());
+    let request = handshake(&mut auth);
+    match auth.on_dc_answer(Ok(validation_for(&request, "Alice-Pass-1")), now) {
+        ServerDecision::Serve { principal, .. } => {
+            assert_eq!(principal.qualified(), "CORP\\alice");
+            assert!(principal.mic_verified);
+        }
+        other => panic!("expected Serve, got {other:?}"),
+    }
+    let mut auth = ServerAuth::new(config, ServerAuthOptions::default());
+    handshake(&mut auth);
+    let unavailable = Err(PassThroughError::Unavailable {
+        dc: "127.0.0.1:135".into(),
+        reason: ntlm::netlogon::Unavailable::NoDc,
+    });
+    match auth.on_dc_answer(unavailable, now) {
+        ServerDecision::Challenge {
+            refusal: Some(ServerAuthRefusal::Ntlm(Refusal::DcUnavailable { .. })),
+            ..
+        } => {}
+        other => panic!("expected the DC-unavailable refusal, got {other:?}"),
+    }
+}
