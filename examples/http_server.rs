@@ -6,6 +6,11 @@
 //!     [--tls-cert cert.pem --tls-key key.pem]
 //! ```
 //!
+//! Pass-through to Active Directory instead of a user file (`netlogon` feature): `--dc HOST[:PORT]`
+//! (repeat for failover), `--machine-account 'CORP\WEB1$'` and `--machine-password-env VAR` or
+//! `--machine-password-file FILE`; the DC verifies each NTLM logon, a DC that cannot be reached
+//! is answered with 503, and only the `NTLM` scheme is offered.
+//!
 //! `--users` is an `NTLM_USER_FILE` (`DOMAIN:USER:PASSWORD` lines, or smbpasswd lines).
 //! The CHALLENGE carries MsvAvDnsDomainName and MsvAvDnsComputerName
 //! ([`ServerConfig::default_dns_names`]: this host's name); `--dns-domain NAME` and
@@ -18,13 +23,15 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use ntlm::http::hyper_server::{serve, ServerOptions};
+use ntlm::netlogon::{DcAddress, DcClient, DcConfig, MachineAccount};
 use ntlm::policy::{LmCompatibilityLevel, ServerPolicy};
 use ntlm::server::ServerConfig;
 use ntlm::store::MemoryStore;
+use ntlm::Password;
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: http_server --listen ADDR:PORT --users FILE --level N [--no-ess] [--tls-cert PEM --tls-key PEM] [--dns-domain NAME] [--dns-computer NAME]"
+        "usage: http_server --listen ADDR:PORT (--users FILE | --dc HOST[:PORT] [--dc ...] --machine-account 'DOMAIN\\NAME$' (--machine-password-env VAR | --machine-password-file FILE)) --level N [--no-ess] [--tls-cert PEM --tls-key PEM] [--dns-domain NAME] [--dns-computer NAME]"
     );
     ExitCode::from(2)
 }
@@ -35,8 +42,14 @@ async fn main() -> ExitCode {
     let (mut listen, mut users, mut level, mut no_ess, mut cert, mut key) =
         (None, None, None, false, None, None);
     let (mut dns_domain, mut dns_computer) = (None, None);
+    let (mut dcs, mut machine_account, mut machine_env, mut machine_file) =
+        (Vec::new(), None, None, None);
     while let Some(arg) = args.next() {
         match arg.as_str() {
+            "--dc" => dcs.extend(args.next()),
+            "--machine-account" => machine_account = args.next(),
+            "--machine-password-env" => machine_env = args.next(),
+            "--machine-password-file" => machine_file = args.next(),
             "--listen" => listen = args.next(),
             "--users" => users = args.next(),
             "--level" => level = args.next().and_then(|l| l.parse::<u8>().ok()),
@@ -48,27 +61,56 @@ async fn main() -> ExitCode {
             _ => return usage(),
         }
     }
-    let (Some(listen), Some(users), Some(level)) = (listen, users, level) else {
+    let (Some(listen), Some(level)) = (listen, level) else {
         return usage();
     };
     let Some(level) = LmCompatibilityLevel::new(level) else {
         eprintln!("http_server: level must be 0..5");
         return ExitCode::from(2);
     };
-    let store = match MemoryStore::from_file(&users) {
-        Ok(s) => s,
+    let dc = match dc_config(&dcs, machine_account, machine_env, machine_file) {
+        Ok(dc) => dc,
         Err(e) => {
-            eprintln!("http_server: {users}: {e}");
+            eprintln!("http_server: {e}");
             return ExitCode::from(2);
         }
+    };
+    let store = match (&users, &dc) {
+        (Some(_), Some(_)) | (None, None) => return usage(),
+        // Pass-through: no local users; the DC verifies.
+        (None, Some(_)) => MemoryStore::new(),
+        (Some(users), None) => match MemoryStore::from_file(users) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("http_server: {users}: {e}");
+                return ExitCode::from(2);
+            }
+        },
     };
     let mut policy = ServerPolicy::domain_controller(level);
     policy.offer_ess = !no_ess;
     let mut config = ServerConfig::new(policy, store);
+    if let Some(dc) = &dc {
+        // A DC refuses an NTLMv2 blob naming another computer than the secure channel's.
+        config.nb_domain = dc.machine.domain.clone();
+        config.nb_computer = dc.machine.computer().to_string();
+        let (d, c) = ServerConfig::default_dns_names(&config.nb_domain, &config.nb_computer);
+        (config.dns_domain, config.dns_computer) = (d, c);
+    }
     config.dns_domain = dns_domain.unwrap_or(config.dns_domain);
     config.dns_computer = dns_computer.unwrap_or(config.dns_computer);
     #[allow(unused_mut)]
     let mut options = ServerOptions::new(Arc::new(config));
+    if let Some(dc) = dc {
+        eprintln!(
+            "http_server: pass-through to {:?} as {}\\{}",
+            dc.dcs.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            dc.machine.domain,
+            dc.machine.account
+        );
+        options.auth.schemes = vec![ntlm::http::auth::Scheme::Ntlm];
+        options.dc = Some(Arc::new(DcClient::new(dc)));
+    }
     match (cert, key) {
         (Some(cert), Some(key)) => {
             let read = |p: &str| std::fs::read(p).map_err(|e| format!("{p}: {e}"));
@@ -112,4 +154,49 @@ async fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// The pass-through configuration, or `None` without `--dc`. The machine password comes
+/// from an environment variable or a file, never the command line.
+fn dc_config(
+    dcs: &[String],
+    account: Option<String>,
+    env: Option<String>,
+    file: Option<String>,
+) -> Result<Option<DcConfig>, String> {
+    if dcs.is_empty() {
+        return match (account, env, file) {
+            (None, None, None) => Ok(None),
+            _ => Err("--machine-account and its password need --dc".into()),
+        };
+    }
+    let dcs = dcs
+        .iter()
+        .map(|d| {
+            d.parse::<DcAddress>()
+                .map_err(|e| format!("--dc {d:?}: {e}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let account = account.ok_or("--dc needs --machine-account")?;
+    let password = match (env, file) {
+        (Some(var), None) => Password::new(
+            std::env::var(&var).map_err(|_| format!("environment variable {var:?} is not set"))?,
+        ),
+        (None, Some(path)) => {
+            let text = zeroize::Zeroizing::new(
+                std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?,
+            );
+            Password::new(text.lines().next().unwrap_or(""))
+        }
+        _ => return Err("give one of --machine-password-env and --machine-password-file".into()),
+    };
+    let machine = MachineAccount::new(&account, &password);
+    if machine.domain.is_empty() {
+        return Err("--machine-account: give the domain, e.g. 'CORP\\WEB1$'".into());
+    }
+    let mut config = DcConfig::new(dcs, machine);
+    config.connect_timeout = std::time::Duration::from_secs(3);
+    config.call_timeout = std::time::Duration::from_secs(5);
+    config.pool_size = 4;
+    Ok(Some(config))
 }

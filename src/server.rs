@@ -5,6 +5,10 @@
 //! a wrong password in), computes the NTLMv2 proof over the client's blob exactly as received,
 //! and says which rule refused a logon: [`Refusal`].
 //!
+//! With the `netlogon` feature a server may instead hand the responses to a domain
+//! controller: `ServerContext::begin_pass_through` and `complete_pass_through` (MS-APDS
+//! §3.1.5.2), sans-IO like the rest; see `crate::netlogon`.
+//!
 //! ```
 //! use std::sync::Arc;
 //! use std::time::SystemTime;
@@ -53,6 +57,10 @@ use crate::wire::{
 };
 
 mod challenge;
+#[cfg(feature = "netlogon")]
+mod pass_through;
+#[cfg(feature = "netlogon")]
+pub use pass_through::PassThroughStep;
 
 /// Everything a server needs; shared by all its contexts through an `Arc`.
 pub struct ServerConfig {
@@ -283,6 +291,19 @@ pub enum Refusal {
     LmV2Mismatch,
     /// `accept` called before `challenge`, twice, or after an error.
     OutOfOrder,
+    /// Pass-through: the domain controller refused the logon, by its rule (a wrong
+    /// password, a disabled or locked-out account, ...): the DC counted it, not us.
+    #[cfg(feature = "netlogon")]
+    DcRefused(crate::netlogon::LogonRefusal),
+    /// Pass-through: no domain controller could be asked. Neither an acceptance nor a
+    /// bad password: `BH` from a Squid helper, 503 from an HTTP server.
+    #[cfg(feature = "netlogon")]
+    DcUnavailable {
+        /// The DC (host:port) whose failure is reported.
+        dc: String,
+        /// What failed, for the log.
+        reason: String,
+    },
 }
 
 impl Refusal {
@@ -307,6 +328,10 @@ impl Refusal {
             Self::KeyExchange => "key exchange",
             Self::LmV2Mismatch => "LMv2 mismatch",
             Self::OutOfOrder => "out of order",
+            #[cfg(feature = "netlogon")]
+            Self::DcRefused(_) => "refused by the DC",
+            #[cfg(feature = "netlogon")]
+            Self::DcUnavailable { .. } => "DC unavailable",
         }
     }
 
@@ -368,6 +393,10 @@ impl fmt::Display for Refusal {
                 f.write_str("LMv2 response does not match the verified NTLMv2 response")
             }
             Self::OutOfOrder => f.write_str("server context used out of order"),
+            #[cfg(feature = "netlogon")]
+            Self::DcRefused(rule) => write!(f, "refused by the DC: {rule}"),
+            #[cfg(feature = "netlogon")]
+            Self::DcUnavailable { dc, reason } => write!(f, "DC unavailable ({dc}): {reason}"),
         }
     }
 }
@@ -429,6 +458,9 @@ impl Pending {
 enum State {
     Start,
     Challenged(Pending),
+    /// Pass-through: the request went to the DC; its answer is awaited.
+    #[cfg(feature = "netlogon")]
+    AwaitingDc(Box<pass_through::AwaitingDc>),
     Done,
     Failed,
 }
@@ -445,6 +477,8 @@ impl fmt::Debug for ServerContext {
         let state = match self.state {
             State::Start => "start",
             State::Challenged(_) => "sent CHALLENGE",
+            #[cfg(feature = "netlogon")]
+            State::AwaitingDc(_) => "awaiting the DC",
             State::Done => "done",
             State::Failed => "failed",
         };
@@ -591,43 +625,13 @@ impl ServerContext {
     ) -> Result<Authenticated, Refusal> {
         let config = &*self.config;
         let policy = &config.policy;
-        let elapsed = now.duration_since(pending.issued).unwrap_or(Duration::ZERO);
-        if elapsed > policy.challenge_lifetime {
-            return Err(Refusal::ChallengeExpired);
-        }
-        // Strings in the encoding the CHALLENGE negotiated, whatever the AUTHENTICATE claims
-        // (GNU wget claims UNICODE and sends OEM), as Samba reads them.
-        let unicode = pending.flags.contains(F::NEGOTIATE_UNICODE);
-        let auth = AuthenticateMessage::decode_as(bytes, unicode).map_err(Refusal::Malformed)?;
-        // The client may only use what the CHALLENGE offered. MS-NLMP's earlier 52-byte
-        // AUTHENTICATE carries no flags: those the CHALLENGE negotiated apply (as in Samba).
-        let flags = if auth.header_len() == 52 {
-            pending.flags
-        } else {
-            auth.flags & pending.flags
-        };
-        let kinds = classify_fields(
+        let Screened {
+            auth,
             flags,
-            auth.lm_challenge_response,
-            auth.nt_challenge_response,
-            auth.user_name.is_empty(),
-        );
-        if let Some(guard) = &config.reflection_guard {
-            if guard.answered_locally(&pending.server_challenge, now) {
-                return Err(Refusal::Reflection);
-            }
-        }
-        let verify = policy.judge_responses(&kinds).map_err(Refusal::Policy)?;
-        // A response already accepted once is a replay. Only accepted responses are
-        // remembered: an attacker who copies a logon first cannot make the real one "seen".
-        let replay_key = replay_key(&auth);
-        if verify != Verify::Anonymous {
-            if let Some(cache) = &config.replay {
-                if cache.seen(&replay_key, now) {
-                    return Err(Refusal::Replay);
-                }
-            }
-        }
+            kinds,
+            verify,
+            replay_key,
+        } = self.screen(pending, bytes, now)?;
         // Names decoded into stack buffers: verification allocates only its result.
         let (mut user_buf, mut domain_buf) = ([0u8; NAME_BUF], [0u8; NAME_BUF]);
         let user = auth
@@ -639,21 +643,7 @@ impl ServerContext {
             .to_str_in(&mut domain_buf)
             .ok_or(Refusal::UnknownUser)?;
         if verify == Verify::Anonymous {
-            // An anonymous logon carries no blob: no MIC, channel bindings or target name,
-            // so a policy that requires one refuses it like any other such response.
-            self.check_rules_without_blob(verify)?;
-            let established =
-                Established::new(flags, SessionKey::from_bytes([0; 16]), Side::Server, true);
-            return Ok(Authenticated {
-                user: String::new(),
-                domain: domain.to_string(),
-                workstation: auth.workstation.to_string_lossy(),
-                responses: kinds,
-                verified: verify,
-                mic_verified: false,
-                established,
-                audit: policy.audit(&kinds),
-            });
+            return self.accept_anonymous(&auth, flags, kinds, domain);
         }
 
         let v2 = match verify {
@@ -732,26 +722,14 @@ impl ServerContext {
         };
 
         // The password is right; now the integrity rules, which only a verified blob can tell.
-        let key_exchange_key = match verify {
-            Verify::NtlmV2 | Verify::LmV2Only => crypto::kxkey_v2(&session_base_key),
-            _ => crypto::kxkey_v1(
-                flags,
-                &session_base_key,
-                record.lm_hash.as_ref(),
-                auth.lm_challenge_response,
-                &pending.server_challenge,
-            )
-            .unwrap_or(session_base_key),
-        };
-        let exported = if flags.contains(F::NEGOTIATE_KEY_EXCH) {
-            let encrypted: &[u8; 16] = auth
-                .encrypted_random_session_key
-                .try_into()
-                .map_err(|_| Refusal::KeyExchange)?;
-            crypto::rc4_session_key(&key_exchange_key, encrypted)
-        } else {
-            key_exchange_key
-        };
+        let exported = exported_key(
+            flags,
+            verify,
+            session_base_key,
+            record.lm_hash.as_ref(),
+            &auth,
+            &pending.server_challenge,
+        )?;
         let mic_verified = match &v2 {
             Some(response) => {
                 self.check_v2_rules(pending, &auth, bytes, response, &exported, now)?
@@ -786,6 +764,87 @@ impl ServerContext {
             mic_verified,
             established: Established::new(flags, exported, Side::Server, false),
             audit: policy.audit(&kinds),
+        })
+    }
+
+    /// What is decided before any password is checked (shared by [`Self::accept`] and
+    /// pass-through): the challenge's age, the message, the flags the client may use,
+    /// reflection, the level policy and replay.
+    fn screen<'a>(
+        &self,
+        pending: &Pending,
+        bytes: &'a [u8],
+        now: SystemTime,
+    ) -> Result<Screened<'a>, Refusal> {
+        let config = &*self.config;
+        let policy = &config.policy;
+        let elapsed = now.duration_since(pending.issued).unwrap_or(Duration::ZERO);
+        if elapsed > policy.challenge_lifetime {
+            return Err(Refusal::ChallengeExpired);
+        }
+        // Strings in the encoding the CHALLENGE negotiated, whatever the AUTHENTICATE claims
+        // (GNU wget claims UNICODE and sends OEM), as Samba reads them.
+        let unicode = pending.flags.contains(F::NEGOTIATE_UNICODE);
+        let auth = AuthenticateMessage::decode_as(bytes, unicode).map_err(Refusal::Malformed)?;
+        // The client may only use what the CHALLENGE offered. MS-NLMP's earlier 52-byte
+        // AUTHENTICATE carries no flags: those the CHALLENGE negotiated apply (as in Samba).
+        let flags = if auth.header_len() == 52 {
+            pending.flags
+        } else {
+            auth.flags & pending.flags
+        };
+        let kinds = classify_fields(
+            flags,
+            auth.lm_challenge_response,
+            auth.nt_challenge_response,
+            auth.user_name.is_empty(),
+        );
+        if let Some(guard) = &config.reflection_guard {
+            if guard.answered_locally(&pending.server_challenge, now) {
+                return Err(Refusal::Reflection);
+            }
+        }
+        let verify = policy.judge_responses(&kinds).map_err(Refusal::Policy)?;
+        // A response already accepted once is a replay. Only accepted responses are
+        // remembered: an attacker who copies a logon first cannot make the real one "seen".
+        let replay_key = replay_key(&auth);
+        if verify != Verify::Anonymous {
+            if let Some(cache) = &config.replay {
+                if cache.seen(&replay_key, now) {
+                    return Err(Refusal::Replay);
+                }
+            }
+        }
+        Ok(Screened {
+            auth,
+            flags,
+            kinds,
+            verify,
+            replay_key,
+        })
+    }
+
+    /// An anonymous logon the policy accepts. It carries no blob: no MIC, channel bindings
+    /// or target name, so a policy that requires one refuses it like any other such response.
+    fn accept_anonymous(
+        &self,
+        auth: &AuthenticateMessage<'_>,
+        flags: F,
+        kinds: ResponseKinds,
+        domain: &str,
+    ) -> Result<Authenticated, Refusal> {
+        self.check_rules_without_blob(Verify::Anonymous)?;
+        let established =
+            Established::new(flags, SessionKey::from_bytes([0; 16]), Side::Server, true);
+        Ok(Authenticated {
+            user: String::new(),
+            domain: domain.to_string(),
+            workstation: auth.workstation.to_string_lossy(),
+            responses: kinds,
+            verified: Verify::Anonymous,
+            mic_verified: false,
+            established,
+            audit: self.config.policy.audit(&kinds),
         })
     }
 
@@ -898,6 +957,48 @@ impl ServerContext {
             return Err(Refusal::TargetName { sent: None });
         }
         Ok(())
+    }
+}
+
+/// What [`ServerContext::screen`] let through.
+struct Screened<'a> {
+    auth: AuthenticateMessage<'a>,
+    flags: F,
+    kinds: ResponseKinds,
+    verify: Verify,
+    replay_key: [u8; 16],
+}
+
+/// KXKEY from the session base key (MS-NLMP §3.4.5.1; `lm_hash` for NTLMv1 with LM_KEY
+/// or REQUEST_NON_NT_SESSION_KEY, whose first 8 bytes are all it uses), then the exported
+/// session key: decrypted from EncryptedRandomSessionKey under KEY_EXCH (§3.2.5.1.2).
+fn exported_key(
+    flags: F,
+    verify: Verify,
+    session_base_key: SessionKey,
+    lm_hash: Option<&crate::secret::LmHash>,
+    auth: &AuthenticateMessage<'_>,
+    server_challenge: &[u8; 8],
+) -> Result<SessionKey, Refusal> {
+    let key_exchange_key = match verify {
+        Verify::NtlmV2 | Verify::LmV2Only => crypto::kxkey_v2(&session_base_key),
+        _ => crypto::kxkey_v1(
+            flags,
+            &session_base_key,
+            lm_hash,
+            auth.lm_challenge_response,
+            server_challenge,
+        )
+        .unwrap_or(session_base_key),
+    };
+    if flags.contains(F::NEGOTIATE_KEY_EXCH) {
+        let encrypted: &[u8; 16] = auth
+            .encrypted_random_session_key
+            .try_into()
+            .map_err(|_| Refusal::KeyExchange)?;
+        Ok(crypto::rc4_session_key(&key_exchange_key, encrypted))
+    } else {
+        Ok(key_exchange_key)
     }
 }
 

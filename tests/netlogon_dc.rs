@@ -12,7 +12,7 @@ use ntlm::netlogon::{
     DcClient, DcConfig, LogonRefusal, MachineAccount, NetworkLogonRequest, PassThroughError,
 };
 use ntlm::policy::{LmCompatibilityLevel, ServerPolicy};
-use ntlm::server::{ServerConfig, ServerContext};
+use ntlm::server::{Authenticated, PassThroughStep, Refusal, ServerConfig, ServerContext};
 use ntlm::store::MemoryStore;
 use ntlm::wire::{AuthenticateMessage, ChallengeMessage};
 use ntlm::{Password, SessionKey};
@@ -254,4 +254,344 @@ async fn garbage_reply_is_a_clear_error() {
         "{err}"
     );
     server.abort();
+}
+
+/// A pass-through server: no user in its store, the CHALLENGE naming the machine account
+/// (`CORP`, `WEB1`) as the DC requires of an NTLMv2 blob.
+fn pass_through_config(level: LmCompatibilityLevel) -> Arc<ServerConfig> {
+    let mut sc = ServerConfig::new(ServerPolicy::domain_controller(level), MemoryStore::new());
+    sc.reflection_guard = None;
+    sc.nb_domain = "CORP".into();
+    sc.nb_computer = "WEB1".into();
+    Arc::new(sc)
+}
+
+/// One handshake of our client at `level` through a pass-through `ServerContext` and `dc`:
+/// the server's verdict, the client (for its session), and whether the DC was asked.
+async fn pass_through_logon(
+    dc: &DcClient,
+    config: &Arc<ServerConfig>,
+    level: LmCompatibilityLevel,
+    user: &str,
+    password: &str,
+) -> (Result<Authenticated, Refusal>, ClientContext, bool) {
+    let now = SystemTime::now();
+    let mut cc = ClientConfig::new(level, "CORP", user, password);
+    cc.workstation = "PC1".into();
+    cc.reflection_guard = None;
+    let mut client = ClientContext::new(cc);
+    let mut server = ServerContext::new(config.clone());
+    let challenge = server.challenge(&client.negotiate().unwrap(), now).unwrap();
+    let auth = client.authenticate(&challenge, now).unwrap();
+    match server.begin_pass_through(&auth, now) {
+        Err(refusal) => (Err(refusal), client, false),
+        Ok(PassThroughStep::Accepted(a)) => (Ok(*a), client, false),
+        Ok(PassThroughStep::AskDc(request)) => {
+            assert_eq!(request.user, user);
+            assert_eq!(request.domain, "CORP");
+            assert_eq!(request.workstation, "PC1");
+            let answer = dc.logon(&request).await;
+            let now = SystemTime::now();
+            (server.complete_pass_through(answer, now), client, true)
+        }
+        Ok(other) => panic!("unexpected step {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn server_context_pass_through() {
+    let Some(dir) = dc_dir() else { return };
+    let dc_client = DcClient::connect(DcConfig::new(vec!["127.0.0.1".parse().unwrap()], machine()))
+        .await
+        .expect("secure channel");
+    let l5 = pass_through_config(LmCompatibilityLevel::L5);
+
+    // NTLMv2 with a MIC: accepted as the DC's account, the MIC checked with the DC's key,
+    // and the client's exported session key equal to ours: seal/unseal both ways.
+    let (result, client, asked) = pass_through_logon(
+        &dc_client,
+        &l5,
+        LmCompatibilityLevel::L3,
+        "alice",
+        "Alice-Pass-1",
+    )
+    .await;
+    let mut server_side = result.expect("alice accepted through the DC");
+    assert!(asked);
+    assert_eq!(
+        (server_side.user.as_str(), server_side.domain.as_str()),
+        ("alice", "CORP")
+    );
+    assert!(server_side.mic_verified, "the MIC was not verified");
+    let mut client_side = client.into_established().expect("client established");
+    assert!(client_side
+        .exported_session_key()
+        .ct_eq_bytes(server_side.established.exported_session_key().as_bytes()));
+    let mut msg = b"from the client".to_vec();
+    let sig = client_side.security().seal(&mut msg);
+    server_side
+        .established
+        .security()
+        .unseal(&mut msg, &sig)
+        .expect("server unseals");
+    assert_eq!(msg, b"from the client");
+    let mut msg = b"from the server".to_vec();
+    let sig = server_side.established.security().seal(&mut msg);
+    client_side
+        .security()
+        .unseal(&mut msg, &sig)
+        .expect("client unseals");
+    assert_eq!(msg, b"from the server");
+
+    // A wrong password: the DC's rule, counted by the DC.
+    assert_eq!(dc(&dir, &["show", "grace", "badPwdCount"]), "0");
+    let (result, _, asked) =
+        pass_through_logon(&dc_client, &l5, LmCompatibilityLevel::L3, "grace", "wrong").await;
+    let refusal = result.unwrap_err();
+    assert!(asked);
+    assert_eq!(refusal, Refusal::DcRefused(LogonRefusal::WrongPassword));
+    assert_eq!(refusal.to_peer(), "logon failure");
+    assert_eq!(dc(&dir, &["show", "grace", "badPwdCount"]), "1");
+
+    // NTLMv1 at a level-5 server: refused by the level, the DC never asked.
+    let (result, _, asked) = pass_through_logon(
+        &dc_client,
+        &l5,
+        LmCompatibilityLevel::L0,
+        "alice",
+        "Alice-Pass-1",
+    )
+    .await;
+    assert!(matches!(result, Err(Refusal::Policy(_))), "{result:?}");
+    assert!(!asked);
+
+    // The DC stopped: the distinct refusal, never a bad password; started again: accepted.
+    dc(&dir, &["stop"]);
+    let (result, _, asked) = pass_through_logon(
+        &dc_client,
+        &l5,
+        LmCompatibilityLevel::L3,
+        "alice",
+        "Alice-Pass-1",
+    )
+    .await;
+    dc(&dir, &["start"]);
+    let refusal = result.unwrap_err();
+    assert!(asked);
+    assert!(
+        matches!(refusal, Refusal::DcUnavailable { .. }),
+        "{refusal}"
+    );
+    assert_eq!(refusal.rule(), "DC unavailable");
+    eprintln!("DC stopped: {refusal}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (result, _, _) = pass_through_logon(
+            &dc_client,
+            &l5,
+            LmCompatibilityLevel::L3,
+            "alice",
+            "Alice-Pass-1",
+        )
+        .await;
+        match result {
+            Ok(a) => break assert_eq!(a.user, "alice"),
+            Err(Refusal::DcUnavailable { .. }) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(e) => panic!("after restart: {e}"),
+        }
+    }
+}
+
+/// The DC's answer as a test builds it: the keys a DC derives from the user's password
+/// for the response `request` carries (NTLMv2: the session base key over its NTProofStr;
+/// NTLMv1: MD4 of the NT hash; the LM key: the LM hash's first 8 bytes).
+fn validation_for(request: &NetworkLogonRequest, password: &str) -> ntlm::netlogon::Validation {
+    let nt = ntlm::crypto::ntowf_v1(password);
+    let user_session_key = if request.nt_response.len() > 24 {
+        let key = ntlm::crypto::ntowf_v2(&nt, &request.user, &request.domain);
+        let proof: [u8; 16] = request.nt_response[..16].try_into().unwrap();
+        ntlm::crypto::ntlm_v2_session_base_key(&key, &proof)
+    } else {
+        ntlm::crypto::ntlm_v1_session_base_key(&nt)
+    };
+    let mut lm_key = zeroize::Zeroizing::new([0u8; 8]);
+    if let Some(lm) = ntlm::crypto::lmowf_v1(password) {
+        lm_key.copy_from_slice(&lm.as_bytes()[..8]);
+    }
+    ntlm::netlogon::Validation {
+        user_session_key,
+        lm_key,
+        account: request.user.clone(),
+        domain: "CORP".into(),
+        logon_server: "DC1".into(),
+        user_rid: 1103,
+        primary_group_rid: 513,
+        groups: Vec::new(),
+        domain_sid: None,
+        user_flags: 0,
+        bad_password_count: 0,
+    }
+}
+
+/// The sans-IO pass-through without a DC: the answer a DC would give, fed back by hand.
+/// Every client level's session key derived from the DC's keys equals the client's; a
+/// wrong key from the "DC" fails the MIC; refusals and unavailability map to their own
+/// rules; a replayed AUTHENTICATE never reaches the DC; out-of-order use is refused.
+#[test]
+fn pass_through_without_a_dc() {
+    let now = SystemTime::now();
+    let l0 = pass_through_config(LmCompatibilityLevel::L0);
+    let start = |level: u8, config: &Arc<ServerConfig>| {
+        let mut cc = ClientConfig::new(
+            LmCompatibilityLevel::new(level).unwrap(),
+            "CORP",
+            "alice",
+            "Alice-Pass-1",
+        );
+        cc.workstation = "PC1".into();
+        cc.reflection_guard = None;
+        let mut client = ClientContext::new(cc);
+        let mut server = ServerContext::new(config.clone());
+        let challenge = server.challenge(&client.negotiate().unwrap(), now).unwrap();
+        let auth = client.authenticate(&challenge, now).unwrap();
+        (client, server, auth)
+    };
+    let ask = |server: &mut ServerContext, auth: &[u8]| match server.begin_pass_through(auth, now) {
+        Ok(PassThroughStep::AskDc(request)) => request,
+        other => panic!("expected a DC request, got {other:?}"),
+    };
+    for level in 0..=5u8 {
+        let (client, mut server, auth) = start(level, &l0);
+        let request = ask(&mut server, &auth);
+        let logon = server
+            .complete_pass_through(Ok(validation_for(&request, "Alice-Pass-1")), now)
+            .unwrap_or_else(|e| panic!("client level {level}: {e}"));
+        assert_eq!(logon.user, "alice");
+        let client = client.into_established().unwrap();
+        assert!(
+            client
+                .exported_session_key()
+                .ct_eq_bytes(logon.established.exported_session_key().as_bytes()),
+            "client level {level}: exported session keys differ"
+        );
+        assert_eq!(logon.mic_verified, level >= 3, "client level {level}");
+    }
+
+    // A "DC" whose session key is not the client's: the MIC check refuses it.
+    let (_, mut server, auth) = start(3, &l0);
+    let request = ask(&mut server, &auth);
+    let mut wrong = validation_for(&request, "Alice-Pass-1");
+    wrong.user_session_key = SessionKey::from_bytes([7; 16]);
+    assert!(matches!(
+        server.complete_pass_through(Ok(wrong), now),
+        Err(Refusal::Mic(_))
+    ));
+
+    // The DC's refusal and a DC that cannot be asked: their own rules.
+    let (_, mut server, auth) = start(3, &l0);
+    ask(&mut server, &auth);
+    let refused = server
+        .complete_pass_through(Err(PassThroughError::Refused(LogonRefusal::LockedOut)), now)
+        .unwrap_err();
+    assert_eq!(refused, Refusal::DcRefused(LogonRefusal::LockedOut));
+    assert_eq!(refused.to_peer(), "logon failure");
+    let (_, mut server, auth) = start(3, &l0);
+    ask(&mut server, &auth);
+    let unavailable = server
+        .complete_pass_through(
+            Err(PassThroughError::Unavailable {
+                dc: "127.0.0.1:135".into(),
+                reason: ntlm::netlogon::Unavailable::NoDc,
+            }),
+            now,
+        )
+        .unwrap_err();
+    assert!(matches!(unavailable, Refusal::DcUnavailable { .. }));
+    assert_eq!(unavailable.rule(), "DC unavailable");
+
+    // An accepted AUTHENTICATE sent again: a replay, refused before the DC.
+    let (_, mut server, auth) = start(3, &l0);
+    let request = ask(&mut server, &auth);
+    server
+        .complete_pass_through(Ok(validation_for(&request, "Alice-Pass-1")), now)
+        .unwrap();
+    let mut again = ServerContext::new(l0.clone());
+    let mut cc = ClientConfig::new(LmCompatibilityLevel::L3, "CORP", "alice", "x");
+    cc.reflection_guard = None;
+    again
+        .challenge(&ClientContext::new(cc).negotiate().unwrap(), now)
+        .unwrap();
+    assert!(matches!(
+        again.begin_pass_through(&auth, now),
+        Err(Refusal::Replay)
+    ));
+
+    // Out of order: an answer without a request, a request before the CHALLENGE.
+    let mut fresh = ServerContext::new(l0.clone());
+    assert_eq!(
+        fresh
+            .complete_pass_through(Err(PassThroughError::Refused(LogonRefusal::Disabled)), now)
+            .unwrap_err(),
+        Refusal::OutOfOrder
+    );
+    assert!(matches!(
+        fresh.begin_pass_through(&auth, now),
+        Err(Refusal::OutOfOrder)
+    ));
+}
+
+/// The HTTP state machine's pass-through, without a DC: the AUTHENTICATE of a raw NTLM
+/// handshake yields the DC request; the answer serves the DC's account, or refuses with
+/// the DC-unavailable rule that the hyper server turns into 503.
+#[cfg(feature = "http")]
+#[test]
+fn http_pass_through_without_a_dc() {
+    use ntlm::http::auth::{
+        PassThroughDecision, ServerAuth, ServerAuthOptions, ServerAuthRefusal, ServerDecision,
+    };
+    use ntlm::http::header::{decode_token, encode_token};
+    let now = SystemTime::now();
+    let config = pass_through_config(LmCompatibilityLevel::L5);
+    let handshake = |auth: &mut ServerAuth| {
+        let mut cc = ClientConfig::new(LmCompatibilityLevel::L3, "CORP", "alice", "Alice-Pass-1");
+        cc.reflection_guard = None;
+        let mut client = ClientContext::new(cc);
+        let negotiate = format!("NTLM {}", encode_token(&client.negotiate().unwrap()));
+        let challenge = match auth.on_request_pass_through(&[negotiate], now) {
+            PassThroughDecision::Decided(ServerDecision::Challenge { headers, .. }) => {
+                decode_token(headers[0].1.strip_prefix("NTLM ").unwrap()).unwrap()
+            }
+            other => panic!("expected a CHALLENGE, got {other:?}"),
+        };
+        let authenticate = client.authenticate(&challenge, now).unwrap();
+        let header = format!("NTLM {}", encode_token(&authenticate));
+        match auth.on_request_pass_through(&[header], now) {
+            PassThroughDecision::AskDc(request) => request,
+            other => panic!("expected a DC request, got {other:?}"),
+        }
+    };
+    let mut auth = ServerAuth::new(config.clone(), ServerAuthOptions::default());
+    let request = handshake(&mut auth);
+    match auth.on_dc_answer(Ok(validation_for(&request, "Alice-Pass-1")), now) {
+        ServerDecision::Serve { principal, .. } => {
+            assert_eq!(principal.qualified(), "CORP\\alice");
+            assert!(principal.mic_verified);
+        }
+        other => panic!("expected Serve, got {other:?}"),
+    }
+    let mut auth = ServerAuth::new(config, ServerAuthOptions::default());
+    handshake(&mut auth);
+    let unavailable = Err(PassThroughError::Unavailable {
+        dc: "127.0.0.1:135".into(),
+        reason: ntlm::netlogon::Unavailable::NoDc,
+    });
+    match auth.on_dc_answer(unavailable, now) {
+        ServerDecision::Challenge {
+            refusal: Some(ServerAuthRefusal::Ntlm(Refusal::DcUnavailable { .. })),
+            ..
+        } => {}
+        other => panic!("expected the DC-unavailable refusal, got {other:?}"),
+    }
 }

@@ -608,6 +608,9 @@ pub enum ServerDecision {
 enum ServerState {
     Idle,
     Ntlm(Scheme, ServerContext),
+    /// Pass-through: the AUTHENTICATE went to the DC; its answer is awaited.
+    #[cfg(feature = "netlogon")]
+    AwaitingDc(Scheme, ServerContext),
     Spnego(SpnegoServer),
     Authenticated(Arc<Principal>),
 }
@@ -800,6 +803,85 @@ impl ServerAuth {
                 self.serve(Scheme::Negotiate, &logon, Some(token))
             }
             Err(r) => self.initial(Some(ServerAuthRefusal::Spnego(r))),
+        }
+    }
+}
+
+/// What [`ServerAuth::on_request_pass_through`] decided.
+#[cfg(feature = "netlogon")]
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum PassThroughDecision {
+    /// Decided here, as [`ServerAuth::on_request`] would.
+    Decided(ServerDecision),
+    /// Ask the DC ([`crate::netlogon::DcClient::logon`]), then give its answer to
+    /// [`ServerAuth::on_dc_answer`] before the next request on this connection.
+    AskDc(crate::netlogon::NetworkLogonRequest),
+}
+
+/// Pass-through (MS-APDS §3.1.5.2), sans-IO: the NTLM AUTHENTICATE of a raw NTLM handshake
+/// is verified by the DC ([`ServerContext::begin_pass_through`]). SPNEGO (Negotiate
+/// wrapping NTLM) is not passed through: offer only [`Scheme::Ntlm`] on a pass-through
+/// server (a raw NTLMSSP token under `Negotiate` is passed through too).
+#[cfg(feature = "netlogon")]
+impl ServerAuth {
+    /// [`Self::on_request`], except that an AUTHENTICATE answering this connection's
+    /// CHALLENGE yields the network logon for the DC instead of a local verification.
+    pub fn on_request_pass_through(
+        &mut self,
+        authorization: &[impl AsRef<[u8]>],
+        now: SystemTime,
+    ) -> PassThroughDecision {
+        use crate::server::PassThroughStep;
+        let authenticate = authorization.first().and_then(|value| {
+            let c = parse_credentials(value.as_ref(), self.options.max_header_len).ok()?;
+            let scheme = Scheme::parse(&c.scheme).filter(|s| self.options.schemes.contains(s))?;
+            let raw_authenticate =
+                c.token.starts_with(super::spnego::NTLMSSP_SIGNATURE) && c.token.get(8) == Some(&3);
+            match &self.state {
+                ServerState::Ntlm(s, _) if *s == scheme && raw_authenticate => {
+                    Some((scheme, c.token))
+                }
+                _ => None,
+            }
+        });
+        let Some((scheme, token)) = authenticate else {
+            return PassThroughDecision::Decided(self.on_request(authorization, now));
+        };
+        let ServerState::Ntlm(_, mut ctx) = std::mem::replace(&mut self.state, ServerState::Idle)
+        else {
+            return PassThroughDecision::Decided(self.initial(None));
+        };
+        match ctx.begin_pass_through(&token, now) {
+            Ok(PassThroughStep::AskDc(request)) => {
+                self.state = ServerState::AwaitingDc(scheme, ctx);
+                PassThroughDecision::AskDc(request)
+            }
+            Ok(PassThroughStep::Accepted(logon)) => {
+                PassThroughDecision::Decided(self.serve(scheme, &logon, None))
+            }
+            Err(r) => PassThroughDecision::Decided(self.initial(Some(ServerAuthRefusal::Ntlm(r)))),
+        }
+    }
+
+    /// The DC's answer to the request [`Self::on_request_pass_through`] yielded: served as
+    /// the DC's account, or refused ([`Refusal::DcRefused`], [`Refusal::DcUnavailable`]:
+    /// an HTTP server answers the latter with 503, not 401).
+    pub fn on_dc_answer(
+        &mut self,
+        answer: Result<crate::netlogon::Validation, crate::netlogon::PassThroughError>,
+        now: SystemTime,
+    ) -> ServerDecision {
+        match std::mem::replace(&mut self.state, ServerState::Idle) {
+            ServerState::AwaitingDc(scheme, mut ctx) => {
+                match ctx.complete_pass_through(answer, now) {
+                    Ok(logon) => self.serve(scheme, &logon, None),
+                    Err(r) => self.initial(Some(ServerAuthRefusal::Ntlm(r))),
+                }
+            }
+            _ => self.initial(Some(ServerAuthRefusal::UnexpectedMessage(
+                "a DC answer without a pass-through request",
+            ))),
         }
     }
 }

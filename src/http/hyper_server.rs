@@ -200,6 +200,10 @@ pub struct ServerOptions {
     pub events: EventSink,
     /// Bound on the TLS handshake.
     pub handshake_timeout: Duration,
+    /// Pass-through: NTLM logons are verified by these domain controllers instead of
+    /// [`ServerConfig::store`]; a DC that cannot be reached is answered with 503.
+    #[cfg(feature = "netlogon")]
+    pub dc: Option<Arc<crate::netlogon::DcClient>>,
 }
 
 impl fmt::Debug for ServerOptions {
@@ -231,6 +235,8 @@ impl ServerOptions {
             }),
             events: Arc::new(|e| eprintln!("{e}")),
             handshake_timeout: Duration::from_secs(10),
+            #[cfg(feature = "netlogon")]
+            dc: None,
         }
     }
 }
@@ -269,9 +275,8 @@ async fn respond(
         .iter()
         .map(|v| v.as_bytes().to_vec())
         .collect();
-    let decision = match auth.lock() {
-        Ok(mut a) => {
-            let d = a.on_request(&values, SystemTime::now());
+    let decision = match decide(auth, options, &values).await {
+        Some((d, handshakes)) => {
             if let ServerDecision::Serve {
                 principal,
                 fresh: true,
@@ -281,12 +286,12 @@ async fn respond(
                 (options.events)(ServerEvent::Authenticated {
                     peer,
                     principal: principal.clone(),
-                    handshakes: a.handshakes(),
+                    handshakes,
                 });
             }
             d
         }
-        Err(_) => return text(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n".into()),
+        None => return text(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n".into()),
     };
     match decision {
         ServerDecision::Serve {
@@ -312,11 +317,23 @@ async fn respond(
             headers,
             refusal,
         } => {
+            let unavailable = dc_unavailable(refusal.as_ref());
             if let Some(reason) = refusal {
                 (options.events)(ServerEvent::Refused { peer, reason });
             }
             let code = StatusCode::from_u16(status).unwrap_or(StatusCode::UNAUTHORIZED);
-            let mut response = text(code, "authentication required\n".into());
+            let (code, headers) = if unavailable {
+                // Not the client's credentials: no challenge, and no "wrong password".
+                (StatusCode::SERVICE_UNAVAILABLE, Vec::new())
+            } else {
+                (code, headers)
+            };
+            let message = if unavailable {
+                "authentication service unavailable\n"
+            } else {
+                "authentication required\n"
+            };
+            let mut response = text(code, message.into());
             for (name, value) in headers {
                 if let Ok(v) = HeaderValue::from_str(&value) {
                     response.headers_mut().append(name, v);
@@ -333,6 +350,49 @@ async fn respond(
             response
         }
     }
+}
+
+/// The decision on one request and the connection's completed handshakes; with
+/// [`ServerOptions::dc`], the AUTHENTICATE is verified by the DC (the connection's state
+/// is not locked while the DC answers). `None` when the state's lock is poisoned.
+async fn decide(
+    auth: &Mutex<ServerAuth>,
+    options: &ServerOptions,
+    values: &[Vec<u8>],
+) -> Option<(ServerDecision, u64)> {
+    #[cfg(feature = "netlogon")]
+    if let Some(dc) = &options.dc {
+        use super::auth::PassThroughDecision;
+        let request = {
+            let mut a = auth.lock().ok()?;
+            match a.on_request_pass_through(values, SystemTime::now()) {
+                PassThroughDecision::AskDc(request) => request,
+                PassThroughDecision::Decided(d) => return Some((d, a.handshakes())),
+                #[allow(unreachable_patterns)]
+                _ => return None,
+            }
+        };
+        let answer = dc.logon(&request).await;
+        let mut a = auth.lock().ok()?;
+        let d = a.on_dc_answer(answer, SystemTime::now());
+        return Some((d, a.handshakes()));
+    }
+    #[cfg(not(feature = "netlogon"))]
+    let _ = options;
+    let mut a = auth.lock().ok()?;
+    let d = a.on_request(values, SystemTime::now());
+    Some((d, a.handshakes()))
+}
+
+/// True for a refusal because no DC could be asked (503, not 401).
+fn dc_unavailable(refusal: Option<&ServerAuthRefusal>) -> bool {
+    #[cfg(feature = "netlogon")]
+    if let Some(ServerAuthRefusal::Ntlm(crate::server::Refusal::DcUnavailable { .. })) = refusal {
+        return true;
+    }
+    #[cfg(not(feature = "netlogon"))]
+    let _ = refusal;
+    false
 }
 
 /// Serves one connection (already accepted, TLS already done) until it closes.

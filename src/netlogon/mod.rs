@@ -25,18 +25,21 @@
 //! # Integration with the server context (design note)
 //!
 //! The sans-IO [`crate::server::ServerContext`] keeps its role: it applies the level
-//! policy first (a level-5 server refuses NTLMv1 without asking the DC), then, where it
-//! verifies against its credential store today, it will *yield* a pass-through request
-//! instead: `Accept::NeedsDc(NetworkLogonRequest)` built from the CHALLENGE it sent and the
-//! AUTHENTICATE fields exactly as received ([`NetworkLogonRequest::new`]). The caller —
-//! the Squid helper (sync, one `block_on`) or the hyper server (async) — runs
-//! [`DcClient::logon`] and feeds the result back with
-//! `ServerContext::complete_pass_through(result, now)`: on a [`Validation`] the context
+//! policy first (a level-5 server refuses NTLMv1 without asking the DC), then, instead of
+//! verifying against its credential store, it *yields* a pass-through request:
+//! [`ServerContext::begin_pass_through`](crate::server::ServerContext::begin_pass_through)
+//! returns [`PassThroughStep::AskDc`](crate::server::PassThroughStep::AskDc) with a
+//! [`NetworkLogonRequest`] built from the CHALLENGE it sent and the AUTHENTICATE fields
+//! exactly as received ([`NetworkLogonRequest::new`]). The caller — the Squid helper
+//! (sync, one `block_on`) or the hyper server (async) — runs [`DcClient::logon`] and feeds
+//! the result back with
+//! [`ServerContext::complete_pass_through`](crate::server::ServerContext::complete_pass_through)`(result, now)`:
+//! on a [`Validation`] the context
 //! derives KXKEY from [`Validation::user_session_key`] (NTLMv2, NTLMv1) or
 //! [`Validation::lm_key`] (NTLMv1 with LM key), then checks the MIC, key exchange, channel
 //! bindings, target name, timestamp, replay and reflection exactly as with a local hash;
-//! on [`PassThroughError::Refused`] it refuses with the DC's rule (logged; the peer sees
-//! "logon failure"); on [`PassThroughError::Unavailable`] it returns its own
+//! on [`PassThroughError::Refused`] it refuses with `Refusal::DcRefused` and the DC's rule (logged; the peer sees
+//! "logon failure"); on [`PassThroughError::Unavailable`] it returns `Refusal::DcUnavailable`, its own
 //! "DC unavailable" refusal (`BH` from the Squid helper, 503 from HTTP), never a bad
 //! password. Lockout then belongs to the DC: a pass-through server cannot tell a stale
 //! password from a wrong one (that needs the hashes), so its own lockout is off.

@@ -86,6 +86,31 @@ pub fn parse(
     Ok(parsed)
 }
 
+/// Takes every `--name VALUE` and `--name=VALUE` out of `args` (an option that may repeat,
+/// like `--dc`): its values in order, and the other arguments for [`parse`].
+pub fn take_repeated(args: &[String], name: &str) -> Result<(Vec<String>, Vec<String>), String> {
+    let (flag, prefix) = (format!("--{name}"), format!("--{name}="));
+    let (mut values, mut rest) = (Vec::new(), Vec::new());
+    let mut iter = args.iter();
+    while let Some(a) = iter.next() {
+        if a == "--" {
+            rest.push(a.clone());
+            rest.extend(iter.cloned());
+            break;
+        } else if *a == flag {
+            let value = iter
+                .next()
+                .ok_or_else(|| format!("option --{name} needs a value"))?;
+            values.push(value.clone());
+        } else if let Some(v) = a.strip_prefix(&prefix) {
+            values.push(v.to_string());
+        } else {
+            rest.push(a.clone());
+        }
+    }
+    Ok((values, rest))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,6 +131,18 @@ mod tests {
         assert_eq!(p.value("users"), Some("f"));
         assert!(p.flag("json") && !p.flag("help"));
         assert_eq!(p.positional, ["tok", "--x"]);
+    }
+
+    #[test]
+    fn repeated() {
+        let (dcs, rest) = take_repeated(
+            &strings(&["--dc", "a", "--level", "3", "--dc=b:1", "--", "--dc", "c"]),
+            "dc",
+        )
+        .unwrap();
+        assert_eq!(dcs, ["a", "b:1"]);
+        assert_eq!(rest, ["--level", "3", "--", "--dc", "c"]);
+        assert!(take_repeated(&strings(&["--dc"]), "dc").is_err());
     }
 
     #[test]

@@ -11,6 +11,7 @@
 
 mod args;
 mod client_helper;
+mod dc_args;
 mod dc_check;
 mod decode;
 mod hash;
@@ -27,6 +28,8 @@ ntlm: NTLM (MS-NLMP) tools
 
 usage:
   ntlm squid-helper --level N --users FILE [--preset dc|symmetric] [--domain NAME] [--computer NAME]
+  ntlm squid-helper --level N --dc HOST[:PORT] [--dc ...] --machine-account 'DOMAIN\\NAME$'
+                    (--machine-password-env VAR | --machine-password-file FILE)
   ntlm negotiate-helper --level N --users FILE [--audit-level N] [--preset dc|symmetric] [--domain NAME] [--computer NAME]
   ntlm client-helper --level N --user 'DOMAIN\\user' --password-env VAR [--workstation NAME]
   ntlm dc-check --dc HOST[:PORT] --machine-account 'DOMAIN\\NAME$' --machine-password-env VAR

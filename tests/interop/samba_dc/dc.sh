@@ -36,6 +36,9 @@ users)
     tool user setpassword 'WEB1$' --newpassword='Machine-Pass-1'
     tool user create alice 'Alice-Pass-1'
     tool user create erin 'Erin-Pass-1'       # wrong passwords, counted
+    tool user create grace 'Grace-Pass-1'     # wrong password through ServerContext pass-through
+    tool user create henry 'Henry-Pass-1'     # wrong password through squid-helper --dc
+    tool user create ivy 'Ivy-Pass-1'         # wrong password through http_server --dc
     tool user create dave 'Dave-Pass-1'       # locked out
     tool user create bob 'Bob-Pass-1'         # disabled
     tool user disable bob

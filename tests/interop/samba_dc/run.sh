@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # NTLM pass-through against a real Samba AD DC on loopback (issue 10): provisions a
 # throwaway domain CORP.EXAMPLE.COM into a temporary directory, creates the verifier's
-# computer account WEB1$ and test users, runs `ntlm dc-check` and tests/netlogon_dc.rs
-# against it, and stops the DC on exit. Needs root (port 135) and Debian's samba,
+# computer account WEB1$ and test users, runs `ntlm dc-check`, Samba's ntlm_auth client
+# through `ntlm squid-helper --dc` (squid_dc.py) and tests/netlogon_dc.rs against it, and stops the DC on exit. Needs root (port 135) and Debian's samba,
 # samba-ad-dc and samba-ad-provision, installed here when missing.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
@@ -30,7 +30,7 @@ say "users, computer account WEB1, lockout threshold"
 bash "$here/dc.sh" users "$dir"
 
 export NTLM_DC_MACHINE_PASSWORD='Machine-Pass-1' NTLM_DC_ALICE_PASSWORD='Alice-Pass-1' NTLM_DC_WRONG='not-the-password'
-cargo build -q --all-features --bin ntlm
+cargo build -q --all-features --bin ntlm --example http_server
 say "ntlm dc-check (expected to succeed)"
 timeout 60 target/debug/ntlm dc-check --dc 127.0.0.1 --machine-account 'CORP\WEB1$' \
     --machine-password-env NTLM_DC_MACHINE_PASSWORD --user 'CORP\alice' --password-env NTLM_DC_ALICE_PASSWORD \
@@ -44,6 +44,11 @@ if timeout 60 target/debug/ntlm dc-check --dc 127.0.0.1 --machine-account 'CORP\
 fi
 cat "$dir/dc-check-bad.out"
 grep -q 'NetrServerAuthenticate3 refused' "$dir/dc-check-bad.out"
+
+say "ntlm_auth through ntlm squid-helper --dc, curl --ntlm through http_server --dc"
+mkdir -p "$dir/work"
+NTLM="$PWD/target/debug/ntlm" HTTP_SERVER="$PWD/target/debug/examples/http_server" WORK="$dir/work" \
+    DC_DIR="$dir" timeout 300 python3 "$here/squid_dc.py"
 
 say "cargo test --test netlogon_dc against the DC"
 NTLM_DC_DIR="$dir" cargo test -q --all-features --test netlogon_dc -- --nocapture --test-threads=1
