@@ -521,12 +521,18 @@ impl<'a> Bind<'a> {
         let max_recv_frag = r.u16("max_recv_frag")?;
         let assoc_group_id = r.u32("assoc_group_id")?;
         let n = r.u8("n_context_elem")?;
-        r.take(3, "p_context_elem.reserved")?;
+        // Reserved bytes are zero (C706 §12.6.3.1): anything else is refused, so that
+        // encode stays the exact inverse of decode.
+        let reserved = r.u8("p_cont_list.reserved")?;
+        r.expect("p_cont_list.reserved", u32::from(reserved), 0)?;
+        let reserved2 = r.u16("p_cont_list.reserved2")?;
+        r.expect("p_cont_list.reserved2", u32::from(reserved2), 0)?;
         let mut contexts = Vec::new();
         for _ in 0..n {
             let context_id = r.u16("p_cont_id")?;
             let n_transfer = r.u8("n_transfer_syn")?;
-            r.u8("p_cont_elem.reserved")?;
+            let reserved = r.u8("p_cont_elem.reserved")?;
+            r.expect("p_cont_elem.reserved", u32::from(reserved), 0)?;
             let abstract_syntax = SyntaxId::read(r, "abstract_syntax")?;
             let mut transfer_syntaxes = Vec::new();
             for _ in 0..n_transfer {
@@ -575,7 +581,10 @@ impl<'a> BindAck<'a> {
         let pad = (HEADER_LEN + r.pos()).wrapping_neg() & 3;
         let sec_addr_pad = r.take(pad, "sec_addr padding")?;
         let n = r.u8("n_results")?;
-        r.take(3, "p_result_list.reserved")?;
+        let reserved = r.u8("p_result_list.reserved")?;
+        r.expect("p_result_list.reserved", u32::from(reserved), 0)?;
+        let reserved2 = r.u16("p_result_list.reserved2")?;
+        r.expect("p_result_list.reserved2", u32::from(reserved2), 0)?;
         let mut results = Vec::new();
         for _ in 0..n {
             results.push(ContextResult {
@@ -684,5 +693,22 @@ mod tests {
         assert!(Pdu::decode(&b).is_err());
         assert!(frame_length(&[5, 0, 0, 0, 0x10, 0, 0, 0, 8, 0], 100).is_err());
         assert!(frame_length(&[5, 0, 0, 0, 0x10, 0, 0, 0, 0xff, 0xff], 100).is_err());
+    }
+
+    /// Found by the netlogon_pdu fuzz target: a bind whose reserved2 byte was not zero
+    /// decoded, then encoded with zeros there. Reserved bytes other than zero are refused.
+    #[test]
+    fn nonzero_reserved_bytes_are_refused() {
+        let mut bind = vec![5, 0, 11, 3, 16, 0, 0, 0, 72, 0, 0, 0, 1, 0, 0, 0];
+        bind.extend_from_slice(&[208, 22, 208, 22, 0, 4, 0, 0, 0, 0, 0, 32]);
+        bind.extend_from_slice(&[5, 13, 2, 0, 8, 131, 175, 225, 31, 201, 8, 93, 164, 17, 145]);
+        bind.extend_from_slice(&[0, 43, 20, 160, 250, 3, 0, 0, 0, 4, 93, 136, 53, 130, 136]);
+        bind.extend_from_slice(&[226, 17, 159, 232, 8, 0, 43, 16, 72, 96, 2, 0, 0, 0]);
+        assert_eq!(bind.len(), 72);
+        let err = Pdu::decode(&bind).unwrap_err();
+        assert_eq!((err.field, err.offset), ("p_cont_list.reserved2", 28));
+        bind[27] = 0;
+        let pdu = Pdu::decode(&bind).expect("zero reserved bytes decode");
+        assert_eq!(pdu.encode(), bind);
     }
 }
