@@ -14,6 +14,9 @@ use std::time::SystemTime;
 use ntlm::http::claims::Claimed;
 use ntlm::http::spnego::{SpnegoRefusal, SpnegoServer, SpnegoStep};
 use ntlm::metrics::Metrics;
+
+// The reason sent to Squid: the same squashing as `squid-helper`, one function for both.
+use crate::squid::na_reason;
 use ntlm::policy::{LmCompatibilityLevel, PolicyRefusal, ServerPolicy, ServerPreset};
 use ntlm::server::{Authenticated, Refusal, ServerConfig, ServerContext};
 use ntlm::store::MemoryStore;
@@ -324,21 +327,6 @@ const REJECT_TOKEN: &str = "oQcwBaADCgEC";
 
 fn reject_token() -> String {
     REJECT_TOKEN.to_string()
-}
-
-/// The reason sent to Squid (which may show it to the client): the rule for protocol and
-/// policy refusals, nothing that tells whether an account exists or a password was close
-/// (the same squashing as `squid-helper`).
-fn na_reason(refusal: &Refusal) -> String {
-    match refusal {
-        Refusal::UnknownUser
-        | Refusal::AccountDisabled
-        | Refusal::BadPassword { .. }
-        | Refusal::StaleCredentials { .. }
-        | Refusal::LockedOut { .. }
-        | Refusal::LmV2Mismatch => "NT_STATUS_LOGON_FAILURE".into(),
-        other => other.to_string(),
-    }
 }
 
 #[cfg(test)]

@@ -318,7 +318,7 @@ fn pass_through(
 
 /// The reason sent to Squid: the rule for protocol and policy refusals; nothing that tells
 /// whether an account exists, is locked or had a nearly right password.
-fn na_reason(refusal: &Refusal) -> String {
+pub(crate) fn na_reason(refusal: &Refusal) -> String {
     match refusal {
         Refusal::UnknownUser
         | Refusal::AccountDisabled
