@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use ntlm::client::{split_user, ClientConfig, ClientContext};
-use ntlm::netlogon::{DcAddress, DcClient, DcConfig, MachineAccount, NetworkLogonRequest};
+use ntlm::netlogon::{DcClient, DcConfig, MachineAccount, NetworkLogonRequest};
 use ntlm::policy::{LmCompatibilityLevel, ServerPolicy};
 use ntlm::server::{ServerConfig, ServerContext};
 use ntlm::store::MemoryStore;
@@ -111,46 +111,15 @@ impl Setup {
         if dcs.is_empty() {
             return Err("missing required option --dc".into());
         }
-        let dcs = dcs
-            .iter()
-            .map(|d| {
-                d.parse::<DcAddress>()
-                    .map_err(|e| format!("--dc {d:?}: {e}"))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let account = parsed.required("machine-account")?;
-        let password = match (
-            parsed.value("machine-password-env"),
-            parsed.value("machine-password-file"),
-        ) {
-            (Some(var), None) => read_env(var)?,
-            (None, Some(file)) => {
-                let text = zeroize::Zeroizing::new(
-                    std::fs::read_to_string(file)
-                        .map_err(|e| format!("--machine-password-file {file:?}: {e}"))?,
-                );
-                Password::new(text.lines().next().unwrap_or(""))
-            }
-            _ => {
-                return Err(
-                    "give exactly one of --machine-password-env and --machine-password-file".into(),
-                )
-            }
-        };
-        let machine = MachineAccount::new(account, &password);
-        if machine.domain.is_empty() {
-            return Err("--machine-account: give the domain, e.g. 'CORP\\WEB1$'".into());
-        }
-        let mut config = DcConfig::new(dcs, machine);
+        // The same DC options as the verifying helpers, with dc-check's own `--timeout`.
+        let mut config = crate::dc_args::dc_config(parsed, dcs)?
+            .ok_or_else(|| "missing required option --dc".to_string())?;
         if let Some(t) = parsed.value("timeout") {
             let secs: u64 = t
                 .parse()
                 .map_err(|_| format!("--timeout: bad number {t:?}"))?;
             config.connect_timeout = Duration::from_secs(secs.max(1));
             config.call_timeout = Duration::from_secs(secs.max(1));
-        } else {
-            config.connect_timeout = Duration::from_secs(5);
-            config.call_timeout = Duration::from_secs(5);
         }
         let user = match (parsed.value("user"), parsed.value("password-env")) {
             (Some(u), Some(var)) => {
