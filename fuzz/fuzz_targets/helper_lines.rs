@@ -22,6 +22,9 @@ use ntlm::Password;
 #[path = "../../src/bin/ntlm/args.rs"]
 #[allow(dead_code)]
 mod args;
+#[path = "../../src/bin/ntlm/dc_args.rs"]
+#[allow(dead_code)]
+mod dc_args;
 #[path = "../../src/bin/ntlm/client_helper.rs"]
 #[allow(dead_code)]
 mod client_helper;
