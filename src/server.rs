@@ -597,12 +597,9 @@ impl ServerContext {
         Ok(bytes)
     }
 
-    /// Step 2: verifies the AUTHENTICATE. The context is finished either way.
-    pub fn accept(
-        &mut self,
-        authenticate: &[u8],
-        now: SystemTime,
-    ) -> Result<Authenticated, Refusal> {
+    /// Ends the challenged state for an AUTHENTICATE (the context is failed until it
+    /// succeeds) and tells the reflection guard this server is done with its challenge.
+    fn take_challenged(&mut self) -> Result<Pending, Refusal> {
         let pending = match std::mem::replace(&mut self.state, State::Failed) {
             State::Challenged(p) => p,
             _ => return Err(Refusal::OutOfOrder),
@@ -610,6 +607,16 @@ impl ServerContext {
         if let Some(guard) = &self.config.reflection_guard {
             guard.server_finished(&pending.server_challenge);
         }
+        Ok(pending)
+    }
+
+    /// Step 2: verifies the AUTHENTICATE. The context is finished either way.
+    pub fn accept(
+        &mut self,
+        authenticate: &[u8],
+        now: SystemTime,
+    ) -> Result<Authenticated, Refusal> {
+        let pending = self.take_challenged()?;
         let result = self.verify(&pending, authenticate, now);
         if result.is_ok() {
             self.state = State::Done;

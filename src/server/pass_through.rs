@@ -68,13 +68,7 @@ impl ServerContext {
         authenticate: &[u8],
         now: SystemTime,
     ) -> Result<PassThroughStep, Refusal> {
-        let pending = match std::mem::replace(&mut self.state, State::Failed) {
-            State::Challenged(p) => p,
-            _ => return Err(Refusal::OutOfOrder),
-        };
-        if let Some(guard) = &self.config.reflection_guard {
-            guard.server_finished(&pending.server_challenge);
-        }
+        let pending = self.take_challenged()?;
         let Screened {
             auth,
             flags,
