@@ -9,7 +9,8 @@
 //! its own account, or expect a retried setup). A channel that fails (I/O error, timeout, a bad seal,
 //! a status that says the DC no longer knows the channel) is dropped and a fresh one set
 //! up, so a DC restart costs one reconnection, not a process restart; a logon is retried
-//! once on a fresh channel only when it failed on a reused one.
+//! once on a fresh channel only when it failed on a reused one, and never after a timeout
+//! (the DC may have counted it).
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -228,7 +229,11 @@ impl DcClient {
                 Err(reason) => {
                     let dc = live.dc.clone();
                     *guard = None;
-                    if attempt == 1 || !reused {
+                    // A timed-out call may have reached the DC, which then counted a wrong
+                    // password: it is not sent again. A reused channel that fails at once
+                    // (the DC restarted and closed it) is retried on a fresh one.
+                    let may_have_arrived = matches!(reason, Unavailable::Timeout(_));
+                    if attempt == 1 || !reused || may_have_arrived {
                         return Err(unavailable((dc, reason)));
                     }
                 }
