@@ -21,9 +21,9 @@
 
 use std::time::SystemTime;
 
-use super::{
-    exported_key, Authenticated, Pending, Refusal, Screened, ServerContext, State, NAME_BUF,
-};
+use super::context::{Pending, Screened, State};
+use super::verify::{exported_key, NAME_BUF};
+use super::{Authenticated, Refusal, ServerContext};
 use crate::classify::ResponseKinds;
 use crate::crypto::Side;
 use crate::established::Established;
