@@ -50,6 +50,7 @@ pub mod guard;
 pub mod http;
 pub mod lockout;
 pub mod metrics;
+pub mod names;
 #[cfg(feature = "netlogon")]
 pub mod netlogon;
 pub mod policy;

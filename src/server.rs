@@ -46,3 +46,63 @@ pub use context::{Authenticated, ServerContext};
 #[cfg(feature = "netlogon")]
 pub use pass_through::PassThroughStep;
 pub use refusal::{ChannelBindingFailure, MicFailure, Refusal, ServerError};
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::SystemTime;
+
+    use super::{ServerConfig, ServerContext};
+    use crate::client::{ClientConfig, ClientContext};
+    use crate::crypto::Entropy;
+    use crate::policy::{LmCompatibilityLevel, ServerPolicy};
+    use crate::store::MemoryStore;
+    use crate::wire::{AuthenticateMessage, ChallengeMessage, NtlmV2Response};
+
+    /// A source yielding `seed, seed+1, ...` from the start of every draw.
+    fn counting(seed: u8) -> Entropy {
+        Arc::new(move |out: &mut [u8]| {
+            for (i, b) in out.iter_mut().enumerate() {
+                *b = seed.wrapping_add(i as u8);
+            }
+        })
+    }
+
+    /// One handshake with injected sources: the CHALLENGE's ServerChallenge and the
+    /// AUTHENTICATE's ClientChallenge; the logon must still verify.
+    fn challenges(server_seed: u8, client_seed: u8) -> ([u8; 8], [u8; 8]) {
+        let mut store = MemoryStore::new();
+        store.add_password("DOMAIN", "alice", "Secret1");
+        let policy = ServerPolicy::domain_controller(LmCompatibilityLevel::L5);
+        let mut config = ServerConfig::new(policy, store);
+        config.reflection_guard = None;
+        config.entropy = Some(counting(server_seed));
+        let mut server = ServerContext::new(Arc::new(config));
+        let mut client_config =
+            ClientConfig::new(LmCompatibilityLevel::L3, "DOMAIN", "alice", "Secret1");
+        client_config.reflection_guard = None;
+        client_config.entropy = Some(counting(client_seed));
+        let mut client = ClientContext::new(client_config);
+        let now = SystemTime::now();
+        let challenge = server.challenge(&client.negotiate().unwrap(), now).unwrap();
+        let authenticate = client.authenticate(&challenge, now).unwrap();
+        let server_challenge = ChallengeMessage::decode(&challenge)
+            .unwrap()
+            .server_challenge;
+        let auth = AuthenticateMessage::decode(&authenticate).unwrap();
+        let client_challenge = NtlmV2Response::decode(auth.nt_challenge_response)
+            .unwrap()
+            .client_challenge;
+        assert_eq!(server.accept(&authenticate, now).unwrap().user, "alice");
+        (server_challenge, client_challenge)
+    }
+
+    #[test]
+    fn injected_entropy_makes_both_challenges_deterministic() {
+        let (server, client) = challenges(0x10, 0xa0);
+        assert_eq!(server, [0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17]);
+        assert_eq!(client, [0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7]);
+        assert_eq!(challenges(0x10, 0xa0), (server, client));
+        assert_ne!(challenges(0x20, 0xb0), (server, client));
+    }
+}

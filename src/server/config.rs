@@ -5,7 +5,7 @@ use core::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::client::Entropy;
+use crate::crypto::Entropy;
 use crate::guard::{ReflectionGuard, ReplayCache};
 use crate::lockout::LockoutTracker;
 use crate::policy::ServerPolicy;
@@ -39,8 +39,9 @@ pub struct ServerConfig {
     pub dns_computer: String,
     /// The VERSION structure to send when the client asks for one.
     pub version: Option<Version>,
-    /// Random bytes for challenges; `None` uses [`crate::crypto::random_bytes`] (a
-    /// user-space ChaCha generator seeded from the operating system).
+    /// The random source of server challenges; `None` uses [`crate::crypto::fill_random`]
+    /// (`rand`'s thread-local ChaCha12, seeded and reseeded from the operating system; see
+    /// [`crate::crypto::Entropy`] for injecting one in tests).
     pub entropy: Option<Entropy>,
     /// The CHALLENGE encoded once for these names and version, patched per handshake.
     pub(super) challenge_cache: super::challenge::ChallengeCache,

@@ -188,10 +188,7 @@ impl ServerContext {
         };
         let flags = self.challenge_flags(message.flags);
         let mut server_challenge = [0u8; 8];
-        match &self.config.entropy {
-            Some(entropy) => entropy(&mut server_challenge),
-            None => crate::client::fill_random(&mut server_challenge),
-        }
+        crypto::fill_from(self.config.entropy.as_ref(), &mut server_challenge);
         let c = &self.config;
         // The fixed parts (names, TargetInfo, VERSION) were encoded once for this
         // configuration (MS-NLMP §3.2.5.1.1); the flags, challenge and timestamp go in here.

@@ -4,7 +4,8 @@
 use std::process::ExitCode;
 use std::time::SystemTime;
 
-use ntlm::client::{split_user, ClientConfig, ClientContext};
+use ntlm::client::{ClientConfig, ClientContext};
+use ntlm::names::split_user;
 use ntlm::policy::LmCompatibilityLevel;
 use ntlm::Password;
 
