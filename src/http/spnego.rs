@@ -38,11 +38,13 @@
 //! two agree.
 
 mod client;
+mod mechanism;
 mod mic;
 mod server;
 mod token;
 
 pub use client::{SpnegoClient, SpnegoClientError};
+pub use mechanism::Mechanism;
 pub use mic::{mech_list_mic, verify_mech_list_mic};
 pub use server::{SpnegoRefusal, SpnegoServer, SpnegoStep};
 pub use token::{

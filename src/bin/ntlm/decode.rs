@@ -5,10 +5,10 @@ use std::fmt::Write as _;
 use std::io;
 use std::process::ExitCode;
 
-use der::asn1::ObjectIdentifier;
 use ntlm::classify::classify;
 use ntlm::classify::NtKind;
 use ntlm::explain::{acceptance_by_level_for, describe_lm, describe_nt, LevelVerdict};
+use ntlm::http::spnego::Mechanism as ObjectIdentifier;
 use ntlm::http::spnego::{
     mech_label, mech_name, NegState, NegTokenInit, NegTokenResp, NegotiationToken,
 };
@@ -960,7 +960,7 @@ mod tests {
     #[test]
     fn mech_names_and_neg_states() {
         assert_eq!(mech_label(&NTLM_OID), "NTLM (1.3.6.1.4.1.311.2.2.10)");
-        let other = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.311.2.2.30");
+        let other: ObjectIdentifier = "1.3.6.1.4.1.311.2.2.30".parse().unwrap();
         assert_eq!(mech_label(&other), "1.3.6.1.4.1.311.2.2.30");
         assert_eq!(
             mech_json(&other).to_json(),

@@ -3,8 +3,7 @@
 use core::fmt;
 use std::time::SystemTime;
 
-use der::asn1::ObjectIdentifier;
-
+use super::mechanism::Mechanism;
 use super::mic::{mech_list_mic, verify_mech_list_mic};
 use super::token::{
     mech_type_list_der, NegState, NegTokenInit, NegTokenResp, NegotiationToken, SpnegoError,
@@ -63,7 +62,7 @@ enum ClientState {
 /// The initiator: NTLM inside SPNEGO.
 pub struct SpnegoClient {
     ntlm: ClientContext,
-    mech_types: Vec<ObjectIdentifier>,
+    mech_types: Vec<Mechanism>,
     state: ClientState,
     mutual: bool,
 }

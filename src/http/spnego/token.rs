@@ -3,17 +3,18 @@
 
 use core::fmt;
 
+use super::Mechanism;
 use der::asn1::{BitString, ObjectIdentifier, OctetString};
 use der::{Any, AnyRef, Decode, Encode, Enumerated, Sequence, Tag, TagNumber, Tagged};
 
 /// SPNEGO, `1.3.6.1.5.5.2`.
-pub const SPNEGO_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.2");
+pub const SPNEGO_OID: Mechanism = Mechanism::SPNEGO;
 /// NTLMSSP, `1.3.6.1.4.1.311.2.2.10`.
-pub const NTLM_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.311.2.2.10");
+pub const NTLM_OID: Mechanism = Mechanism::NTLM;
 /// Kerberos 5, `1.2.840.113554.1.2.2` (named in errors and offered lists only).
-pub const KERBEROS_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113554.1.2.2");
+pub const KERBEROS_OID: Mechanism = Mechanism::KERBEROS;
 /// Microsoft's legacy Kerberos OID, `1.2.840.48018.1.2.2`.
-pub const MS_KERBEROS_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.48018.1.2.2");
+pub const MS_KERBEROS_OID: Mechanism = Mechanism::MS_KERBEROS;
 
 /// The first NTLM bytes, "NTLMSSP\0": a raw NTLM token where SPNEGO was expected.
 pub const NTLMSSP_SIGNATURE: &[u8; 8] = b"NTLMSSP\0";
@@ -36,7 +37,7 @@ pub enum NegState {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NegTokenInit {
     /// `mechTypes`: the initiator's mechanisms, most preferred first.
-    pub mech_types: Vec<ObjectIdentifier>,
+    pub mech_types: Vec<Mechanism>,
     /// `reqFlags` (deprecated, kept as received).
     pub req_flags: Option<Vec<u8>>,
     /// `mechToken`: the optimistic token of the first mechanism.
@@ -51,7 +52,7 @@ pub struct NegTokenResp {
     /// `negState`.
     pub neg_state: Option<NegState>,
     /// `supportedMech`: the mechanism the acceptor chose (first reply only).
-    pub supported_mech: Option<ObjectIdentifier>,
+    pub supported_mech: Option<Mechanism>,
     /// `responseToken`: the mechanism's token.
     pub response_token: Option<Vec<u8>>,
     /// `mechListMIC`.
@@ -98,6 +99,13 @@ pub enum SpnegoError {
         /// The `der` crate's description.
         detail: String,
     },
+    /// Not a valid OBJECT IDENTIFIER ([`Mechanism`]'s `FromStr` and `from_der_content`).
+    Oid {
+        /// What was given: the dotted text, or the contents octets in hex.
+        text: String,
+        /// The `der` crate's description.
+        detail: String,
+    },
 }
 
 impl fmt::Display for SpnegoError {
@@ -113,6 +121,7 @@ impl fmt::Display for SpnegoError {
             ),
             Self::Empty => f.write_str("empty SPNEGO token"),
             Self::Encode { part, detail } => write!(f, "cannot encode SPNEGO {part}: {detail}"),
+            Self::Oid { text, detail } => write!(f, "invalid OBJECT IDENTIFIER {text}: {detail}"),
         }
     }
 }
@@ -197,7 +206,7 @@ impl NegTokenInit {
             None => None,
         };
         InitDer {
-            mech_types: Some(self.mech_types.clone()),
+            mech_types: Some(to_oids(&self.mech_types)?),
             req_flags: self
                 .req_flags
                 .as_ref()
@@ -215,7 +224,7 @@ impl NegTokenResp {
     fn to_der_inner(&self) -> Result<Vec<u8>, der::Error> {
         RespDer {
             neg_state: self.neg_state,
-            supported_mech: self.supported_mech,
+            supported_mech: self.supported_mech.map(Mechanism::to_oid).transpose()?,
             response_token: octets(&self.response_token)?,
             mech_list_mic: octets(&self.mech_list_mic)?,
         }
@@ -234,7 +243,9 @@ impl NegotiationToken {
         match self {
             Self::Init(init) => {
                 let inner = init.to_der_inner().map_err(encode_err("NegTokenInit"))?;
-                let mut body = SPNEGO_OID
+                let mut body = Mechanism::SPNEGO
+                    .to_oid()
+                    .map_err(encode_err("InitialContextToken thisMech"))?
                     .to_der()
                     .map_err(encode_err("InitialContextToken thisMech"))?;
                 body.extend_from_slice(&wrap(context(0), inner, "NegotiationToken")?);
@@ -262,7 +273,7 @@ impl NegotiationToken {
                 let outer = AnyRef::from_der(bytes).map_err(der_err("InitialContextToken"))?;
                 let (mech, rest) = ObjectIdentifier::from_der_partial(outer.value())
                     .map_err(der_err("InitialContextToken thisMech"))?;
-                if mech != SPNEGO_OID {
+                if Mechanism::from_oid(&mech) != Mechanism::SPNEGO {
                     return Err(SpnegoError::NotSpnego {
                         mech: mech.to_string(),
                     });
@@ -289,7 +300,12 @@ impl NegotiationToken {
                     }
                 }
                 Ok(Self::Init(NegTokenInit {
-                    mech_types: raw.mech_types.unwrap_or_default(),
+                    mech_types: raw
+                        .mech_types
+                        .unwrap_or_default()
+                        .iter()
+                        .map(Mechanism::from_oid)
+                        .collect(),
                     req_flags: raw.req_flags.map(|b| b.raw_bytes().to_vec()),
                     mech_token: raw.mech_token.map(|o| o.into_bytes().into_vec()),
                     mech_list_mic,
@@ -302,7 +318,7 @@ impl NegotiationToken {
                 let raw = RespDer::from_der(any.value()).map_err(der_err("NegTokenResp"))?;
                 Ok(Self::Resp(NegTokenResp {
                     neg_state: raw.neg_state,
-                    supported_mech: raw.supported_mech,
+                    supported_mech: raw.supported_mech.as_ref().map(Mechanism::from_oid),
                     response_token: raw.response_token.map(|o| o.into_bytes().into_vec()),
                     mech_list_mic: raw.mech_list_mic.map(|o| o.into_bytes().into_vec()),
                 }))
@@ -319,37 +335,35 @@ impl NegotiationToken {
 /// # Errors
 /// [`SpnegoError::Encode`] when the `der` crate refuses the list: never a MIC over an
 /// empty list.
-pub fn mech_type_list_der(mechs: &[ObjectIdentifier]) -> Result<Vec<u8>, SpnegoError> {
-    mechs.to_vec().to_der().map_err(encode_err("MechTypeList"))
+pub fn mech_type_list_der(mechs: &[Mechanism]) -> Result<Vec<u8>, SpnegoError> {
+    to_oids(mechs)
+        .and_then(|oids| oids.to_der())
+        .map_err(encode_err("MechTypeList"))
 }
 
-pub(super) fn oid_names(oids: &[ObjectIdentifier]) -> Vec<String> {
-    oids.iter().map(mech_label).collect()
+fn to_oids(mechs: &[Mechanism]) -> Result<Vec<ObjectIdentifier>, der::Error> {
+    mechs.iter().map(|m| m.to_oid()).collect()
 }
 
-/// A mechanism OID for people: `NTLM (1.3.6.1.4.1.311.2.2.10)` for one [`mech_name`]
-/// names, the dotted OID otherwise.
-pub fn mech_label(oid: &ObjectIdentifier) -> String {
-    match mech_name(oid) {
-        Some(name) => format!("{name} ({oid})"),
-        None => oid.to_string(),
-    }
+pub(super) fn oid_names(oids: &[Mechanism]) -> Vec<String> {
+    oids.iter().map(Mechanism::label).collect()
 }
 
-/// The name of a mechanism OID SPNEGO peers offer beside NTLM (RFC 4178 mechTypes), or
-/// `None` for one this crate does not name.
+/// A mechanism for people: `NTLM (1.3.6.1.4.1.311.2.2.10)` for one [`mech_name`] names,
+/// the dotted OID otherwise ([`Mechanism::label`]).
+pub fn mech_label(mech: &Mechanism) -> String {
+    mech.label()
+}
+
+/// The name of a mechanism SPNEGO peers offer beside NTLM (RFC 4178 mechTypes), or `None`
+/// for one this crate does not name ([`Mechanism::name`]).
 ///
 /// ```
 /// use ntlm::http::spnego::{mech_name, NTLM_OID};
 /// assert_eq!(mech_name(&NTLM_OID), Some("NTLM"));
 /// ```
-pub fn mech_name(oid: &ObjectIdentifier) -> Option<&'static str> {
-    match *oid {
-        NTLM_OID => Some("NTLM"),
-        KERBEROS_OID => Some("Kerberos"),
-        MS_KERBEROS_OID => Some("MS Kerberos"),
-        _ => None,
-    }
+pub fn mech_name(mech: &Mechanism) -> Option<&'static str> {
+    mech.name()
 }
 
 #[cfg(test)]
