@@ -43,6 +43,8 @@ mod verify;
 
 pub use config::ServerConfig;
 pub use context::{Authenticated, ServerContext};
+#[cfg(all(test, feature = "netlogon"))]
+pub(crate) use pass_through::validation_for;
 #[cfg(feature = "netlogon")]
 pub use pass_through::PassThroughStep;
 pub use refusal::{ChannelBindingFailure, MicFailure, Refusal, ServerError};

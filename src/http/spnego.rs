@@ -46,6 +46,8 @@ mod token;
 pub use client::{SpnegoClient, SpnegoClientError};
 pub use mechanism::Mechanism;
 pub use mic::{mech_list_mic, verify_mech_list_mic};
+#[cfg(feature = "netlogon")]
+pub use server::SpnegoPassThroughStep;
 pub use server::{SpnegoRefusal, SpnegoServer, SpnegoStep};
 pub use token::{
     mech_label, mech_name, mech_type_list_der, NegState, NegTokenInit, NegTokenResp,

@@ -11,6 +11,8 @@ use crate::server::{Authenticated, Refusal, ServerConfig, ServerContext, ServerE
 
 use super::{Scheme, Target};
 use crate::http::header::{encode_token, parse_credentials, HeaderError, DEFAULT_MAX_HEADER_LEN};
+#[cfg(feature = "netlogon")]
+use crate::http::spnego::SpnegoPassThroughStep;
 use crate::http::spnego::{SpnegoRefusal, SpnegoServer, SpnegoStep};
 
 /// Server options.
@@ -136,6 +138,9 @@ enum ServerState {
     /// Pass-through: the AUTHENTICATE went to the DC; its answer is awaited.
     #[cfg(feature = "netlogon")]
     AwaitingDc(Scheme, ServerContext),
+    /// Pass-through under Negotiate: the SPNEGO acceptor waits for the DC's answer.
+    #[cfg(feature = "netlogon")]
+    AwaitingDcSpnego(SpnegoServer),
     Spnego(SpnegoServer),
     Authenticated(Arc<Principal>),
 }
@@ -344,10 +349,11 @@ pub enum PassThroughDecision {
     AskDc(crate::netlogon::NetworkLogonRequest),
 }
 
-/// Pass-through (MS-APDS §3.1.5.2), sans-IO: the NTLM AUTHENTICATE of a raw NTLM handshake
-/// is verified by the DC ([`ServerContext::begin_pass_through`]). SPNEGO (Negotiate
-/// wrapping NTLM) is not passed through: offer only [`Scheme::Ntlm`] on a pass-through
-/// server (a raw NTLMSSP token under `Negotiate` is passed through too).
+/// Pass-through (MS-APDS §3.1.5.2), sans-IO: the NTLM AUTHENTICATE is verified by the DC,
+/// whether it comes raw (`NTLM`, or a raw NTLMSSP token under `Negotiate`:
+/// [`ServerContext::begin_pass_through`]) or inside SPNEGO (`Negotiate`:
+/// [`SpnegoServer::step_pass_through`], the mechListMIC then checked and made with the
+/// session key derived from the DC's).
 #[cfg(feature = "netlogon")]
 impl ServerAuth {
     /// [`Self::on_request`], except that an AUTHENTICATE answering this connection's
@@ -358,35 +364,58 @@ impl ServerAuth {
         now: SystemTime,
     ) -> PassThroughDecision {
         use crate::server::PassThroughStep;
-        let authenticate = authorization.first().and_then(|value| {
-            let c = parse_credentials(value.as_ref(), self.options.max_header_len).ok()?;
-            let scheme = Scheme::parse(&c.scheme).filter(|s| self.options.schemes.contains(s))?;
-            let raw_authenticate = c.token.starts_with(crate::http::spnego::NTLMSSP_SIGNATURE)
-                && c.token.get(8) == Some(&3);
-            match &self.state {
-                ServerState::Ntlm(s, _) if *s == scheme && raw_authenticate => {
-                    Some((scheme, c.token))
-                }
-                _ => None,
-            }
-        });
-        let Some((scheme, token)) = authenticate else {
+        let Some((scheme, token)) = self.pass_through_token(authorization) else {
             return PassThroughDecision::Decided(self.on_request(authorization, now));
         };
-        let ServerState::Ntlm(_, mut ctx) = std::mem::replace(&mut self.state, ServerState::Idle)
-        else {
-            return PassThroughDecision::Decided(self.initial(None));
-        };
-        match ctx.begin_pass_through(&token, now) {
-            Ok(PassThroughStep::AskDc(request)) => {
-                self.state = ServerState::AwaitingDc(scheme, ctx);
-                PassThroughDecision::AskDc(request)
-            }
-            Ok(PassThroughStep::Accepted(logon)) => {
-                PassThroughDecision::Decided(self.serve(scheme, &logon, None))
-            }
-            Err(r) => PassThroughDecision::Decided(self.initial(Some(ServerAuthRefusal::Ntlm(r)))),
+        match std::mem::replace(&mut self.state, ServerState::Idle) {
+            ServerState::Ntlm(_, mut ctx) => match ctx.begin_pass_through(&token, now) {
+                Ok(PassThroughStep::AskDc(request)) => {
+                    self.state = ServerState::AwaitingDc(scheme, ctx);
+                    PassThroughDecision::AskDc(request)
+                }
+                Ok(PassThroughStep::Accepted(logon)) => {
+                    PassThroughDecision::Decided(self.serve(scheme, &logon, None))
+                }
+                Err(r) => {
+                    PassThroughDecision::Decided(self.initial(Some(ServerAuthRefusal::Ntlm(r))))
+                }
+            },
+            ServerState::Spnego(mut spnego) => match spnego.step_pass_through(&token, now) {
+                Ok(SpnegoPassThroughStep::Continue(reply)) => {
+                    self.state = ServerState::Spnego(spnego);
+                    PassThroughDecision::Decided(self.reply(Scheme::Negotiate, &reply))
+                }
+                Ok(SpnegoPassThroughStep::AskDc(request)) => {
+                    self.state = ServerState::AwaitingDcSpnego(spnego);
+                    PassThroughDecision::AskDc(request)
+                }
+                Ok(SpnegoPassThroughStep::Done { logon, token }) => {
+                    PassThroughDecision::Decided(self.serve(Scheme::Negotiate, &logon, Some(token)))
+                }
+                Err(r) => {
+                    PassThroughDecision::Decided(self.initial(Some(ServerAuthRefusal::Spnego(r))))
+                }
+            },
+            _ => PassThroughDecision::Decided(self.initial(None)),
         }
+    }
+
+    /// The token of a request that continues this connection's handshake towards the DC:
+    /// a raw AUTHENTICATE answering a raw NTLM CHALLENGE, or a `NegTokenResp` on a SPNEGO
+    /// handshake. Anything else is decided by [`Self::on_request`].
+    fn pass_through_token(&self, authorization: &[impl AsRef<[u8]>]) -> Option<(Scheme, Vec<u8>)> {
+        let value = authorization.first()?;
+        let c = parse_credentials(value.as_ref(), self.options.max_header_len).ok()?;
+        let scheme = Scheme::parse(&c.scheme).filter(|s| self.options.schemes.contains(s))?;
+        let raw = c.token.starts_with(crate::http::spnego::NTLMSSP_SIGNATURE);
+        let continues = match &self.state {
+            ServerState::Ntlm(s, _) => *s == scheme && raw && c.token.get(8) == Some(&3),
+            ServerState::Spnego(_) => {
+                scheme == Scheme::Negotiate && !raw && c.token.first() == Some(&0xa1)
+            }
+            _ => false,
+        };
+        continues.then_some((scheme, c.token))
     }
 
     /// The DC's answer to the request [`Self::on_request_pass_through`] yielded: served as
@@ -404,9 +433,118 @@ impl ServerAuth {
                     Err(r) => self.initial(Some(ServerAuthRefusal::Ntlm(r))),
                 }
             }
+            ServerState::AwaitingDcSpnego(mut spnego) => {
+                match spnego.complete_pass_through(answer, now) {
+                    Ok(SpnegoStep::Done { logon, token }) => {
+                        self.serve(Scheme::Negotiate, &logon, Some(token))
+                    }
+                    Ok(SpnegoStep::Continue(_)) => self.initial(Some(
+                        ServerAuthRefusal::UnexpectedMessage("a SPNEGO token after the DC answer"),
+                    )),
+                    // The NTLM rule (the DC's refusal or unavailability above all) is
+                    // reported as for raw NTLM, whichever scheme carried it.
+                    Err(SpnegoRefusal::Ntlm(r)) => self.initial(Some(ServerAuthRefusal::Ntlm(r))),
+                    Err(r) => self.initial(Some(ServerAuthRefusal::Spnego(r))),
+                }
+            }
             _ => self.initial(Some(ServerAuthRefusal::UnexpectedMessage(
                 "a DC answer without a pass-through request",
             ))),
         }
+    }
+}
+
+#[cfg(all(test, feature = "netlogon"))]
+mod tests {
+    use super::*;
+    use crate::client::{ClientConfig, ClientContext};
+    use crate::http::header::decode_token;
+    use crate::http::spnego::SpnegoClient;
+    use crate::netlogon::{PassThroughError, Unavailable};
+    use crate::policy::{LmCompatibilityLevel, ServerPolicy};
+    use crate::store::MemoryStore;
+
+    fn server() -> ServerAuth {
+        let policy = ServerPolicy::domain_controller(LmCompatibilityLevel::L5);
+        let mut config = ServerConfig::new(policy, MemoryStore::new());
+        config.reflection_guard = None;
+        ServerAuth::new(Arc::new(config), ServerAuthOptions::default())
+    }
+
+    fn client() -> SpnegoClient {
+        let mut config = ClientConfig::new(LmCompatibilityLevel::L3, "CORP", "alice", "Secret1");
+        config.reflection_guard = None;
+        SpnegoClient::new(ClientContext::new(config))
+    }
+
+    fn negotiate(token: &[u8]) -> Vec<String> {
+        vec![format!("Negotiate {}", encode_token(token))]
+    }
+
+    /// The token of a `Negotiate <token>` header value.
+    fn token_of(value: &str) -> Vec<u8> {
+        decode_token(value.strip_prefix("Negotiate ").expect("a Negotiate value")).unwrap()
+    }
+
+    /// Up to the DC request: the client and the connection awaiting the DC.
+    fn up_to_dc(
+        now: SystemTime,
+    ) -> (
+        SpnegoClient,
+        ServerAuth,
+        crate::netlogon::NetworkLogonRequest,
+    ) {
+        let (mut client, mut server) = (client(), server());
+        let init = negotiate(&client.initial_token().unwrap());
+        let challenge = match server.on_request_pass_through(&init, now) {
+            PassThroughDecision::Decided(ServerDecision::Challenge { headers, .. }) => {
+                token_of(&headers[0].1)
+            }
+            other => panic!("expected the CHALLENGE, got {other:?}"),
+        };
+        let authenticate = negotiate(&client.step(&challenge, now).unwrap());
+        match server.on_request_pass_through(&authenticate, now) {
+            PassThroughDecision::AskDc(request) => (client, server, request),
+            other => panic!("expected a DC request, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn negotiate_is_passed_through() {
+        let now = SystemTime::now();
+        let (mut client, mut server, request) = up_to_dc(now);
+        let answer = Ok(crate::server::validation_for(&request, "Secret1"));
+        match server.on_dc_answer(answer, now) {
+            ServerDecision::Serve {
+                principal,
+                header: Some((_, last)),
+                fresh: true,
+            } => {
+                assert_eq!(principal.qualified(), "CORP\\Alice");
+                assert_eq!(principal.scheme, Scheme::Negotiate);
+                client.finish(&token_of(&last)).unwrap();
+                assert!(client.server_verified());
+            }
+            other => panic!("expected Serve with a final token, got {other:?}"),
+        }
+        assert_eq!(server.handshakes(), 1);
+    }
+
+    #[test]
+    fn negotiate_dc_unavailable_is_reported_as_the_ntlm_rule() {
+        let now = SystemTime::now();
+        let (_, mut server, _) = up_to_dc(now);
+        let answer = Err(PassThroughError::Unavailable {
+            dc: "dc1:445".into(),
+            reason: Unavailable::NoDc,
+        });
+        match server.on_dc_answer(answer, now) {
+            ServerDecision::Challenge {
+                refusal: Some(ServerAuthRefusal::Ntlm(Refusal::DcUnavailable { dc, .. })),
+                ..
+            } => assert_eq!(dc, "dc1:445"),
+            other => panic!("expected DcUnavailable, got {other:?}"),
+        }
+        assert!(server.principal().is_none());
     }
 }

@@ -12,6 +12,11 @@ use crate::crypto::Side;
 use crate::server::{Authenticated, Refusal, ServerConfig, ServerContext, ServerError};
 use crate::wire::NegotiateFlags as F;
 
+#[cfg(feature = "netlogon")]
+mod pass_through;
+#[cfg(feature = "netlogon")]
+pub use pass_through::SpnegoPassThroughStep;
+
 /// Why an acceptor refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SpnegoRefusal {
@@ -80,6 +85,12 @@ enum ServerState {
     /// NTLM was not the first mechanism: waiting for the NTLM NEGOTIATE.
     WaitNegotiate,
     Challenged,
+    /// Pass-through: the AUTHENTICATE went to the DC; `mech_list_mic` is the initiator's,
+    /// checked once the DC's session key is known.
+    #[cfg(feature = "netlogon")]
+    AwaitingDc {
+        mech_list_mic: Option<Vec<u8>>,
+    },
     Done,
     Failed,
 }
@@ -168,33 +179,7 @@ impl SpnegoServer {
                     .ntlm
                     .accept(&authenticate, now)
                     .map_err(SpnegoRefusal::Ntlm)?;
-                let est = &logon.established;
-                let signing = est.flags().contains(F::NEGOTIATE_SIGN);
-                let reply_mic = match resp.mech_list_mic {
-                    Some(mic) => {
-                        if !verify_mech_list_mic(est, Side::Client, &self.mech_types, &mic) {
-                            return Err(SpnegoRefusal::BadMechListMic);
-                        }
-                        Some(mech_list_mic(est, Side::Server, &self.mech_types).to_vec())
-                    }
-                    None if self.request_mic || (logon.mic_verified && signing) => {
-                        return Err(SpnegoRefusal::MissingMechListMic)
-                    }
-                    None => None,
-                };
-                self.state = ServerState::Done;
-                let token = NegotiationToken::Resp(NegTokenResp {
-                    neg_state: Some(NegState::AcceptCompleted),
-                    supported_mech: None,
-                    response_token: None,
-                    mech_list_mic: reply_mic,
-                })
-                .encode()
-                .map_err(SpnegoRefusal::Encode)?;
-                Ok(SpnegoStep::Done {
-                    logon: Box::new(logon),
-                    token,
-                })
+                self.finish(logon, resp.mech_list_mic)
             }
             (ServerState::Start, NegotiationToken::Resp(_)) => Err(SpnegoRefusal::OutOfOrder(
                 "NegTokenResp before any NegTokenInit",
@@ -202,10 +187,52 @@ impl SpnegoServer {
             (_, NegotiationToken::Init(_)) => Err(SpnegoRefusal::OutOfOrder(
                 "a second NegTokenInit on one context",
             )),
+            #[cfg(feature = "netlogon")]
+            (ServerState::AwaitingDc { .. }, _) => {
+                Err(SpnegoRefusal::OutOfOrder("a token while the DC is asked"))
+            }
             (ServerState::Done, _) | (ServerState::Failed, _) => Err(SpnegoRefusal::OutOfOrder(
                 "a token after the context finished",
             )),
         }
+    }
+
+    /// The NTLM logon is decided (locally or by the DC): checks the initiator's mechListMIC
+    /// with the established session key, requires one when it must be there (see the
+    /// [module docs](super)), and encodes the final `accept-completed` token, with the
+    /// acceptor's own mechListMIC when the initiator sent one.
+    fn finish(
+        &mut self,
+        logon: Authenticated,
+        mech_list_mic_sent: Option<Vec<u8>>,
+    ) -> Result<SpnegoStep, SpnegoRefusal> {
+        let est = &logon.established;
+        let signing = est.flags().contains(F::NEGOTIATE_SIGN);
+        let reply_mic = match mech_list_mic_sent {
+            Some(mic) => {
+                if !verify_mech_list_mic(est, Side::Client, &self.mech_types, &mic) {
+                    return Err(SpnegoRefusal::BadMechListMic);
+                }
+                Some(mech_list_mic(est, Side::Server, &self.mech_types).to_vec())
+            }
+            None if self.request_mic || (logon.mic_verified && signing) => {
+                return Err(SpnegoRefusal::MissingMechListMic)
+            }
+            None => None,
+        };
+        self.state = ServerState::Done;
+        let token = NegotiationToken::Resp(NegTokenResp {
+            neg_state: Some(NegState::AcceptCompleted),
+            supported_mech: None,
+            response_token: None,
+            mech_list_mic: reply_mic,
+        })
+        .encode()
+        .map_err(SpnegoRefusal::Encode)?;
+        Ok(SpnegoStep::Done {
+            logon: Box::new(logon),
+            token,
+        })
     }
 
     fn challenge(
