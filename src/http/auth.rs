@@ -57,6 +57,7 @@ pub use server::{Principal, ServerAuth, ServerAuthOptions, ServerAuthRefusal, Se
 
 /// An HTTP authentication scheme this crate speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Scheme {
     /// `Negotiate` (RFC 4559): NTLM inside SPNEGO.
     Negotiate,
@@ -92,6 +93,7 @@ impl fmt::Display for Scheme {
 
 /// Who is authenticating the client: the origin server or a proxy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Target {
     /// 401, `WWW-Authenticate`, `Authorization`.
     #[default]

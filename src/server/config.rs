@@ -13,6 +13,7 @@ use crate::store::CredentialStore;
 use crate::wire::Version;
 
 /// Everything a server needs; shared by all its contexts through an `Arc`.
+#[non_exhaustive]
 pub struct ServerConfig {
     /// What is accepted.
     pub policy: ServerPolicy,

@@ -26,6 +26,7 @@ use crate::wire::{
 
 /// A successful logon.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Authenticated {
     /// The account name as stored (empty for anonymous).
     pub user: String,

@@ -10,6 +10,7 @@ use crate::policy::PolicyRefusal;
 
 /// Why a server context could not produce a CHALLENGE.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ServerError {
     /// `challenge` called twice, or after `accept`.
     OutOfOrder(&'static str),
@@ -33,10 +34,19 @@ impl fmt::Display for ServerError {
     }
 }
 
-impl std::error::Error for ServerError {}
+impl std::error::Error for ServerError {
+    /// The error this one wraps, when it wraps one.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Malformed(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 /// How a MIC check failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum MicFailure {
     /// MsvAvFlags announces a MIC but the message has no MIC field ("drop the MIC").
     Missing,
@@ -48,6 +58,7 @@ pub enum MicFailure {
 
 /// How a channel-binding check failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ChannelBindingFailure {
     /// The client sent bindings that differ from the connection's.
     Mismatch,
@@ -230,4 +241,12 @@ impl fmt::Display for Refusal {
     }
 }
 
-impl std::error::Error for Refusal {}
+impl std::error::Error for Refusal {
+    /// The error this one wraps, when it wraps one.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Malformed(e) => Some(e),
+            _ => None,
+        }
+    }
+}

@@ -33,8 +33,29 @@ impl Default for ClientAuthOptions {
     }
 }
 
+impl ClientAuthOptions {
+    /// Server or proxy authentication.
+    pub fn with_target(mut self, target: Target) -> Self {
+        self.target = target;
+        self
+    }
+
+    /// The schemes, most preferred first.
+    pub fn with_schemes(mut self, schemes: Vec<Scheme>) -> Self {
+        self.schemes = schemes;
+        self
+    }
+
+    /// The limit on the authentication headers of one message, in bytes.
+    pub fn with_max_header_len(mut self, max_header_len: usize) -> Self {
+        self.max_header_len = max_header_len;
+        self
+    }
+}
+
 /// Which of the client's messages the server refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum HandshakeStep {
     /// The NEGOTIATE (the server answered it without a CHALLENGE: a bare challenge of the
     /// scheme again, or none of it).
@@ -54,6 +75,7 @@ impl fmt::Display for HandshakeStep {
 
 /// How a client handshake failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ClientAuthError {
     /// The server answered `step` with 401/407 (after the AUTHENTICATE: wrong password,
     /// unknown user, or a policy of the server; NTLM does not say which).
@@ -133,7 +155,17 @@ impl fmt::Display for ClientAuthError {
     }
 }
 
-impl std::error::Error for ClientAuthError {}
+impl std::error::Error for ClientAuthError {
+    /// The error this one wraps, when it wraps one.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Header(e) => Some(e),
+            Self::Ntlm(e) => Some(e),
+            Self::Spnego(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 /// What a client does next.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -151,6 +183,7 @@ pub enum ClientStep {
 
 /// A handshake that ended with a response other than 401/407.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Completed {
     /// The scheme used; `None` when no authentication was asked for.
     pub scheme: Option<Scheme>,

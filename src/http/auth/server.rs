@@ -36,8 +36,29 @@ impl Default for ServerAuthOptions {
     }
 }
 
+impl ServerAuthOptions {
+    /// Server or proxy authentication.
+    pub fn with_target(mut self, target: Target) -> Self {
+        self.target = target;
+        self
+    }
+
+    /// The schemes, most preferred first.
+    pub fn with_schemes(mut self, schemes: Vec<Scheme>) -> Self {
+        self.schemes = schemes;
+        self
+    }
+
+    /// The limit on the authentication headers of one message, in bytes.
+    pub fn with_max_header_len(mut self, max_header_len: usize) -> Self {
+        self.max_header_len = max_header_len;
+        self
+    }
+}
+
 /// Who a connection is authenticated as.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Principal {
     /// The scheme used.
     pub scheme: Scheme,
@@ -78,6 +99,7 @@ impl Principal {
 
 /// Why a server refused a request's credentials (for the log; the client only sees 401).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ServerAuthRefusal {
     /// The `Authorization` value was oversized or malformed.
     Header(HeaderError),
@@ -107,7 +129,18 @@ impl fmt::Display for ServerAuthRefusal {
     }
 }
 
-impl std::error::Error for ServerAuthRefusal {}
+impl std::error::Error for ServerAuthRefusal {
+    /// The error this one wraps, when it wraps one.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Header(e) => Some(e),
+            Self::Negotiate(e) => Some(e),
+            Self::Ntlm(e) => Some(e),
+            Self::Spnego(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 /// What a server does with a request.
 #[derive(Debug)]

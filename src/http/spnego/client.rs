@@ -15,6 +15,7 @@ use crate::wire::NegotiateFlags as F;
 
 /// Why an initiator could not go on.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SpnegoClientError {
     /// The acceptor's token is not SPNEGO.
     Malformed(SpnegoError),
@@ -50,7 +51,16 @@ impl fmt::Display for SpnegoClientError {
     }
 }
 
-impl std::error::Error for SpnegoClientError {}
+impl std::error::Error for SpnegoClientError {
+    /// The error this one wraps, when it wraps one.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Malformed(e) | Self::Encode(e) => Some(e),
+            Self::Ntlm(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 enum ClientState {
     Start,

@@ -19,6 +19,7 @@ pub use pass_through::SpnegoPassThroughStep;
 
 /// Why an acceptor refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SpnegoRefusal {
     /// The token is not SPNEGO.
     Malformed(SpnegoError),
@@ -63,7 +64,17 @@ impl fmt::Display for SpnegoRefusal {
     }
 }
 
-impl std::error::Error for SpnegoRefusal {}
+impl std::error::Error for SpnegoRefusal {
+    /// The error this one wraps, when it wraps one.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Malformed(e) | Self::Encode(e) => Some(e),
+            Self::Negotiate(e) => Some(e),
+            Self::Ntlm(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 /// What the acceptor does next.
 #[derive(Debug)]
@@ -256,5 +267,33 @@ impl SpnegoServer {
             .encode()
             .map_err(SpnegoRefusal::Encode)?,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error;
+
+    use super::*;
+    use crate::http::auth::ServerAuthRefusal;
+    use crate::policy::{LmCompatibilityLevel, ServerPolicy};
+    use crate::store::MemoryStore;
+
+    #[test]
+    fn source_chain_reaches_the_decode_error() {
+        let policy = ServerPolicy::domain_controller(LmCompatibilityLevel::L5);
+        let config = Arc::new(ServerConfig::new(policy, MemoryStore::new()));
+        let negotiate = ServerContext::new(config)
+            .challenge(b"NTLMSSP\0\x01\0", SystemTime::now())
+            .unwrap_err();
+        assert!(matches!(negotiate, ServerError::Malformed(_)));
+        let outer = ServerAuthRefusal::Spnego(SpnegoRefusal::Negotiate(negotiate.clone()));
+        let spnego = outer.source().expect("the SPNEGO refusal");
+        assert_eq!(spnego.to_string(), negotiate.to_string());
+        let server = spnego.source().expect("the ServerError");
+        let decode = server.source().expect("the DecodeError");
+        assert!(decode.source().is_none());
+        assert!(negotiate.to_string().ends_with(&decode.to_string()));
+        assert!(SpnegoRefusal::BadMechListMic.source().is_none());
     }
 }
