@@ -35,9 +35,12 @@ use super::random_bytes;
 /// ```
 pub type Entropy = Arc<dyn Fn(&mut [u8]) + Send + Sync>;
 
-/// Fills `out` from `rand`'s thread-local ChaCha12 generator, seeded and periodically
-/// reseeded from the operating system (see the [module docs](self)). The intermediate
-/// copies are wiped.
+/// The default random source: fills `out` from `rand`'s thread-local generator
+/// ([`rand::rng`]), a user-space ChaCha12 CSPRNG seeded from the operating system's
+/// generator (`getrandom`) on its first use in each thread and reseeded from it after every
+/// 64 KiB of output. It is not reseeded when the process forks: a program that forks after
+/// drawing random bytes and authenticates in the child should call `rand::rng().reseed()`
+/// there. The intermediate copies are wiped. [`Entropy`] replaces it in a configuration.
 pub fn fill_random(out: &mut [u8]) {
     for chunk in out.chunks_mut(16) {
         let mut random = random_bytes::<16>();

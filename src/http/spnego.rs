@@ -1,5 +1,6 @@
 //! SPNEGO (RFC 4178, MS-SPNG) around NTLM: the tokens, and sans-IO initiator and acceptor
-//! contexts that drive a [`ClientContext`] or [`ServerContext`] inside them.
+//! contexts that drive a [`ClientContext`](crate::client::ClientContext) or
+//! [`ServerContext`](crate::server::ServerContext) inside them.
 //!
 //! # Tokens
 //!

@@ -45,7 +45,8 @@ pub struct Authenticated {
     /// Flags, exported session key and session security.
     pub established: Established,
     /// Audit mode: the rule that would have refused this logon at the policy's
-    /// [`audit_level`](ServerPolicy::audit_level) ([`ServerPolicy::audit`]); `None` when that
+    /// [`audit_level`](crate::policy::ServerPolicy::audit_level)
+    /// ([`ServerPolicy::audit`](crate::policy::ServerPolicy::audit)); `None` when that
     /// level accepts it too, or without an audit level. The logon is accepted either way.
     pub audit: Option<PolicyRefusal>,
 }
