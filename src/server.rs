@@ -32,6 +32,15 @@
 //! let logon = server.accept(&authenticate, now).unwrap();
 //! assert_eq!(logon.user, "alice");
 //! ```
+//!
+//! # Layout
+//!
+//! - `config`: [`ServerConfig`] (policy, store, guards, names, random source);
+//! - `challenge`: the CHALLENGE, encoded once per configuration and patched per handshake;
+//! - `context`: [`ServerContext`] (NEGOTIATE → CHALLENGE → AUTHENTICATE) and [`Authenticated`];
+//! - `verify`: the cryptographic checks of one response, with constant work per refusal;
+//! - `refusal`: [`ServerError`] and [`Refusal`], each with its rule;
+//! - `pass_through` (feature `netlogon`): the same handshake finished by a domain controller.
 
 mod challenge;
 mod config;

@@ -6,7 +6,11 @@
 //!
 //! [`ClientAuth`] is fed each response (status, challenge headers, whether the connection
 //! stays open) and answers with the next `Authorization` value or how it ended.
-//! [`ServerAuth`] is fed each request's `Authorization` values and answers with what to do.
+//! [`ServerAuth`] is fed each request's `Authorization` values and answers with what to do;
+//! with the `netlogon` feature it can let a domain controller verify the logon, under `NTLM`
+//! and `Negotiate` alike (`ServerAuth::on_request_pass_through`, `ServerAuth::on_dc_answer`).
+//! The client lives in `auth/client.rs`, the server in `auth/server.rs`; the [`Scheme`] and
+//! [`Target`] they share, here.
 //!
 //! ```
 //! use std::{sync::Arc, time::{Duration, SystemTime}};

@@ -37,6 +37,19 @@
 //! pyspnego derives the exported session key from `KEY_EXCH` only when `SIGN` or `SEAL`
 //! was negotiated too (`spnego/_ntlm.py`); this crate's clients always ask for both, so the
 //! two agree.
+//!
+//! # Pass-through
+//!
+//! With the `netlogon` feature the acceptor can hand the NTLM AUTHENTICATE to a domain
+//! controller: `SpnegoServer::step_pass_through` yields the network logon, and
+//! `SpnegoServer::complete_pass_through` finishes with the DC's answer, the mechListMIC
+//! checked and made with the session key derived from the DC's.
+//!
+//! # Layout
+//!
+//! `token` (the DER types, encode/decode), `mechanism` ([`Mechanism`], the OIDs), `mic`
+//! (the mechListMIC through the established session), `client` ([`SpnegoClient`]) and
+//! `server` ([`SpnegoServer`], with its pass-through).
 
 mod client;
 mod mechanism;
