@@ -32,6 +32,7 @@ use crate::wire::{
 
 /// Who the client logs on as.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub enum ClientCredentials {
     /// A user and password.
     Password {
@@ -77,6 +78,7 @@ pub type Entropy = Arc<dyn Fn(&mut [u8]) + Send + Sync>;
 
 /// Everything a client context needs.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct ClientConfig {
     /// What to send, from the level.
     pub policy: ClientPolicy,
@@ -184,6 +186,7 @@ pub fn split_user(name: &str) -> (&str, &str) {
 
 /// A client context used wrongly, or a CHALLENGE it cannot answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ClientError {
     /// A step called out of order (`negotiate` twice, `authenticate` before `negotiate`, ...).
     OutOfOrder(&'static str),

@@ -27,6 +27,7 @@ use crate::secret::{LmHash, NtHash};
 
 /// What a store knows of one account.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct UserRecord {
     /// The account name as stored (its case is what the server reports).
     pub user: String,
@@ -55,6 +56,19 @@ impl UserRecord {
             domain: domain.to_string(),
             nt_hash: ntowf_v1(password),
             lm_hash: lmowf_v1(password),
+            previous_nt_hashes: Vec::new(),
+            disabled: false,
+        }
+    }
+
+    /// A record from the hashes a directory stores: NTOWFv1 and, when kept, LMOWFv1; no
+    /// password history, enabled.
+    pub fn from_hashes(domain: &str, user: &str, nt_hash: NtHash, lm_hash: Option<LmHash>) -> Self {
+        Self {
+            user: user.to_string(),
+            domain: domain.to_string(),
+            nt_hash,
+            lm_hash,
             previous_nt_hashes: Vec::new(),
             disabled: false,
         }
@@ -260,6 +274,7 @@ fn parse_hash(s: &str) -> Result<Option<[u8; 16]>, String> {
 
 /// A user file that could not be read or parsed.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct StoreError {
     /// The file.
     pub path: PathBuf,

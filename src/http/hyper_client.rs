@@ -51,6 +51,7 @@ pub const MAX_BODY: usize = 16 * 1024 * 1024;
 
 /// Which channel bindings the client sends over HTTPS.
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub enum BindingsMode {
     /// `tls-server-end-point` of the certificate the server presented (the default).
     #[default]
@@ -63,6 +64,7 @@ pub enum BindingsMode {
 
 /// Client options.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct ClientOptions {
     /// Who to log on as, and at which level.
     pub ntlm: ClientConfig,
@@ -96,6 +98,7 @@ impl ClientOptions {
 
 /// Why a request failed.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum ClientError {
     /// The URL is not usable.
     Url(String),
@@ -125,6 +128,7 @@ impl std::error::Error for ClientError {}
 
 /// A response.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Response {
     /// Status code.
     pub status: u16,

@@ -178,6 +178,7 @@ pub type EventSink = Arc<dyn Fn(ServerEvent) + Send + Sync>;
 
 /// Server options.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct ServerOptions {
     /// The NTLM server configuration shared by all connections.
     pub ntlm: Arc<ServerConfig>,

@@ -38,6 +38,7 @@ use crate::channel_bindings::ChannelBindings;
 
 /// A TLS setup problem.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum TlsError {
     /// A PEM file held nothing usable.
     Pem(String),
@@ -115,6 +116,7 @@ impl ServerTls {
 
 /// Client TLS options.
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct ClientTlsOptions {
     /// PEM certificates to trust: CAs (anchors) and/or exact server certificates (pins).
     /// Empty: the operating system's trust store.
