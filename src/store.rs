@@ -150,6 +150,7 @@ impl MemoryStore {
             path: path.to_path_buf(),
             line: 0,
             message: format!("cannot read: {e}"),
+            io: Some(e),
         })?);
         Self::parse(&text, path)
     }
@@ -166,6 +167,7 @@ impl MemoryStore {
                 path: path.as_ref().to_path_buf(),
                 line: index + 1,
                 message,
+                io: None,
             })?;
             store.insert(record);
         }
@@ -273,7 +275,7 @@ fn parse_hash(s: &str) -> Result<Option<[u8; 16]>, String> {
 }
 
 /// A user file that could not be read or parsed.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub struct StoreError {
     /// The file.
@@ -282,6 +284,8 @@ pub struct StoreError {
     pub line: usize,
     /// What was wrong (never contains the password).
     pub message: String,
+    /// Why the file could not be read (`line` is 0 then).
+    pub io: Option<std::io::Error>,
 }
 
 impl fmt::Display for StoreError {
@@ -294,7 +298,11 @@ impl fmt::Display for StoreError {
     }
 }
 
-impl std::error::Error for StoreError {}
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.io.as_ref().map(|e| e as _)
+    }
+}
 
 #[cfg(test)]
 mod tests {

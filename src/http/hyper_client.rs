@@ -42,6 +42,8 @@ use tokio::net::TcpStream;
 use crate::channel_bindings::ChannelBindings;
 use crate::client::ClientConfig;
 
+use super::handshake::TunnelError;
+
 use super::auth::{
     ClientAuth, ClientAuthError, ClientAuthOptions, ClientStep, HandshakeStep, Scheme, Target,
 };
@@ -102,8 +104,27 @@ impl ClientOptions {
 pub enum ClientError {
     /// The URL is not usable.
     Url(String),
-    /// Connecting, TLS or HTTP failed.
-    Io(String),
+    /// Connecting or the TLS handshake failed.
+    Io {
+        /// What was being done (`"connecting"`, `"TLS handshake"`).
+        context: &'static str,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The HTTP layer failed (connection closed, malformed response).
+    Http {
+        /// What was being done (`"HTTP handshake"`, `"sending the request"`, ...).
+        context: &'static str,
+        /// The error.
+        source: ::hyper::Error,
+    },
+    /// The response body could not be read, or is longer than [`MAX_BODY`].
+    Body(Box<dyn std::error::Error + Send + Sync>),
+    /// The CONNECT tunnel through the proxy failed.
+    Tunnel(TunnelError),
+    /// The TLS client configuration could not be built.
+    #[cfg(feature = "tls")]
+    Tls(super::tls::TlsError),
     /// A step took longer than the timeout.
     Timeout,
     /// Authentication to the proxy failed.
@@ -112,11 +133,24 @@ pub enum ClientError {
     Server(ClientAuthError),
 }
 
+impl ClientError {
+    /// The connection failed (as opposed to a refusal, a bad URL or a timeout): a pooled
+    /// connection the peer closed fails this way.
+    pub(crate) fn is_transport(&self) -> bool {
+        matches!(self, Self::Io { .. } | Self::Http { .. } | Self::Body(_))
+    }
+}
+
 impl fmt::Display for ClientError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Url(e) => write!(f, "bad URL: {e}"),
-            Self::Io(e) => write!(f, "{e}"),
+            Self::Io { context, source } => write!(f, "{context}: {source}"),
+            Self::Http { context, source } => write!(f, "{context}: {source}"),
+            Self::Body(e) => write!(f, "reading the response body: {e}"),
+            Self::Tunnel(e) => write!(f, "{e}"),
+            #[cfg(feature = "tls")]
+            Self::Tls(e) => write!(f, "{e}"),
             Self::Timeout => f.write_str("timed out"),
             Self::Proxy(e) => write!(f, "proxy authentication failed: {e}"),
             Self::Server(e) => write!(f, "server authentication failed: {e}"),
@@ -124,7 +158,43 @@ impl fmt::Display for ClientError {
     }
 }
 
-impl std::error::Error for ClientError {}
+impl std::error::Error for ClientError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Io { source, .. } => Some(source),
+            Self::Http { source, .. } => Some(source),
+            Self::Body(e) => Some(e.as_ref()),
+            Self::Tunnel(e) => Some(e),
+            #[cfg(feature = "tls")]
+            Self::Tls(e) => Some(e),
+            Self::Proxy(e) | Self::Server(e) => Some(e),
+            Self::Url(_) | Self::Timeout => None,
+        }
+    }
+}
+
+/// An error of a step [`timed`] bounds, with what the step was.
+trait StepError {
+    fn during(self, context: &'static str) -> ClientError;
+}
+
+impl StepError for std::io::Error {
+    fn during(self, context: &'static str) -> ClientError {
+        ClientError::Io {
+            context,
+            source: self,
+        }
+    }
+}
+
+impl StepError for ::hyper::Error {
+    fn during(self, context: &'static str) -> ClientError {
+        ClientError::Http {
+            context,
+            source: self,
+        }
+    }
+}
 
 /// A response.
 #[derive(Clone, Debug)]
@@ -205,12 +275,13 @@ fn host_port(uri: &Uri) -> Result<(String, u16, bool), ClientError> {
     Ok((host, port, https))
 }
 
-async fn timed<T, E: fmt::Display>(
+async fn timed<T, E: StepError>(
     d: Duration,
+    context: &'static str,
     f: impl std::future::Future<Output = Result<T, E>>,
 ) -> Result<T, ClientError> {
     match tokio::time::timeout(d, f).await {
-        Ok(r) => r.map_err(|e| ClientError::Io(e.to_string())),
+        Ok(r) => r.map_err(|e| e.during(context)),
         Err(_) => Err(ClientError::Timeout),
     }
 }
@@ -218,6 +289,7 @@ async fn timed<T, E: fmt::Display>(
 async fn tcp(endpoint: &Endpoint, options: &ClientOptions) -> Result<TcpStream, ClientError> {
     let tcp = timed(
         options.timeout,
+        "connecting",
         TcpStream::connect((endpoint.connect_host.as_str(), endpoint.connect_port)),
     )
     .await?;
@@ -234,7 +306,7 @@ async fn tunnel(
     options: &ClientOptions,
     proxy_ntlm: &ClientConfig,
 ) -> Result<super::handshake::Tunnel, ClientError> {
-    use super::handshake::{connect_tunnel, HandshakeError, TunnelError};
+    use super::handshake::{connect_tunnel, HandshakeError};
     let auth = || {
         let mut ntlm = proxy_ntlm.clone();
         ntlm.channel_bindings = None;
@@ -252,7 +324,7 @@ async fn tunnel(
         TunnelError::Handshake(HandshakeError::Timeout { .. }) | TunnelError::Timeout => {
             ClientError::Timeout
         }
-        other => ClientError::Io(other.to_string()),
+        other => ClientError::Tunnel(other),
     };
     let first = connect_tunnel(
         tcp(endpoint, options).await?,
@@ -297,12 +369,16 @@ async fn open(
     let io: Box<dyn Io> = if endpoint.https {
         #[cfg(feature = "tls")]
         {
-            let config = super::tls::client_config(&options.tls)
-                .map_err(|e| ClientError::Io(e.to_string()))?;
+            let config = super::tls::client_config(&options.tls).map_err(ClientError::Tls)?;
             let name = rustls_pki_types::ServerName::try_from(endpoint.host.clone())
                 .map_err(|e| ClientError::Url(e.to_string()))?;
             let connector = tokio_rustls::TlsConnector::from(config);
-            let tls = timed(options.timeout, connector.connect(name, tcp)).await?;
+            let tls = timed(
+                options.timeout,
+                "TLS handshake",
+                connector.connect(name, tcp),
+            )
+            .await?;
             let cert = tls
                 .get_ref()
                 .1
@@ -313,7 +389,7 @@ async fn open(
                 BindingsMode::FromCertificate => {
                     if let Some(cert) = cert {
                         let cb = ChannelBindings::tls_server_end_point(&cert)
-                            .map_err(|e| ClientError::Io(e.to_string()))?;
+                            .map_err(|e| ClientError::Tls(super::tls::TlsError::Certificate(e)))?;
                         ntlm.channel_bindings = Some(cb);
                     }
                 }
@@ -332,6 +408,7 @@ async fn open(
     };
     let (sender, conn) = timed(
         options.timeout,
+        "HTTP handshake",
         ::hyper::client::conn::http1::handshake(TokioIo::new(io)),
     )
     .await?;
@@ -442,9 +519,13 @@ impl AuthClient {
     /// True when hyper has let the connection go (`ready` fails once it is closed).
     async fn connection_lost(&mut self) -> bool {
         self.sender.is_closed()
-            || timed(self.options.timeout, self.sender.ready())
-                .await
-                .is_err()
+            || timed(
+                self.options.timeout,
+                "waiting for the connection",
+                self.sender.ready(),
+            )
+            .await
+            .is_err()
     }
 
     async fn send(
@@ -459,8 +540,18 @@ impl AuthClient {
         let req = req
             .body(Empty::<Bytes>::new())
             .map_err(|e| ClientError::Url(e.to_string()))?;
-        timed(self.options.timeout, self.sender.ready()).await?;
-        let res = timed(self.options.timeout, self.sender.send_request(req)).await?;
+        timed(
+            self.options.timeout,
+            "waiting for the connection",
+            self.sender.ready(),
+        )
+        .await?;
+        let res = timed(
+            self.options.timeout,
+            "sending the request",
+            self.sender.send_request(req),
+        )
+        .await?;
         let (parts, body) = res.into_parts();
         let body = match tokio::time::timeout(
             self.options.timeout,
@@ -469,7 +560,7 @@ impl AuthClient {
         .await
         {
             Ok(Ok(b)) => b.to_bytes().to_vec(),
-            Ok(Err(e)) => return Err(ClientError::Io(e.to_string())),
+            Ok(Err(e)) => return Err(ClientError::Body(e)),
             Err(_) => return Err(ClientError::Timeout),
         };
         let close = parts.headers.get_all(CONNECTION).iter().any(|v| {
@@ -546,8 +637,10 @@ impl AuthClient {
                     let retry = first.take();
                     match self.send(&target, &headers).await {
                         Ok((r, kept_alive)) => (r, kept_alive, headers.is_empty()),
-                        Err(ClientError::Io(_))
-                            if !headers.is_empty() && self.connection_lost().await =>
+                        Err(e)
+                            if e.is_transport()
+                                && !headers.is_empty()
+                                && self.connection_lost().await =>
                         {
                             if let Some(r) = retry {
                                 proxy_auth = None;

@@ -208,7 +208,7 @@ impl ClientPool {
                     return Ok(r);
                 }
                 // The peer closed the pooled connection: a new one below.
-                Err(ClientError::Io(_)) if client.is_closed() => {}
+                Err(e) if e.is_transport() && client.is_closed() => {}
                 Err(e) => return Err(self.remember(&key, e)),
             }
         }
