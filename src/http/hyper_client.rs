@@ -101,7 +101,7 @@ impl ClientOptions {
 /// Why a request failed.
 #[derive(Debug)]
 #[non_exhaustive]
-pub enum ClientError {
+pub enum HttpClientError {
     /// The URL is not usable.
     Url(String),
     /// Connecting or the TLS handshake failed.
@@ -133,7 +133,7 @@ pub enum ClientError {
     Server(ClientAuthError),
 }
 
-impl ClientError {
+impl HttpClientError {
     /// The connection failed (as opposed to a refusal, a bad URL or a timeout): a pooled
     /// connection the peer closed fails this way.
     pub(crate) fn is_transport(&self) -> bool {
@@ -141,7 +141,7 @@ impl ClientError {
     }
 }
 
-impl fmt::Display for ClientError {
+impl fmt::Display for HttpClientError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Url(e) => write!(f, "bad URL: {e}"),
@@ -158,7 +158,7 @@ impl fmt::Display for ClientError {
     }
 }
 
-impl std::error::Error for ClientError {
+impl std::error::Error for HttpClientError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Io { source, .. } => Some(source),
@@ -175,12 +175,12 @@ impl std::error::Error for ClientError {
 
 /// An error of a step [`timed`] bounds, with what the step was.
 trait StepError {
-    fn during(self, context: &'static str) -> ClientError;
+    fn during(self, context: &'static str) -> HttpClientError;
 }
 
 impl StepError for std::io::Error {
-    fn during(self, context: &'static str) -> ClientError {
-        ClientError::Io {
+    fn during(self, context: &'static str) -> HttpClientError {
+        HttpClientError::Io {
             context,
             source: self,
         }
@@ -188,8 +188,8 @@ impl StepError for std::io::Error {
 }
 
 impl StepError for ::hyper::Error {
-    fn during(self, context: &'static str) -> ClientError {
-        ClientError::Http {
+    fn during(self, context: &'static str) -> HttpClientError {
+        HttpClientError::Http {
             context,
             source: self,
         }
@@ -259,15 +259,19 @@ impl fmt::Debug for AuthClient {
     }
 }
 
-fn host_port(uri: &Uri) -> Result<(String, u16, bool), ClientError> {
+fn host_port(uri: &Uri) -> Result<(String, u16, bool), HttpClientError> {
     let https = match uri.scheme_str() {
         Some("http") => false,
         Some("https") => true,
-        other => return Err(ClientError::Url(format!("unsupported scheme {other:?}"))),
+        other => {
+            return Err(HttpClientError::Url(format!(
+                "unsupported scheme {other:?}"
+            )))
+        }
     };
     let host = uri
         .host()
-        .ok_or_else(|| ClientError::Url("no host".into()))?
+        .ok_or_else(|| HttpClientError::Url("no host".into()))?
         .trim_start_matches('[')
         .trim_end_matches(']')
         .to_string();
@@ -279,14 +283,14 @@ async fn timed<T, E: StepError>(
     d: Duration,
     context: &'static str,
     f: impl std::future::Future<Output = Result<T, E>>,
-) -> Result<T, ClientError> {
+) -> Result<T, HttpClientError> {
     match tokio::time::timeout(d, f).await {
         Ok(r) => r.map_err(|e| e.during(context)),
-        Err(_) => Err(ClientError::Timeout),
+        Err(_) => Err(HttpClientError::Timeout),
     }
 }
 
-async fn tcp(endpoint: &Endpoint, options: &ClientOptions) -> Result<TcpStream, ClientError> {
+async fn tcp(endpoint: &Endpoint, options: &ClientOptions) -> Result<TcpStream, HttpClientError> {
     let tcp = timed(
         options.timeout,
         "connecting",
@@ -305,7 +309,7 @@ async fn tunnel(
     authority: &str,
     options: &ClientOptions,
     proxy_ntlm: &ClientConfig,
-) -> Result<super::handshake::Tunnel, ClientError> {
+) -> Result<super::handshake::Tunnel, HttpClientError> {
     use super::handshake::{connect_tunnel, HandshakeError};
     let auth = || {
         let mut ntlm = proxy_ntlm.clone();
@@ -320,11 +324,11 @@ async fn tunnel(
         )
     };
     let map = |e: TunnelError| match e {
-        TunnelError::Handshake(HandshakeError::Auth(a)) => ClientError::Proxy(a),
+        TunnelError::Handshake(HandshakeError::Auth(a)) => HttpClientError::Proxy(a),
         TunnelError::Handshake(HandshakeError::Timeout { .. }) | TunnelError::Timeout => {
-            ClientError::Timeout
+            HttpClientError::Timeout
         }
-        other => ClientError::Tunnel(other),
+        other => HttpClientError::Tunnel(other),
     };
     let first = connect_tunnel(
         tcp(endpoint, options).await?,
@@ -356,7 +360,7 @@ async fn open(
     options: &ClientOptions,
     ntlm: &mut ClientConfig,
     proxy_ntlm: &ClientConfig,
-) -> Result<(SendRequest<Empty<Bytes>>, bool), ClientError> {
+) -> Result<(SendRequest<Empty<Bytes>>, bool), HttpClientError> {
     let mut proxy_logon = false;
     let tcp: Box<dyn Io> = match &endpoint.tunnel {
         Some(authority) => {
@@ -369,9 +373,9 @@ async fn open(
     let io: Box<dyn Io> = if endpoint.https {
         #[cfg(feature = "tls")]
         {
-            let config = super::tls::client_config(&options.tls).map_err(ClientError::Tls)?;
+            let config = super::tls::client_config(&options.tls).map_err(HttpClientError::Tls)?;
             let name = rustls_pki_types::ServerName::try_from(endpoint.host.clone())
-                .map_err(|e| ClientError::Url(e.to_string()))?;
+                .map_err(|e| HttpClientError::Url(e.to_string()))?;
             let connector = tokio_rustls::TlsConnector::from(config);
             let tls = timed(
                 options.timeout,
@@ -388,8 +392,9 @@ async fn open(
             match &options.bindings {
                 BindingsMode::FromCertificate => {
                     if let Some(cert) = cert {
-                        let cb = ChannelBindings::tls_server_end_point(&cert)
-                            .map_err(|e| ClientError::Tls(super::tls::TlsError::Certificate(e)))?;
+                        let cb = ChannelBindings::tls_server_end_point(&cert).map_err(|e| {
+                            HttpClientError::Tls(super::tls::TlsError::Certificate(e))
+                        })?;
                         ntlm.channel_bindings = Some(cb);
                     }
                 }
@@ -401,7 +406,7 @@ async fn open(
         #[cfg(not(feature = "tls"))]
         {
             let _ = (&endpoint.host, ntlm, tcp);
-            return Err(ClientError::Url("https needs the `tls` feature".into()));
+            return Err(HttpClientError::Url("https needs the `tls` feature".into()));
         }
     } else {
         Box::new(tcp)
@@ -420,8 +425,10 @@ async fn open(
 
 impl AuthClient {
     /// Opens the connection for `url` (to the proxy when one is configured).
-    pub async fn connect(url: &str, options: ClientOptions) -> Result<Self, ClientError> {
-        let base: Uri = url.parse().map_err(|e| ClientError::Url(format!("{e}")))?;
+    pub async fn connect(url: &str, options: ClientOptions) -> Result<Self, HttpClientError> {
+        let base: Uri = url
+            .parse()
+            .map_err(|e| HttpClientError::Url(format!("{e}")))?;
         let (host, port, https) = host_port(&base)?;
         let authority = base
             .authority()
@@ -432,10 +439,10 @@ impl AuthClient {
             Some(p) => {
                 let proxy: Uri = p
                     .parse()
-                    .map_err(|e| ClientError::Url(format!("proxy: {e}")))?;
+                    .map_err(|e| HttpClientError::Url(format!("proxy: {e}")))?;
                 let (h, port, proxy_https) = host_port(&proxy)?;
                 if proxy_https {
-                    return Err(ClientError::Url(
+                    return Err(HttpClientError::Url(
                         "the proxy must be reached over http://".into(),
                     ));
                 }
@@ -500,7 +507,7 @@ impl AuthClient {
     }
 
     /// Replaces the connection with a new one to the same place; no logon carries over.
-    async fn reopen(&mut self) -> Result<(), ClientError> {
+    async fn reopen(&mut self) -> Result<(), HttpClientError> {
         let (sender, proxy_logon) = open(
             &self.endpoint,
             &self.options,
@@ -532,14 +539,14 @@ impl AuthClient {
         &mut self,
         target: &str,
         headers: &[(&'static str, String)],
-    ) -> Result<(Response, bool), ClientError> {
+    ) -> Result<(Response, bool), HttpClientError> {
         let mut req = Request::get(target).header(HOST, self.authority.as_str());
         for (name, value) in headers {
             req = req.header(*name, value.as_str());
         }
         let req = req
             .body(Empty::<Bytes>::new())
-            .map_err(|e| ClientError::Url(e.to_string()))?;
+            .map_err(|e| HttpClientError::Url(e.to_string()))?;
         timed(
             self.options.timeout,
             "waiting for the connection",
@@ -560,8 +567,8 @@ impl AuthClient {
         .await
         {
             Ok(Ok(b)) => b.to_bytes().to_vec(),
-            Ok(Err(e)) => return Err(ClientError::Body(e)),
-            Err(_) => return Err(ClientError::Timeout),
+            Ok(Err(e)) => return Err(HttpClientError::Body(e)),
+            Err(_) => return Err(HttpClientError::Timeout),
         };
         let close = parts.headers.get_all(CONNECTION).iter().any(|v| {
             v.to_str()
@@ -597,7 +604,7 @@ impl AuthClient {
 
     /// GETs `path` (origin-form, e.g. `/` or `/a?b`), authenticating to the proxy and the
     /// server as asked. A refused logon is reported, never retried.
-    pub async fn get(&mut self, path: &str) -> Result<Response, ClientError> {
+    pub async fn get(&mut self, path: &str) -> Result<Response, HttpClientError> {
         let target = if self.via_proxy {
             format!(
                 "{}://{}{}",
@@ -654,9 +661,9 @@ impl AuthClient {
                                 after: HandshakeStep::Negotiate,
                             };
                             return Err(if proxy_auth.is_some() && server_auth.is_none() {
-                                ClientError::Proxy(error)
+                                HttpClientError::Proxy(error)
                             } else {
-                                ClientError::Server(error)
+                                HttpClientError::Server(error)
                             });
                         }
                         Err(e) => return Err(e),
@@ -677,7 +684,7 @@ impl AuthClient {
                 let values = Self::values(&response.headers, "proxy-authenticate");
                 match auth
                     .on_response(response.status, &values, kept_alive, now)
-                    .map_err(ClientError::Proxy)?
+                    .map_err(HttpClientError::Proxy)?
                 {
                     ClientStep::Authorize { name, value } => {
                         proxy_header = Some((name, value));
@@ -708,7 +715,7 @@ impl AuthClient {
             let values = Self::values(&response.headers, "www-authenticate");
             let mut step = auth
                 .on_response(response.status, &values, kept_alive, now)
-                .map_err(ClientError::Server)?;
+                .map_err(HttpClientError::Server)?;
             if can_reopen && !kept_alive && matches!(step, ClientStep::Authorize { .. }) {
                 may_reopen = false;
                 self.reopen().await?;
@@ -719,7 +726,7 @@ impl AuthClient {
                 ));
                 step = auth
                     .on_response(response.status, &values, true, now)
-                    .map_err(ClientError::Server)?;
+                    .map_err(HttpClientError::Server)?;
             }
             match step {
                 ClientStep::Authorize { name, value } => {
