@@ -471,6 +471,8 @@ pub struct PolicyRefusal {
     pub preset: ServerPreset,
 }
 
+impl std::error::Error for PolicyRefusal {}
+
 impl PolicyRefusal {
     /// `refused` by a server at `level` built from `preset`.
     pub const fn new(
