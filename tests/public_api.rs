@@ -1,6 +1,7 @@
 //! The public API's promises about errors: every error that wraps another returns it from
 //! `source()` (an io::Error stays an io::Error), every public error is `Send + Sync +
-//! 'static`, and the HTTP client's error is `HttpClientError` (not a second `ClientError`).
+//! 'static`, and the HTTP client's error and response are `HttpClientError` and
+//! `HttpResponse` (not a second `ClientError` or `Response`).
 
 use std::error::Error;
 use std::time::SystemTime;
@@ -46,8 +47,10 @@ fn public_errors_are_send_sync_static() {
     }
     #[cfg(feature = "hyper")]
     {
-        // The renamed type: `ntlm::client::ClientError` is the only `ClientError`.
+        // The renamed types: `ntlm::client::ClientError` is the only `ClientError`, and
+        // `ntlm::netlogon::pdu::Response` the only `Response`.
         assert_error::<ntlm::http::hyper_client::HttpClientError>();
+        let _: Option<ntlm::http::hyper_client::HttpResponse> = None;
         assert_error::<ntlm::http::handshake::HandshakeError>();
         assert_error::<ntlm::http::handshake::TunnelError>();
     }

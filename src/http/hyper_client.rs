@@ -196,10 +196,10 @@ impl StepError for ::hyper::Error {
     }
 }
 
-/// A response.
+/// A response as the client read it (its body whole).
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct Response {
+pub struct HttpResponse {
     /// Status code.
     pub status: u16,
     /// Reason phrase (canonical).
@@ -539,7 +539,7 @@ impl AuthClient {
         &mut self,
         target: &str,
         headers: &[(&'static str, String)],
-    ) -> Result<(Response, bool), HttpClientError> {
+    ) -> Result<(HttpResponse, bool), HttpClientError> {
         let mut req = Request::get(target).header(HOST, self.authority.as_str());
         for (name, value) in headers {
             req = req.header(*name, value.as_str());
@@ -582,7 +582,7 @@ impl AuthClient {
         let kept_alive = !close
             && (parts.version != Version::HTTP_10 || keep_alive_10)
             && !self.sender.is_closed();
-        let response = Response {
+        let response = HttpResponse {
             status: parts.status.as_u16(),
             reason: parts.status.canonical_reason().unwrap_or("").to_string(),
             version: format!("{:?}", parts.version),
@@ -604,7 +604,7 @@ impl AuthClient {
 
     /// GETs `path` (origin-form, e.g. `/` or `/a?b`), authenticating to the proxy and the
     /// server as asked. A refused logon is reported, never retried.
-    pub async fn get(&mut self, path: &str) -> Result<Response, HttpClientError> {
+    pub async fn get(&mut self, path: &str) -> Result<HttpResponse, HttpClientError> {
         let target = if self.via_proxy {
             format!(
                 "{}://{}{}",
@@ -630,8 +630,8 @@ impl AuthClient {
         // keeps that reply while its NEGOTIATE is on the way, in case the server hung up
         // without saying so; `replay` feeds it again as not kept alive.
         let mut may_reopen = true;
-        let mut first: Option<Response> = None;
-        let mut replay: Option<Response> = None;
+        let mut first: Option<HttpResponse> = None;
+        let mut replay: Option<HttpResponse> = None;
         loop {
             let headers: Vec<_> = proxy_header
                 .iter()

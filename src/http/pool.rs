@@ -36,7 +36,7 @@ use sha2::Sha256;
 use crate::client::ClientCredentials;
 
 use super::auth::{ClientAuthError, HandshakeStep};
-use super::hyper_client::{AuthClient, ClientOptions, HttpClientError, Response};
+use super::hyper_client::{AuthClient, ClientOptions, HttpClientError, HttpResponse};
 
 /// Which connections may serve a request: same origin, same proxy, same credentials.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -188,7 +188,7 @@ impl ClientPool {
         &self,
         url: &str,
         options: &ClientOptions,
-    ) -> Result<Response, HttpClientError> {
+    ) -> Result<HttpResponse, HttpClientError> {
         let uri: ::hyper::Uri = url
             .parse()
             .map_err(|e| HttpClientError::Url(format!("{e}")))?;
