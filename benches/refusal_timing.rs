@@ -67,11 +67,11 @@ fn server() -> Arc<ServerConfig> {
     config.dns_domain = "corp.example.com".into();
     config.dns_computer = "server.corp.example.com".into();
     config.entropy = Some(Arc::new(|out: &mut [u8]| out.fill(0x42)));
-    let lockout = Arc::new(LockoutTracker::new(LockoutPolicy {
-        threshold: 3,
-        observation_window: Duration::from_secs(1),
-        lockout_duration: Duration::from_secs(100 * 365 * 86_400),
-    }));
+    let lockout = Arc::new(LockoutTracker::new(LockoutPolicy::new(
+        3,
+        Duration::from_secs(1),
+        Duration::from_secs(100 * 365 * 86_400),
+    )));
     for _ in 0..3 {
         lockout.record_failure("CORP\\CAROL", t(0));
     }

@@ -38,6 +38,11 @@ fn usage() -> ExitCode {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // The server's decisions are `tracing` events: to stderr.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
     let mut args = std::env::args().skip(1);
     let (mut listen, mut users, mut level, mut no_ess, mut cert, mut key) =
         (None, None, None, false, None, None);

@@ -27,11 +27,11 @@ fn server(keep_history: bool) -> (Arc<ServerConfig>, Arc<LockoutTracker>) {
     } else {
         users.add_password("CORP", "alice", "Spring2026!");
     }
-    let tracker = Arc::new(LockoutTracker::new(LockoutPolicy {
-        threshold: 5,
-        observation_window: Duration::from_secs(30 * 60),
-        lockout_duration: Duration::from_secs(30 * 60),
-    }));
+    let tracker = Arc::new(LockoutTracker::new(LockoutPolicy::new(
+        5,
+        Duration::from_secs(30 * 60),
+        Duration::from_secs(30 * 60),
+    )));
     let mut config = ServerConfig::new(
         ServerPolicy::domain_controller(LmCompatibilityLevel::L5),
         users,

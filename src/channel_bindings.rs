@@ -56,6 +56,7 @@ impl fmt::Debug for ChannelBindings {
 
 /// A certificate whose signature algorithm could not be read.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CertificateError {
     /// The DER ended or was not a `Certificate` SEQUENCE at this offset.
     Malformed {

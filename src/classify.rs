@@ -48,6 +48,7 @@ pub enum LmKind {
 
 /// The two kinds together, plus whether the message is an anonymous logon.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct ResponseKinds {
     /// The LM field.
     pub lm: LmKind,
@@ -55,6 +56,13 @@ pub struct ResponseKinds {
     pub nt: NtKind,
     /// Empty user name and NT response, LM empty or Z(1) (§3.2.5.1.2).
     pub anonymous: bool,
+}
+
+impl ResponseKinds {
+    /// The kinds of an LM and an NT field; `anonymous` for an anonymous logon.
+    pub const fn new(lm: LmKind, nt: NtKind, anonymous: bool) -> Self {
+        Self { lm, nt, anonymous }
+    }
 }
 
 /// Classifies the response fields of an AUTHENTICATE message.

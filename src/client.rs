@@ -37,6 +37,7 @@ use crate::wire::{
 
 /// Who the client logs on as.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub enum ClientCredentials {
     /// A user and password.
     Password {
@@ -77,6 +78,7 @@ pub enum ClientCredentials {
 
 /// Everything a client context needs.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct ClientConfig {
     /// What to send, from the level.
     pub policy: ClientPolicy,
@@ -167,6 +169,7 @@ impl ClientConfig {
 
 /// A client context used wrongly, or a CHALLENGE it cannot answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ClientError {
     /// A step called out of order (`negotiate` twice, `authenticate` before `negotiate`, ...).
     OutOfOrder(&'static str),
@@ -212,7 +215,14 @@ impl fmt::Display for ClientError {
     }
 }
 
-impl std::error::Error for ClientError {}
+impl std::error::Error for ClientError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Malformed(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 enum State {
     Start,

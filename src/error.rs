@@ -9,6 +9,7 @@ use core::fmt;
 /// `"MsvAvTimestamp"`, ...), `offset` is the byte offset in the input where the problem
 /// was found.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DecodeError {
     /// The MS-NLMP name of the field being decoded.
     pub field: &'static str,

@@ -10,7 +10,7 @@
 //! use ntlm::classify::{LmKind, NtKind, ResponseKinds};
 //! use ntlm::explain::acceptance_by_level;
 //!
-//! let v1 = ResponseKinds { lm: LmKind::Lm, nt: NtKind::NtlmV1, anonymous: false };
+//! let v1 = ResponseKinds::new(LmKind::Lm, NtKind::NtlmV1, false);
 //! let verdicts = acceptance_by_level(&v1);
 //! assert!(verdicts[4].accepted());
 //! assert!(!verdicts[5].accepted());
@@ -25,6 +25,7 @@ use crate::policy::{LmCompatibilityLevel, PolicyRefusal, ServerPolicy, ServerPre
 /// What a server at one level and preset decides about a message's response kinds
 /// (MS-NLMP §3.2.5.1.2), as [`ServerPolicy::judge_responses`] decides it.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LevelVerdict {
     /// The server's LmCompatibilityLevel.
     pub level: LmCompatibilityLevel,

@@ -16,6 +16,7 @@ use std::time::{Duration, SystemTime};
 
 /// Threshold, observation window and lockout duration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LockoutPolicy {
     /// Bad passwords that lock the account (Windows "Account lockout threshold").
     pub threshold: u32,
@@ -26,6 +27,22 @@ pub struct LockoutPolicy {
     /// Windows, where 0 means "until an administrator unlocks it", a lockout here always
     /// ends; use a very long duration for that effect. A threshold of 0 never locks.
     pub lockout_duration: Duration,
+}
+
+impl LockoutPolicy {
+    /// Locks an account after `threshold` bad passwords, each within `observation_window`
+    /// of the previous one, for `lockout_duration`.
+    pub const fn new(
+        threshold: u32,
+        observation_window: Duration,
+        lockout_duration: Duration,
+    ) -> Self {
+        Self {
+            threshold,
+            observation_window,
+            lockout_duration,
+        }
+    }
 }
 
 impl Default for LockoutPolicy {
@@ -55,7 +72,8 @@ struct AccountState {
 /// ```
 /// use ntlm::lockout::{LockoutPolicy, LockoutTracker};
 /// use std::time::{Duration, SystemTime};
-/// let t = LockoutTracker::new(LockoutPolicy { threshold: 2, ..Default::default() });
+/// let ten_minutes = Duration::from_secs(600);
+/// let t = LockoutTracker::new(LockoutPolicy::new(2, ten_minutes, ten_minutes));
 /// let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
 /// assert!(t.check("DOMAIN\\ALICE", now).is_ok());
 /// t.record_failure("DOMAIN\\ALICE", now);
@@ -71,6 +89,7 @@ pub struct LockoutTracker {
 
 /// The account is locked until the given time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LockedOut {
     /// When the lockout ends.
     pub until: SystemTime,

@@ -11,11 +11,11 @@
 //! use ntlm::policy::{LmCompatibilityLevel, PolicyRefusal, RefusedKind, ServerPreset, Verify};
 //!
 //! let metrics = Metrics::new();
-//! let finding = PolicyRefusal {
-//!     refused: RefusedKind::NtlmV1,
-//!     level: LmCompatibilityLevel::L5,
-//!     preset: ServerPreset::DomainController,
-//! };
+//! let finding = PolicyRefusal::new(
+//!     RefusedKind::NtlmV1,
+//!     LmCompatibilityLevel::L5,
+//!     ServerPreset::DomainController,
+//! );
 //! metrics.record_accepted(Verify::NtlmV1, Some(&finding));
 //! metrics.record_refused("bad password", None);
 //! let snap = metrics.snapshot();
@@ -193,6 +193,7 @@ impl Metrics {
 
 /// The counters at one moment, as plain data (every kind and rule listed, zeros included).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct MetricsSnapshot {
     /// Accepted logons by the response verified.
     pub accepted_by_kind: Vec<(Verify, u64)>,

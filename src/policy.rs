@@ -76,6 +76,7 @@ impl fmt::Display for LmCompatibilityLevel {
 
 /// A string that is not a level from 0 to 5.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BadLevel(pub String);
 
 impl fmt::Display for BadLevel {
@@ -115,6 +116,7 @@ pub enum V1LmField {
 /// assert_eq!(p.v1_lm_field, V1LmField::CopyOfNt);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ClientPolicy {
     /// The level this policy was built from (informational once fields are changed).
     pub level: LmCompatibilityLevel,
@@ -192,6 +194,7 @@ pub enum ServerPreset {
 /// How channel bindings (MsvAvChannelBindings, MS-NLMP §2.2.2.1) are checked: Windows'
 /// "Extended Protection for Authentication" settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ChannelBindingPolicy {
     /// Not checked.
     Never,
@@ -214,6 +217,7 @@ pub enum ChannelBindingPolicy {
 /// p.channel_bindings = ChannelBindingPolicy::Required;
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ServerPolicy {
     /// The level this policy was built from.
     pub level: LmCompatibilityLevel,
@@ -376,7 +380,7 @@ impl ServerPolicy {
     /// use ntlm::policy::{LmCompatibilityLevel as L, RefusedKind, ServerPolicy};
     /// let mut p = ServerPolicy::domain_controller(L::L2);
     /// p.audit_level = Some(L::L5);
-    /// let v1 = ResponseKinds { lm: LmKind::CopyOfNt, nt: NtKind::NtlmV1, anonymous: false };
+    /// let v1 = ResponseKinds::new(LmKind::CopyOfNt, NtKind::NtlmV1, false);
     /// assert!(p.judge_responses(&v1).is_ok());
     /// let finding = p.audit(&v1).unwrap();
     /// assert_eq!(finding.refused, RefusedKind::NtlmV1);
@@ -426,6 +430,7 @@ pub enum Verify {
 
 /// The response kind a policy refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RefusedKind {
     /// An LM response (and nothing better).
     Lm,
@@ -456,6 +461,7 @@ impl fmt::Display for RefusedKind {
 
 /// A response kind refused by the server's level.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PolicyRefusal {
     /// What the client sent that was refused.
     pub refused: RefusedKind,
@@ -463,6 +469,23 @@ pub struct PolicyRefusal {
     pub level: LmCompatibilityLevel,
     /// The server's preset.
     pub preset: ServerPreset,
+}
+
+impl std::error::Error for PolicyRefusal {}
+
+impl PolicyRefusal {
+    /// `refused` by a server at `level` built from `preset`.
+    pub const fn new(
+        refused: RefusedKind,
+        level: LmCompatibilityLevel,
+        preset: ServerPreset,
+    ) -> Self {
+        Self {
+            refused,
+            level,
+            preset,
+        }
+    }
 }
 
 impl fmt::Display for PolicyRefusal {

@@ -27,6 +27,7 @@ use crate::secret::{LmHash, NtHash};
 
 /// What a store knows of one account.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct UserRecord {
     /// The account name as stored (its case is what the server reports).
     pub user: String,
@@ -55,6 +56,19 @@ impl UserRecord {
             domain: domain.to_string(),
             nt_hash: ntowf_v1(password),
             lm_hash: lmowf_v1(password),
+            previous_nt_hashes: Vec::new(),
+            disabled: false,
+        }
+    }
+
+    /// A record from the hashes a directory stores: NTOWFv1 and, when kept, LMOWFv1; no
+    /// password history, enabled.
+    pub fn from_hashes(domain: &str, user: &str, nt_hash: NtHash, lm_hash: Option<LmHash>) -> Self {
+        Self {
+            user: user.to_string(),
+            domain: domain.to_string(),
+            nt_hash,
+            lm_hash,
             previous_nt_hashes: Vec::new(),
             disabled: false,
         }
@@ -136,6 +150,7 @@ impl MemoryStore {
             path: path.to_path_buf(),
             line: 0,
             message: format!("cannot read: {e}"),
+            io: Some(e),
         })?);
         Self::parse(&text, path)
     }
@@ -152,6 +167,7 @@ impl MemoryStore {
                 path: path.as_ref().to_path_buf(),
                 line: index + 1,
                 message,
+                io: None,
             })?;
             store.insert(record);
         }
@@ -259,7 +275,8 @@ fn parse_hash(s: &str) -> Result<Option<[u8; 16]>, String> {
 }
 
 /// A user file that could not be read or parsed.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug)]
+#[non_exhaustive]
 pub struct StoreError {
     /// The file.
     pub path: PathBuf,
@@ -267,6 +284,8 @@ pub struct StoreError {
     pub line: usize,
     /// What was wrong (never contains the password).
     pub message: String,
+    /// Why the file could not be read (`line` is 0 then).
+    pub io: Option<std::io::Error>,
 }
 
 impl fmt::Display for StoreError {
@@ -279,7 +298,11 @@ impl fmt::Display for StoreError {
     }
 }
 
-impl std::error::Error for StoreError {}
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.io.as_ref().map(|e| e as _)
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use common::handshake::{client_config, level, server_config, PASSWORD};
 use ntlm::channel_bindings::ChannelBindings;
 use ntlm::http::auth::{ClientAuthError, HandshakeStep, Scheme};
-use ntlm::http::hyper_client::{AuthClient, BindingsMode, ClientError, ClientOptions};
+use ntlm::http::hyper_client::{AuthClient, BindingsMode, ClientOptions, HttpClientError};
 use ntlm::http::hyper_server::{serve, ServerEvent, ServerOptions};
 use ntlm::http::tls::{check_principal, ServerTls};
 use ntlm::policy::ServerPolicy;
@@ -81,7 +81,7 @@ async fn wrong_password_is_refused() {
     .await
     .unwrap();
     match client.get("/").await {
-        Err(ClientError::Server(ClientAuthError::Refused {
+        Err(HttpClientError::Server(ClientAuthError::Refused {
             step: HandshakeStep::Authenticate,
             status: 401,
             ..
@@ -123,7 +123,7 @@ async fn tls_with_channel_bindings_and_a_mismatch_refused() {
     let mut client = AuthClient::connect(&url, o).await.unwrap();
     assert!(matches!(
         client.get("/").await,
-        Err(ClientError::Server(ClientAuthError::Refused { .. }))
+        Err(HttpClientError::Server(ClientAuthError::Refused { .. }))
     ));
     assert_eq!(
         count(&log, "channel bindings do not match this connection"),
@@ -330,7 +330,7 @@ async fn a_server_that_silently_closes_after_the_challenge_is_not_kept_alive() {
     assert!(
         matches!(
             err,
-            ClientError::Server(ClientAuthError::NotKeptAlive {
+            HttpClientError::Server(ClientAuthError::NotKeptAlive {
                 after: HandshakeStep::Negotiate
             })
         ),
@@ -508,7 +508,7 @@ async fn a_close_after_the_challenge_on_the_new_connection_is_not_kept_alive() {
     assert!(
         matches!(
             err,
-            ClientError::Server(ClientAuthError::NotKeptAlive {
+            HttpClientError::Server(ClientAuthError::NotKeptAlive {
                 after: HandshakeStep::Negotiate
             })
         ),

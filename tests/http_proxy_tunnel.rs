@@ -25,7 +25,7 @@ use ntlm::channel_bindings::ChannelBindings;
 use ntlm::http::auth::{
     ClientAuthError, HandshakeStep, Scheme, ServerAuth, ServerAuthOptions, ServerDecision, Target,
 };
-use ntlm::http::hyper_client::{AuthClient, BindingsMode, ClientError, ClientOptions};
+use ntlm::http::hyper_client::{AuthClient, BindingsMode, ClientOptions, HttpClientError};
 use ntlm::http::hyper_server::{serve, ServerEvent, ServerOptions};
 use ntlm::http::pool::ClientPool;
 use ntlm::http::tls::ServerTls;
@@ -198,7 +198,7 @@ async fn connect_with_ntlm_then_ntlm_to_the_origin_with_channel_bindings() {
     let mut client = bounded(AuthClient::connect(&url, o)).await.unwrap();
     assert!(matches!(
         bounded(client.get("/")).await,
-        Err(ClientError::Server(ClientAuthError::Refused { .. }))
+        Err(HttpClientError::Server(ClientAuthError::Refused { .. }))
     ));
     assert_eq!(stats.logons.load(Ordering::SeqCst), 3);
 
@@ -211,7 +211,7 @@ async fn connect_with_ntlm_then_ntlm_to_the_origin_with_channel_bindings() {
     let mut client = bounded(AuthClient::connect(&url, o)).await.unwrap();
     assert!(matches!(
         bounded(client.get("/")).await,
-        Err(ClientError::Server(ClientAuthError::Refused { .. }))
+        Err(HttpClientError::Server(ClientAuthError::Refused { .. }))
     ));
     assert_eq!(stats.logons.load(Ordering::SeqCst), 4);
     assert_eq!(
@@ -230,7 +230,7 @@ async fn a_refused_proxy_password_is_reported_and_not_retried_by_the_pool() {
     let bad = options(&proxy, &cert, "wrong", Scheme::Ntlm);
     for _ in 0..3 {
         match bounded(pool.get(&url, &bad)).await {
-            Err(ClientError::Proxy(ClientAuthError::Refused {
+            Err(HttpClientError::Proxy(ClientAuthError::Refused {
                 step: HandshakeStep::Authenticate,
                 status: 407,
                 ..

@@ -416,23 +416,16 @@ fn validation_for(request: &NetworkLogonRequest, password: &str) -> ntlm::netlog
     } else {
         ntlm::crypto::ntlm_v1_session_base_key(&nt)
     };
-    let mut lm_key = zeroize::Zeroizing::new([0u8; 8]);
+    let mut lm_key = [0u8; 8];
     if let Some(lm) = ntlm::crypto::lmowf_v1(password) {
         lm_key.copy_from_slice(&lm.as_bytes()[..8]);
     }
-    ntlm::netlogon::Validation {
-        user_session_key,
-        lm_key,
-        account: request.user.clone(),
-        domain: "CORP".into(),
-        logon_server: "DC1".into(),
-        user_rid: 1103,
-        primary_group_rid: 513,
-        groups: Vec::new(),
-        domain_sid: None,
-        user_flags: 0,
-        bad_password_count: 0,
-    }
+    let mut validation =
+        ntlm::netlogon::Validation::new(user_session_key, lm_key, request.user.clone(), "CORP");
+    validation.logon_server = "DC1".into();
+    validation.user_rid = 1103;
+    validation.primary_group_rid = 513;
+    validation
 }
 
 /// The sans-IO pass-through without a DC: the answer a DC would give, fed back by hand.

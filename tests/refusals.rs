@@ -32,11 +32,11 @@ fn refusal(run: Run) -> Refusal {
 
 /// Lockout after 3 bad passwords in 10 minutes, for 15 minutes.
 fn lockout_tracker() -> Arc<LockoutTracker> {
-    Arc::new(LockoutTracker::new(LockoutPolicy {
-        threshold: 3,
-        observation_window: Duration::from_secs(600),
-        lockout_duration: Duration::from_secs(900),
-    }))
+    Arc::new(LockoutTracker::new(LockoutPolicy::new(
+        3,
+        Duration::from_secs(600),
+        Duration::from_secs(900),
+    )))
 }
 
 /// Rebuilds an AUTHENTICATE with another NT response / LM response / MIC.

@@ -2,9 +2,12 @@
 //! NegTokenResp), for the log of a refused logon: MS-NLMP §2.2.1.3 UserName, DomainName and
 //! Workstation. Unverified by definition (the logon was refused); never a secret.
 
+use crate::policy::{PolicyRefusal, ServerPolicy};
 use crate::wire::AuthenticateMessage;
 
-use super::spnego::{NegotiationToken, NTLMSSP_SIGNATURE};
+use super::auth::{Principal, ServerAuthRefusal};
+use super::header::parse_credentials;
+use super::spnego::{NegotiationToken, SpnegoRefusal, NTLMSSP_SIGNATURE};
 
 /// Who an AUTHENTICATE says it is.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -38,6 +41,96 @@ impl Claimed {
             workstation: m.workstation.to_string_lossy(),
         })
     }
+}
+
+/// The level's refusal inside an HTTP refusal, if that is what it is.
+pub(crate) fn policy_refusal(refusal: &ServerAuthRefusal) -> Option<&PolicyRefusal> {
+    match refusal {
+        ServerAuthRefusal::Ntlm(crate::server::Refusal::Policy(p))
+        | ServerAuthRefusal::Spnego(SpnegoRefusal::Ntlm(crate::server::Refusal::Policy(p))) => {
+            Some(p)
+        }
+        _ => None,
+    }
+}
+
+/// The rule name of an HTTP refusal, one of [`crate::metrics::RULES`].
+pub(crate) fn refusal_rule(refusal: &ServerAuthRefusal) -> &'static str {
+    match refusal {
+        ServerAuthRefusal::Header(_) => "header",
+        ServerAuthRefusal::UnsupportedScheme(_) => "unsupported scheme",
+        ServerAuthRefusal::UnexpectedMessage(_) => "unexpected message",
+        ServerAuthRefusal::Negotiate(_)
+        | ServerAuthRefusal::Spnego(SpnegoRefusal::Negotiate(_)) => "negotiate",
+        ServerAuthRefusal::Ntlm(r) | ServerAuthRefusal::Spnego(SpnegoRefusal::Ntlm(r)) => r.rule(),
+        ServerAuthRefusal::Spnego(_) => "spnego",
+    }
+}
+
+/// The `logon accepted` event (INFO) of a completed handshake and, when the audit level of
+/// `policy` would refuse the response verified, the audit event (WARN); returns the audit
+/// finding. The fields are those of the `tower` layer's events; no secret is a field.
+pub(crate) fn log_accepted(
+    policy: &ServerPolicy,
+    peer: &str,
+    principal: &Principal,
+    handshakes: u64,
+) -> Option<PolicyRefusal> {
+    let p = principal;
+    tracing::info!(
+        peer = %peer,
+        scheme = %p.scheme,
+        user = %p.user,
+        domain = %p.domain,
+        workstation = %p.workstation,
+        kind = ?p.verified,
+        mic = p.mic_verified,
+        handshakes,
+        "logon accepted"
+    );
+    let audit = policy.audit_verified(p.verified);
+    if let Some(finding) = &audit {
+        tracing::warn!(
+            peer = %peer,
+            scheme = %p.scheme,
+            user = %p.user,
+            domain = %p.domain,
+            workstation = %p.workstation,
+            kind = ?p.verified,
+            audit_level = %finding.level,
+            rule = %finding,
+            "audit: logon accepted that the audit level would refuse"
+        );
+    }
+    audit
+}
+
+/// The `logon refused` event (WARN) with the names the client *claimed* in `values` (its
+/// authorization header values, parsed up to `max_header_len`); returns the refusal's rule.
+pub(crate) fn log_refused(
+    peer: &str,
+    refusal: &ServerAuthRefusal,
+    values: &[Vec<u8>],
+    max_header_len: usize,
+) -> &'static str {
+    let claimed = values
+        .first()
+        .and_then(|v| parse_credentials(v, max_header_len).ok())
+        .and_then(|c| Claimed::from_token(&c.token))
+        .unwrap_or_default();
+    let kind = policy_refusal(refusal).map_or_else(String::new, |p| p.refused.to_string());
+    let rule = refusal_rule(refusal);
+    tracing::warn!(
+        peer = %peer,
+        user = %claimed.user,
+        domain = %claimed.domain,
+        workstation = %claimed.workstation,
+        kind = %kind,
+        rule,
+        reason = %refusal,
+        "logon refused"
+    );
+    rule
 }
 
 #[cfg(test)]

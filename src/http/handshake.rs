@@ -69,6 +69,7 @@ impl Round {
 
 /// A handshake that ended with an answer other than 401/407.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Outcome {
     /// The answer, its body not read.
     pub response: Response<Incoming>,

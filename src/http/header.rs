@@ -75,6 +75,7 @@ impl fmt::Display for Challenge {
 
 /// A header that could not be used.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum HeaderError {
     /// Longer than the limit.
     Oversized {

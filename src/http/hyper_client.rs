@@ -42,6 +42,8 @@ use tokio::net::TcpStream;
 use crate::channel_bindings::ChannelBindings;
 use crate::client::ClientConfig;
 
+use super::handshake::TunnelError;
+
 use super::auth::{
     ClientAuth, ClientAuthError, ClientAuthOptions, ClientStep, HandshakeStep, Scheme, Target,
 };
@@ -51,6 +53,7 @@ pub const MAX_BODY: usize = 16 * 1024 * 1024;
 
 /// Which channel bindings the client sends over HTTPS.
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub enum BindingsMode {
     /// `tls-server-end-point` of the certificate the server presented (the default).
     #[default]
@@ -63,6 +66,7 @@ pub enum BindingsMode {
 
 /// Client options.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct ClientOptions {
     /// Who to log on as, and at which level.
     pub ntlm: ClientConfig,
@@ -96,11 +100,31 @@ impl ClientOptions {
 
 /// Why a request failed.
 #[derive(Debug)]
-pub enum ClientError {
+#[non_exhaustive]
+pub enum HttpClientError {
     /// The URL is not usable.
     Url(String),
-    /// Connecting, TLS or HTTP failed.
-    Io(String),
+    /// Connecting or the TLS handshake failed.
+    Io {
+        /// What was being done (`"connecting"`, `"TLS handshake"`).
+        context: &'static str,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The HTTP layer failed (connection closed, malformed response).
+    Http {
+        /// What was being done (`"HTTP handshake"`, `"sending the request"`, ...).
+        context: &'static str,
+        /// The error.
+        source: ::hyper::Error,
+    },
+    /// The response body could not be read, or is longer than [`MAX_BODY`].
+    Body(Box<dyn std::error::Error + Send + Sync>),
+    /// The CONNECT tunnel through the proxy failed.
+    Tunnel(TunnelError),
+    /// The TLS client configuration could not be built.
+    #[cfg(feature = "tls")]
+    Tls(super::tls::TlsError),
     /// A step took longer than the timeout.
     Timeout,
     /// Authentication to the proxy failed.
@@ -109,11 +133,24 @@ pub enum ClientError {
     Server(ClientAuthError),
 }
 
-impl fmt::Display for ClientError {
+impl HttpClientError {
+    /// The connection failed (as opposed to a refusal, a bad URL or a timeout): a pooled
+    /// connection the peer closed fails this way.
+    pub(crate) fn is_transport(&self) -> bool {
+        matches!(self, Self::Io { .. } | Self::Http { .. } | Self::Body(_))
+    }
+}
+
+impl fmt::Display for HttpClientError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Url(e) => write!(f, "bad URL: {e}"),
-            Self::Io(e) => write!(f, "{e}"),
+            Self::Io { context, source } => write!(f, "{context}: {source}"),
+            Self::Http { context, source } => write!(f, "{context}: {source}"),
+            Self::Body(e) => write!(f, "reading the response body: {e}"),
+            Self::Tunnel(e) => write!(f, "{e}"),
+            #[cfg(feature = "tls")]
+            Self::Tls(e) => write!(f, "{e}"),
             Self::Timeout => f.write_str("timed out"),
             Self::Proxy(e) => write!(f, "proxy authentication failed: {e}"),
             Self::Server(e) => write!(f, "server authentication failed: {e}"),
@@ -121,11 +158,48 @@ impl fmt::Display for ClientError {
     }
 }
 
-impl std::error::Error for ClientError {}
+impl std::error::Error for HttpClientError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Io { source, .. } => Some(source),
+            Self::Http { source, .. } => Some(source),
+            Self::Body(e) => Some(e.as_ref()),
+            Self::Tunnel(e) => Some(e),
+            #[cfg(feature = "tls")]
+            Self::Tls(e) => Some(e),
+            Self::Proxy(e) | Self::Server(e) => Some(e),
+            Self::Url(_) | Self::Timeout => None,
+        }
+    }
+}
 
-/// A response.
+/// An error of a step [`timed`] bounds, with what the step was.
+trait StepError {
+    fn during(self, context: &'static str) -> HttpClientError;
+}
+
+impl StepError for std::io::Error {
+    fn during(self, context: &'static str) -> HttpClientError {
+        HttpClientError::Io {
+            context,
+            source: self,
+        }
+    }
+}
+
+impl StepError for ::hyper::Error {
+    fn during(self, context: &'static str) -> HttpClientError {
+        HttpClientError::Http {
+            context,
+            source: self,
+        }
+    }
+}
+
+/// A response as the client read it (its body whole).
 #[derive(Clone, Debug)]
-pub struct Response {
+#[non_exhaustive]
+pub struct HttpResponse {
     /// Status code.
     pub status: u16,
     /// Reason phrase (canonical).
@@ -185,15 +259,19 @@ impl fmt::Debug for AuthClient {
     }
 }
 
-fn host_port(uri: &Uri) -> Result<(String, u16, bool), ClientError> {
+fn host_port(uri: &Uri) -> Result<(String, u16, bool), HttpClientError> {
     let https = match uri.scheme_str() {
         Some("http") => false,
         Some("https") => true,
-        other => return Err(ClientError::Url(format!("unsupported scheme {other:?}"))),
+        other => {
+            return Err(HttpClientError::Url(format!(
+                "unsupported scheme {other:?}"
+            )))
+        }
     };
     let host = uri
         .host()
-        .ok_or_else(|| ClientError::Url("no host".into()))?
+        .ok_or_else(|| HttpClientError::Url("no host".into()))?
         .trim_start_matches('[')
         .trim_end_matches(']')
         .to_string();
@@ -201,19 +279,21 @@ fn host_port(uri: &Uri) -> Result<(String, u16, bool), ClientError> {
     Ok((host, port, https))
 }
 
-async fn timed<T, E: fmt::Display>(
+async fn timed<T, E: StepError>(
     d: Duration,
+    context: &'static str,
     f: impl std::future::Future<Output = Result<T, E>>,
-) -> Result<T, ClientError> {
+) -> Result<T, HttpClientError> {
     match tokio::time::timeout(d, f).await {
-        Ok(r) => r.map_err(|e| ClientError::Io(e.to_string())),
-        Err(_) => Err(ClientError::Timeout),
+        Ok(r) => r.map_err(|e| e.during(context)),
+        Err(_) => Err(HttpClientError::Timeout),
     }
 }
 
-async fn tcp(endpoint: &Endpoint, options: &ClientOptions) -> Result<TcpStream, ClientError> {
+async fn tcp(endpoint: &Endpoint, options: &ClientOptions) -> Result<TcpStream, HttpClientError> {
     let tcp = timed(
         options.timeout,
+        "connecting",
         TcpStream::connect((endpoint.connect_host.as_str(), endpoint.connect_port)),
     )
     .await?;
@@ -229,8 +309,8 @@ async fn tunnel(
     authority: &str,
     options: &ClientOptions,
     proxy_ntlm: &ClientConfig,
-) -> Result<super::handshake::Tunnel, ClientError> {
-    use super::handshake::{connect_tunnel, HandshakeError, TunnelError};
+) -> Result<super::handshake::Tunnel, HttpClientError> {
+    use super::handshake::{connect_tunnel, HandshakeError};
     let auth = || {
         let mut ntlm = proxy_ntlm.clone();
         ntlm.channel_bindings = None;
@@ -244,11 +324,11 @@ async fn tunnel(
         )
     };
     let map = |e: TunnelError| match e {
-        TunnelError::Handshake(HandshakeError::Auth(a)) => ClientError::Proxy(a),
+        TunnelError::Handshake(HandshakeError::Auth(a)) => HttpClientError::Proxy(a),
         TunnelError::Handshake(HandshakeError::Timeout { .. }) | TunnelError::Timeout => {
-            ClientError::Timeout
+            HttpClientError::Timeout
         }
-        other => ClientError::Io(other.to_string()),
+        other => HttpClientError::Tunnel(other),
     };
     let first = connect_tunnel(
         tcp(endpoint, options).await?,
@@ -280,7 +360,7 @@ async fn open(
     options: &ClientOptions,
     ntlm: &mut ClientConfig,
     proxy_ntlm: &ClientConfig,
-) -> Result<(SendRequest<Empty<Bytes>>, bool), ClientError> {
+) -> Result<(SendRequest<Empty<Bytes>>, bool), HttpClientError> {
     let mut proxy_logon = false;
     let tcp: Box<dyn Io> = match &endpoint.tunnel {
         Some(authority) => {
@@ -293,12 +373,16 @@ async fn open(
     let io: Box<dyn Io> = if endpoint.https {
         #[cfg(feature = "tls")]
         {
-            let config = super::tls::client_config(&options.tls)
-                .map_err(|e| ClientError::Io(e.to_string()))?;
+            let config = super::tls::client_config(&options.tls).map_err(HttpClientError::Tls)?;
             let name = rustls_pki_types::ServerName::try_from(endpoint.host.clone())
-                .map_err(|e| ClientError::Url(e.to_string()))?;
+                .map_err(|e| HttpClientError::Url(e.to_string()))?;
             let connector = tokio_rustls::TlsConnector::from(config);
-            let tls = timed(options.timeout, connector.connect(name, tcp)).await?;
+            let tls = timed(
+                options.timeout,
+                "TLS handshake",
+                connector.connect(name, tcp),
+            )
+            .await?;
             let cert = tls
                 .get_ref()
                 .1
@@ -308,8 +392,9 @@ async fn open(
             match &options.bindings {
                 BindingsMode::FromCertificate => {
                     if let Some(cert) = cert {
-                        let cb = ChannelBindings::tls_server_end_point(&cert)
-                            .map_err(|e| ClientError::Io(e.to_string()))?;
+                        let cb = ChannelBindings::tls_server_end_point(&cert).map_err(|e| {
+                            HttpClientError::Tls(super::tls::TlsError::Certificate(e))
+                        })?;
                         ntlm.channel_bindings = Some(cb);
                     }
                 }
@@ -321,13 +406,14 @@ async fn open(
         #[cfg(not(feature = "tls"))]
         {
             let _ = (&endpoint.host, ntlm, tcp);
-            return Err(ClientError::Url("https needs the `tls` feature".into()));
+            return Err(HttpClientError::Url("https needs the `tls` feature".into()));
         }
     } else {
         Box::new(tcp)
     };
     let (sender, conn) = timed(
         options.timeout,
+        "HTTP handshake",
         ::hyper::client::conn::http1::handshake(TokioIo::new(io)),
     )
     .await?;
@@ -339,8 +425,10 @@ async fn open(
 
 impl AuthClient {
     /// Opens the connection for `url` (to the proxy when one is configured).
-    pub async fn connect(url: &str, options: ClientOptions) -> Result<Self, ClientError> {
-        let base: Uri = url.parse().map_err(|e| ClientError::Url(format!("{e}")))?;
+    pub async fn connect(url: &str, options: ClientOptions) -> Result<Self, HttpClientError> {
+        let base: Uri = url
+            .parse()
+            .map_err(|e| HttpClientError::Url(format!("{e}")))?;
         let (host, port, https) = host_port(&base)?;
         let authority = base
             .authority()
@@ -351,10 +439,10 @@ impl AuthClient {
             Some(p) => {
                 let proxy: Uri = p
                     .parse()
-                    .map_err(|e| ClientError::Url(format!("proxy: {e}")))?;
+                    .map_err(|e| HttpClientError::Url(format!("proxy: {e}")))?;
                 let (h, port, proxy_https) = host_port(&proxy)?;
                 if proxy_https {
-                    return Err(ClientError::Url(
+                    return Err(HttpClientError::Url(
                         "the proxy must be reached over http://".into(),
                     ));
                 }
@@ -419,7 +507,7 @@ impl AuthClient {
     }
 
     /// Replaces the connection with a new one to the same place; no logon carries over.
-    async fn reopen(&mut self) -> Result<(), ClientError> {
+    async fn reopen(&mut self) -> Result<(), HttpClientError> {
         let (sender, proxy_logon) = open(
             &self.endpoint,
             &self.options,
@@ -438,25 +526,39 @@ impl AuthClient {
     /// True when hyper has let the connection go (`ready` fails once it is closed).
     async fn connection_lost(&mut self) -> bool {
         self.sender.is_closed()
-            || timed(self.options.timeout, self.sender.ready())
-                .await
-                .is_err()
+            || timed(
+                self.options.timeout,
+                "waiting for the connection",
+                self.sender.ready(),
+            )
+            .await
+            .is_err()
     }
 
     async fn send(
         &mut self,
         target: &str,
         headers: &[(&'static str, String)],
-    ) -> Result<(Response, bool), ClientError> {
+    ) -> Result<(HttpResponse, bool), HttpClientError> {
         let mut req = Request::get(target).header(HOST, self.authority.as_str());
         for (name, value) in headers {
             req = req.header(*name, value.as_str());
         }
         let req = req
             .body(Empty::<Bytes>::new())
-            .map_err(|e| ClientError::Url(e.to_string()))?;
-        timed(self.options.timeout, self.sender.ready()).await?;
-        let res = timed(self.options.timeout, self.sender.send_request(req)).await?;
+            .map_err(|e| HttpClientError::Url(e.to_string()))?;
+        timed(
+            self.options.timeout,
+            "waiting for the connection",
+            self.sender.ready(),
+        )
+        .await?;
+        let res = timed(
+            self.options.timeout,
+            "sending the request",
+            self.sender.send_request(req),
+        )
+        .await?;
         let (parts, body) = res.into_parts();
         let body = match tokio::time::timeout(
             self.options.timeout,
@@ -465,8 +567,8 @@ impl AuthClient {
         .await
         {
             Ok(Ok(b)) => b.to_bytes().to_vec(),
-            Ok(Err(e)) => return Err(ClientError::Io(e.to_string())),
-            Err(_) => return Err(ClientError::Timeout),
+            Ok(Err(e)) => return Err(HttpClientError::Body(e)),
+            Err(_) => return Err(HttpClientError::Timeout),
         };
         let close = parts.headers.get_all(CONNECTION).iter().any(|v| {
             v.to_str()
@@ -480,7 +582,7 @@ impl AuthClient {
         let kept_alive = !close
             && (parts.version != Version::HTTP_10 || keep_alive_10)
             && !self.sender.is_closed();
-        let response = Response {
+        let response = HttpResponse {
             status: parts.status.as_u16(),
             reason: parts.status.canonical_reason().unwrap_or("").to_string(),
             version: format!("{:?}", parts.version),
@@ -502,7 +604,7 @@ impl AuthClient {
 
     /// GETs `path` (origin-form, e.g. `/` or `/a?b`), authenticating to the proxy and the
     /// server as asked. A refused logon is reported, never retried.
-    pub async fn get(&mut self, path: &str) -> Result<Response, ClientError> {
+    pub async fn get(&mut self, path: &str) -> Result<HttpResponse, HttpClientError> {
         let target = if self.via_proxy {
             format!(
                 "{}://{}{}",
@@ -528,8 +630,8 @@ impl AuthClient {
         // keeps that reply while its NEGOTIATE is on the way, in case the server hung up
         // without saying so; `replay` feeds it again as not kept alive.
         let mut may_reopen = true;
-        let mut first: Option<Response> = None;
-        let mut replay: Option<Response> = None;
+        let mut first: Option<HttpResponse> = None;
+        let mut replay: Option<HttpResponse> = None;
         loop {
             let headers: Vec<_> = proxy_header
                 .iter()
@@ -542,8 +644,10 @@ impl AuthClient {
                     let retry = first.take();
                     match self.send(&target, &headers).await {
                         Ok((r, kept_alive)) => (r, kept_alive, headers.is_empty()),
-                        Err(ClientError::Io(_))
-                            if !headers.is_empty() && self.connection_lost().await =>
+                        Err(e)
+                            if e.is_transport()
+                                && !headers.is_empty()
+                                && self.connection_lost().await =>
                         {
                             if let Some(r) = retry {
                                 proxy_auth = None;
@@ -557,9 +661,9 @@ impl AuthClient {
                                 after: HandshakeStep::Negotiate,
                             };
                             return Err(if proxy_auth.is_some() && server_auth.is_none() {
-                                ClientError::Proxy(error)
+                                HttpClientError::Proxy(error)
                             } else {
-                                ClientError::Server(error)
+                                HttpClientError::Server(error)
                             });
                         }
                         Err(e) => return Err(e),
@@ -580,7 +684,7 @@ impl AuthClient {
                 let values = Self::values(&response.headers, "proxy-authenticate");
                 match auth
                     .on_response(response.status, &values, kept_alive, now)
-                    .map_err(ClientError::Proxy)?
+                    .map_err(HttpClientError::Proxy)?
                 {
                     ClientStep::Authorize { name, value } => {
                         proxy_header = Some((name, value));
@@ -611,7 +715,7 @@ impl AuthClient {
             let values = Self::values(&response.headers, "www-authenticate");
             let mut step = auth
                 .on_response(response.status, &values, kept_alive, now)
-                .map_err(ClientError::Server)?;
+                .map_err(HttpClientError::Server)?;
             if can_reopen && !kept_alive && matches!(step, ClientStep::Authorize { .. }) {
                 may_reopen = false;
                 self.reopen().await?;
@@ -622,7 +726,7 @@ impl AuthClient {
                 ));
                 step = auth
                     .on_response(response.status, &values, true, now)
-                    .map_err(ClientError::Server)?;
+                    .map_err(HttpClientError::Server)?;
             }
             match step {
                 ClientStep::Authorize { name, value } => {

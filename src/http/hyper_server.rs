@@ -30,12 +30,25 @@
 //!   What eviction does not cover: a client opening new connections faster than the cap
 //!   per NTLM round trip can evict a legitimate connection between its two NTLM requests
 //!   (the client then starts over).
+//!
+//! # Events
+//!
+//! Reported with `tracing`, with the span and field names of the `tower` layer: each
+//! connection has a span `ntlm.connection` (fields `peer`, `id`) and each handshake a span
+//! `ntlm.handshake` (field `n`) inside it; every decision is one event with the fields
+//! `peer`, `scheme`, `user`, `domain`, `workstation`, `kind` (the response verified or
+//! refused) and, for refusals, `rule` and `reason`: `logon accepted` (INFO), `logon refused`
+//! (WARN, with the names the client *claimed*) and, in audit mode, `audit: logon accepted
+//! that the audit level would refuse` (WARN). The server's own events (started, `accept()`
+//! failed, a connection evicted or failing its TLS handshake) are events too. No secret is
+//! ever a field. [`ServerOptions::events`] also receives each as a [`ServerEvent`].
 
 use core::fmt;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use ::hyper::body::{Bytes, Incoming};
@@ -48,10 +61,12 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
+use tracing::Instrument;
 
 use crate::server::ServerConfig;
 
 use super::auth::{Principal, ServerAuth, ServerAuthOptions, ServerAuthRefusal, ServerDecision};
+use super::claims::{log_accepted, log_refused};
 
 /// Builds the response for an authenticated request, from its head and its body (read up to
 /// [`ServerOptions::max_body`]).
@@ -69,6 +84,15 @@ const EVICTION_HEADROOM: usize = 16;
 
 /// First and longest pause after a failed `accept()`.
 const ACCEPT_BACKOFF: (Duration, Duration) = (Duration::from_millis(10), Duration::from_secs(1));
+
+/// The `id` of the next connection's span (process-wide, as the `tower` layer's).
+static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(0);
+
+/// The `ntlm.connection` span of a connection from `peer`.
+fn connection_span(peer: SocketAddr) -> tracing::Span {
+    let id = NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed);
+    tracing::info_span!("ntlm.connection", peer = %peer, id)
+}
 
 /// What happened on a connection, for logs.
 #[derive(Debug)]
@@ -94,8 +118,10 @@ pub enum ServerEvent {
     ConnectionError {
         /// The peer.
         peer: SocketAddr,
+        /// What was being done (`"TLS handshake"`).
+        during: &'static str,
         /// What went wrong.
-        error: String,
+        error: std::io::Error,
     },
     /// The server started: its descriptor limit and the connection cap it keeps below it.
     Started {
@@ -108,7 +134,7 @@ pub enum ServerEvent {
     /// accepted...); the server retries after `retry_in`.
     AcceptError {
         /// The error.
-        error: String,
+        error: std::io::Error,
         /// The pause before the next `accept()`.
         retry_in: Duration,
     },
@@ -139,7 +165,11 @@ impl fmt::Display for ServerEvent {
                 if principal.mic_verified { ", MIC" } else { "" }
             ),
             Self::Refused { peer, reason } => write!(f, "{peer}: refused: {reason}"),
-            Self::ConnectionError { peer, error } => write!(f, "{peer}: connection error: {error}"),
+            Self::ConnectionError {
+                peer,
+                during,
+                error,
+            } => write!(f, "{peer}: connection error: {during}: {error}"),
             Self::Started {
                 descriptor_limit,
                 max_connections,
@@ -176,8 +206,46 @@ impl fmt::Display for ServerEvent {
 /// Receives [`ServerEvent`]s.
 pub type EventSink = Arc<dyn Fn(ServerEvent) + Send + Sync>;
 
+/// Reports a server-level event with `tracing` (the decisions are reported where they are
+/// made, with more fields), then hands it to the sink.
+fn emit(options: &ServerOptions, event: ServerEvent) {
+    match &event {
+        ServerEvent::Started {
+            descriptor_limit,
+            max_connections,
+        } => tracing::info!(
+            descriptor_limit = ?descriptor_limit,
+            max_connections,
+            "serving"
+        ),
+        ServerEvent::AcceptError { error, retry_in } => tracing::warn!(
+            error = %error,
+            retry_in_ms = u64::try_from(retry_in.as_millis()).unwrap_or(u64::MAX),
+            "accept failed; retrying"
+        ),
+        ServerEvent::Evicted {
+            peer,
+            idle,
+            never_sent_a_request,
+        } => tracing::info!(
+            peer = %peer,
+            idle_ms = u64::try_from(idle.as_millis()).unwrap_or(u64::MAX),
+            never_sent_a_request,
+            "connection closed to make room"
+        ),
+        ServerEvent::ConnectionError {
+            peer,
+            during,
+            error,
+        } => tracing::warn!(peer = %peer, during, error = %error, "connection error"),
+        ServerEvent::Authenticated { .. } | ServerEvent::Refused { .. } => {}
+    }
+    (options.events)(event);
+}
+
 /// Server options.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct ServerOptions {
     /// The NTLM server configuration shared by all connections.
     pub ntlm: Arc<ServerConfig>,
@@ -196,7 +264,8 @@ pub struct ServerOptions {
     /// Connections served at once (lowered to fit the descriptor limit); at capacity a new
     /// connection evicts the one idle the longest (see the module documentation).
     pub max_connections: usize,
-    /// Where events go.
+    /// Also receives every event (they are always reported with `tracing`); by default,
+    /// nothing.
     pub events: EventSink,
     /// Bound on the TLS handshake.
     pub handshake_timeout: Duration,
@@ -217,7 +286,7 @@ impl fmt::Debug for ServerOptions {
 
 impl ServerOptions {
     /// Options with a handler that answers `200` with `authenticated as DOMAIN\user`, and
-    /// events written to stderr.
+    /// events reported with `tracing` only.
     pub fn new(ntlm: Arc<ServerConfig>) -> Self {
         Self {
             ntlm,
@@ -233,7 +302,7 @@ impl ServerOptions {
                     format!("authenticated as {}\n", principal.qualified()),
                 )
             }),
-            events: Arc::new(|e| eprintln!("{e}")),
+            events: Arc::new(|_| {}),
             handshake_timeout: Duration::from_secs(10),
             #[cfg(feature = "netlogon")]
             dc: None,
@@ -261,8 +330,64 @@ async fn read_body(body: Incoming, limit: usize) -> Option<Bytes> {
         .map(|collected| collected.to_bytes())
 }
 
+/// The `ntlm.handshake` span, opened by a request with credentials when none is open.
+fn open_handshake(auth: &Mutex<ServerAuth>, handshake: &Mutex<Option<tracing::Span>>) {
+    let mut current = handshake.lock().unwrap_or_else(PoisonError::into_inner);
+    if current.is_none() {
+        let n = auth.lock().map_or(0, |a| a.handshakes()).saturating_add(1);
+        *current = Some(tracing::info_span!("ntlm.handshake", n));
+    }
+}
+
+/// Reports a decision: one event, in the handshake's span (closed by an acceptance or a
+/// refusal); an acceptance is also handed to [`ServerOptions::events`].
+fn report(
+    options: &ServerOptions,
+    handshake: &Mutex<Option<tracing::Span>>,
+    peer: SocketAddr,
+    values: &[Vec<u8>],
+    decision: &ServerDecision,
+    handshakes: u64,
+) {
+    let mut current = handshake.lock().unwrap_or_else(PoisonError::into_inner);
+    let peer_text = peer.to_string();
+    match decision {
+        ServerDecision::Serve {
+            principal,
+            fresh: true,
+            ..
+        } => {
+            let span = current.take().unwrap_or_else(tracing::Span::none);
+            span.in_scope(|| log_accepted(&options.ntlm.policy, &peer_text, principal, handshakes));
+            (options.events)(ServerEvent::Authenticated {
+                peer,
+                principal: principal.clone(),
+                handshakes,
+            });
+        }
+        ServerDecision::Serve { .. } => {}
+        ServerDecision::Challenge {
+            refusal: Some(refusal),
+            ..
+        } => {
+            let span = current.take().unwrap_or_else(tracing::Span::none);
+            span.in_scope(|| log_refused(&peer_text, refusal, values, options.auth.max_header_len));
+        }
+        ServerDecision::Challenge { .. } if values.is_empty() => {
+            tracing::debug!(peer = %peer_text, "no credentials: challenge with the offered schemes");
+        }
+        ServerDecision::Challenge { .. } => {
+            let span = current.clone().unwrap_or_else(tracing::Span::none);
+            span.in_scope(
+                || tracing::debug!(peer = %peer_text, "handshake continues: challenge sent"),
+            );
+        }
+    }
+}
+
 async fn respond(
     auth: &Mutex<ServerAuth>,
+    handshake: &Mutex<Option<tracing::Span>>,
     options: &ServerOptions,
     peer: SocketAddr,
     req: Request<Incoming>,
@@ -275,20 +400,12 @@ async fn respond(
         .iter()
         .map(|v| v.as_bytes().to_vec())
         .collect();
+    if !values.is_empty() {
+        open_handshake(auth, handshake);
+    }
     let decision = match decide(auth, options, &values).await {
         Some((d, handshakes)) => {
-            if let ServerDecision::Serve {
-                principal,
-                fresh: true,
-                ..
-            } = &d
-            {
-                (options.events)(ServerEvent::Authenticated {
-                    peer,
-                    principal: principal.clone(),
-                    handshakes,
-                });
-            }
+            report(options, handshake, peer, &values, &d, handshakes);
             d
         }
         None => return text(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n".into()),
@@ -404,7 +521,9 @@ pub async fn serve_connection<IO>(
 ) where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    serve_tracked(io, auth, options, peer, None).await;
+    serve_tracked(io, auth, options, peer, None)
+        .instrument(connection_span(peer))
+        .await;
 }
 
 /// [`serve_connection`], evictable when `slot` is given.
@@ -418,17 +537,19 @@ async fn serve_tracked<IO>(
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let auth = Arc::new(Mutex::new(auth));
+    let handshake = Arc::new(Mutex::new(None));
     let header_read_timeout = options.header_read_timeout;
     let service_slot = slot.as_ref().map(|s| (s.id, s.slots.clone()));
     let service = service_fn(move |req| {
         let auth = auth.clone();
+        let handshake = handshake.clone();
         let options = options.clone();
         let slot = service_slot.clone();
         async move {
             if let Some((id, slots)) = &slot {
                 slots.set(*id, Phase::Busy);
             }
-            let response = respond(&auth, &options, peer, req).await;
+            let response = respond(&auth, &handshake, &options, peer, req).await;
             if let Some((id, slots)) = &slot {
                 slots.set(*id, Phase::Idle);
             }
@@ -617,10 +738,13 @@ pub async fn serve(listener: TcpListener, options: ServerOptions) -> std::io::Re
     let needed = (wanted + EVICTION_HEADROOM) as u64;
     let descriptor_limit = raise_descriptor_limit(needed + needed.min(64));
     let cap = connection_cap(wanted, descriptor_limit);
-    (options.events)(ServerEvent::Started {
-        descriptor_limit,
-        max_connections: cap,
-    });
+    emit(
+        &options,
+        ServerEvent::Started {
+            descriptor_limit,
+            max_connections: cap,
+        },
+    );
     let slots = Arc::new(Slots::default());
     let mut backoff = ACCEPT_BACKOFF.0;
     loop {
@@ -633,11 +757,14 @@ pub async fn serve(listener: TcpListener, options: ServerOptions) -> std::io::Re
                 backoff = ACCEPT_BACKOFF.0;
                 accepted
             }
-            Err(e) => {
-                (options.events)(ServerEvent::AcceptError {
-                    error: e.to_string(),
-                    retry_in: backoff,
-                });
+            Err(error) => {
+                emit(
+                    &options,
+                    ServerEvent::AcceptError {
+                        error,
+                        retry_in: backoff,
+                    },
+                );
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(ACCEPT_BACKOFF.1);
                 continue;
@@ -647,40 +774,52 @@ pub async fn serve(listener: TcpListener, options: ServerOptions) -> std::io::Re
         let slot = slots.open(peer);
         if slots.len() > cap {
             if let Some(event) = slots.evict_oldest(slot.id) {
-                (options.events)(event);
+                emit(&options, event);
             }
         }
         let options = options.clone();
-        tokio::spawn(async move {
-            #[allow(unused_mut)]
-            let mut auth = ServerAuth::new(options.ntlm.clone(), options.auth.clone());
-            #[cfg(feature = "tls")]
-            if let Some(tls) = &options.tls {
-                auth.set_channel_bindings(tls.bindings.clone());
-                let acceptor = tokio_rustls::TlsAcceptor::from(tls.config.clone());
-                let handshake =
-                    tokio::time::timeout(options.handshake_timeout, acceptor.accept(stream));
-                let outcome = tokio::select! {
-                    outcome = handshake => outcome,
-                    _ = slot.evict.notified() => return,
-                };
-                match outcome {
-                    Ok(Ok(tls_stream)) => {
-                        serve_tracked(tls_stream, auth, options.clone(), peer, Some(slot)).await
+        let span = connection_span(peer);
+        tokio::spawn(
+            async move {
+                #[allow(unused_mut)]
+                let mut auth = ServerAuth::new(options.ntlm.clone(), options.auth.clone());
+                #[cfg(feature = "tls")]
+                if let Some(tls) = &options.tls {
+                    auth.set_channel_bindings(tls.bindings.clone());
+                    let acceptor = tokio_rustls::TlsAcceptor::from(tls.config.clone());
+                    let handshake =
+                        tokio::time::timeout(options.handshake_timeout, acceptor.accept(stream));
+                    let outcome = tokio::select! {
+                        outcome = handshake => outcome,
+                        _ = slot.evict.notified() => return,
+                    };
+                    match outcome {
+                        Ok(Ok(tls_stream)) => {
+                            serve_tracked(tls_stream, auth, options.clone(), peer, Some(slot)).await
+                        }
+                        Ok(Err(error)) => emit(
+                            &options,
+                            ServerEvent::ConnectionError {
+                                peer,
+                                during: "TLS handshake",
+                                error,
+                            },
+                        ),
+                        Err(_) => emit(
+                            &options,
+                            ServerEvent::ConnectionError {
+                                peer,
+                                during: "TLS handshake",
+                                error: std::io::ErrorKind::TimedOut.into(),
+                            },
+                        ),
                     }
-                    Ok(Err(e)) => (options.events)(ServerEvent::ConnectionError {
-                        peer,
-                        error: format!("TLS handshake: {e}"),
-                    }),
-                    Err(_) => (options.events)(ServerEvent::ConnectionError {
-                        peer,
-                        error: "TLS handshake timed out".into(),
-                    }),
+                    return;
                 }
-                return;
+                serve_tracked(stream, auth, options.clone(), peer, Some(slot)).await;
             }
-            serve_tracked(stream, auth, options.clone(), peer, Some(slot)).await;
-        });
+            .instrument(span),
+        );
     }
 }
 

@@ -36,7 +36,7 @@ use sha2::Sha256;
 use crate::client::ClientCredentials;
 
 use super::auth::{ClientAuthError, HandshakeStep};
-use super::hyper_client::{AuthClient, ClientError, ClientOptions, Response};
+use super::hyper_client::{AuthClient, ClientOptions, HttpClientError, HttpResponse};
 
 /// Which connections may serve a request: same origin, same proxy, same credentials.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -184,10 +184,16 @@ impl ClientPool {
     /// GETs `url` with `options`, on a pooled connection for the same origin, proxy and
     /// credentials when there is one (no new handshake), else on a new one. A pooled
     /// connection that fails before answering is replaced once by a new connection.
-    pub async fn get(&self, url: &str, options: &ClientOptions) -> Result<Response, ClientError> {
-        let uri: ::hyper::Uri = url.parse().map_err(|e| ClientError::Url(format!("{e}")))?;
+    pub async fn get(
+        &self,
+        url: &str,
+        options: &ClientOptions,
+    ) -> Result<HttpResponse, HttpClientError> {
+        let uri: ::hyper::Uri = url
+            .parse()
+            .map_err(|e| HttpClientError::Url(format!("{e}")))?;
         let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
-            return Err(ClientError::Url(
+            return Err(HttpClientError::Url(
                 "an absolute http:// or https:// URL".into(),
             ));
         };
@@ -196,9 +202,9 @@ impl ClientPool {
         let key = self.key(&origin, options);
         if let Some((proxy, e)) = lock(&self.refused).get(&key).cloned() {
             return Err(if proxy {
-                ClientError::Proxy(e)
+                HttpClientError::Proxy(e)
             } else {
-                ClientError::Server(e)
+                HttpClientError::Server(e)
             });
         }
         if let Some(mut client) = self.checkout(&key) {
@@ -208,7 +214,7 @@ impl ClientPool {
                     return Ok(r);
                 }
                 // The peer closed the pooled connection: a new one below.
-                Err(ClientError::Io(_)) if client.is_closed() => {}
+                Err(e) if e.is_transport() && client.is_closed() => {}
                 Err(e) => return Err(self.remember(&key, e)),
             }
         }
@@ -223,12 +229,12 @@ impl ClientPool {
         Ok(response)
     }
 
-    fn remember(&self, key: &PoolKey, e: ClientError) -> ClientError {
+    fn remember(&self, key: &PoolKey, e: HttpClientError) -> HttpClientError {
         match &e {
-            ClientError::Proxy(a) if is_refusal(a) => {
+            HttpClientError::Proxy(a) if is_refusal(a) => {
                 lock(&self.refused).insert(key.clone(), (true, a.clone()));
             }
-            ClientError::Server(a) if is_refusal(a) => {
+            HttpClientError::Server(a) if is_refusal(a) => {
                 lock(&self.refused).insert(key.clone(), (false, a.clone()));
             }
             _ => {}

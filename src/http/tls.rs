@@ -38,26 +38,49 @@ use crate::channel_bindings::ChannelBindings;
 
 /// A TLS setup problem.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum TlsError {
-    /// A PEM file held nothing usable.
-    Pem(String),
+    /// A PEM text held no section of this kind (`"CERTIFICATE"`).
+    NoPemSection(&'static str),
+    /// A PEM text could not be read.
+    Pem {
+        /// What was being read (`"certificates"`, `"private key"`).
+        what: &'static str,
+        /// The error.
+        source: rustls_pki_types::pem::Error,
+    },
     /// rustls refused the configuration.
     Rustls(rustls::Error),
-    /// The certificate could not be read.
-    Certificate(String),
+    /// The trust anchors could not make a certificate verifier.
+    Verifier(rustls::client::VerifierBuilderError),
+    /// The leaf certificate's signature algorithm could not be read (for its channel
+    /// bindings).
+    Certificate(crate::channel_bindings::CertificateError),
 }
 
 impl fmt::Display for TlsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Pem(e) => write!(f, "PEM: {e}"),
+            Self::NoPemSection(kind) => write!(f, "PEM: no {kind} section"),
+            Self::Pem { what, source } => write!(f, "PEM ({what}): {source}"),
             Self::Rustls(e) => write!(f, "TLS: {e}"),
+            Self::Verifier(e) => write!(f, "TLS trust anchors: {e}"),
             Self::Certificate(e) => write!(f, "certificate: {e}"),
         }
     }
 }
 
-impl std::error::Error for TlsError {}
+impl std::error::Error for TlsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::NoPemSection(_) => None,
+            Self::Pem { source, .. } => Some(source),
+            Self::Rustls(e) => Some(e),
+            Self::Verifier(e) => Some(e),
+            Self::Certificate(e) => Some(e),
+        }
+    }
+}
 
 fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
@@ -67,9 +90,12 @@ fn provider() -> Arc<CryptoProvider> {
 pub fn certificates_from_pem(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let certs = CertificateDer::pem_slice_iter(pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| TlsError::Pem(e.to_string()))?;
+        .map_err(|source| TlsError::Pem {
+            what: "certificates",
+            source,
+        })?;
     if certs.is_empty() {
-        return Err(TlsError::Pem("no CERTIFICATE section".into()));
+        return Err(TlsError::NoPemSection("CERTIFICATE"));
     }
     Ok(certs)
 }
@@ -95,10 +121,12 @@ impl ServerTls {
     /// From a PEM certificate chain (leaf first) and a PEM private key.
     pub fn from_pem(cert_pem: &[u8], key_pem: &[u8]) -> Result<Self, TlsError> {
         let chain = certificates_from_pem(cert_pem)?;
-        let key =
-            PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| TlsError::Pem(e.to_string()))?;
-        let bindings = ChannelBindings::tls_server_end_point(&chain[0])
-            .map_err(|e| TlsError::Certificate(e.to_string()))?;
+        let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|source| TlsError::Pem {
+            what: "private key",
+            source,
+        })?;
+        let bindings =
+            ChannelBindings::tls_server_end_point(&chain[0]).map_err(TlsError::Certificate)?;
         let mut config = rustls::ServerConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
             .map_err(TlsError::Rustls)?
@@ -115,6 +143,7 @@ impl ServerTls {
 
 /// Client TLS options.
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct ClientTlsOptions {
     /// PEM certificates to trust: CAs (anchors) and/or exact server certificates (pins).
     /// Empty: the operating system's trust store.
@@ -250,7 +279,7 @@ pub fn client_config(options: &ClientTlsOptions) -> Result<Arc<rustls::ClientCon
         Some(
             WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
                 .build()
-                .map_err(|e| TlsError::Pem(e.to_string()))?,
+                .map_err(TlsError::Verifier)?,
         )
     };
     let verifier = Verifier {

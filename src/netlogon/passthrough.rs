@@ -84,6 +84,7 @@ impl NetworkLogonRequest {
 
 /// What the DC says about a user it accepted (NETLOGON_VALIDATION_SAM_INFO).
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct Validation {
     /// UserSessionKey: the session base key of the NTLM response (MS-NLMP §3.3.1,
     /// §3.3.2), from which the server derives KXKEY and the rest.
@@ -126,6 +127,30 @@ impl fmt::Debug for Validation {
 }
 
 impl Validation {
+    /// A validation for `account` in `domain` with the DC's UserSessionKey and LM key; the
+    /// other fields empty or zero (set them as the DC reported). For a verifier that is not
+    /// a NETLOGON DC, or a test's fake DC.
+    pub fn new(
+        user_session_key: SessionKey,
+        lm_key: [u8; 8],
+        account: impl Into<String>,
+        domain: impl Into<String>,
+    ) -> Self {
+        Self {
+            user_session_key,
+            lm_key: Zeroizing::new(lm_key),
+            account: account.into(),
+            domain: domain.into(),
+            logon_server: String::new(),
+            user_rid: 0,
+            primary_group_rid: 0,
+            groups: Vec::new(),
+            domain_sid: None,
+            user_flags: 0,
+            bad_password_count: 0,
+        }
+    }
+
     /// The validation from a decoded SAM_INFO, its keys decrypted with the secure
     /// channel's session key (the DC encrypts them, MS-NRPC §3.2.4.1).
     pub fn from_sam_info(v: &SamInfo<'_>, key: &ChannelKey) -> Self {

@@ -80,6 +80,7 @@ impl core::fmt::Display for DcAddress {
 
 /// Everything a [`DcClient`] needs.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct DcConfig {
     /// The DCs, in order of preference.
     pub dcs: Vec<DcAddress>,
