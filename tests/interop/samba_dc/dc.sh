@@ -2,6 +2,8 @@
 # A throwaway Samba AD DC on loopback in DIR, for tests/interop/samba_dc/run.sh and
 # tests/netlogon_dc.rs (which stops and restarts it).
 # Usage: dc.sh provision DIR | start DIR | stop DIR | users DIR | show DIR USER ATTRIBUTE
+#        | configure DIR ['NAME = VALUE' ...]  (stop, set or reset the NTLM settings, start)
+#        | lockout DIR THRESHOLD
 set -euo pipefail
 cmd=$1 dir=$2
 conf="$dir/etc/smb.conf"
@@ -39,6 +41,7 @@ users)
     tool user create grace 'Grace-Pass-1'     # wrong password through ServerContext pass-through
     tool user create henry 'Henry-Pass-1'     # wrong password through squid-helper --dc
     tool user create ivy 'Ivy-Pass-1'         # wrong password through http_server --dc
+    tool user create dora 'Dora-Pass-1'       # the differential's user (lockout off then)
     tool user create dave 'Dave-Pass-1'       # locked out
     tool user create bob 'Bob-Pass-1'         # disabled
     tool user disable bob
@@ -46,8 +49,19 @@ users)
     tool user setexpiry carol --days=0
     tool user create frank 'Frank-Pass-1' --must-change-at-next-login   # must change
     ;;
+lockout)
+    tool domain passwordsettings set --account-lockout-threshold="$3"
+    ;;
 show)
     timeout 60 samba-tool user show "$3" --attributes="$4" -s "$conf" | sed -n "s/^$4: //p"
+    ;;
+configure)
+    # The NTLM settings the differential varies: `ntlm auth` and `lanman auth` are taken
+    # out of [global], the given lines put in, and samba restarted to read them.
+    bash "$0" stop "$dir"
+    sed -i -e '/^\s*ntlm auth\s*=/d' -e '/^\s*lanman auth\s*=/d' "$conf"
+    for line in "${@:3}"; do sed -i "/^\[global\]/a $line" "$conf"; done
+    bash "$0" start "$dir"
     ;;
 stop)
     if [ -s "$dir/run/samba.pid" ]; then
