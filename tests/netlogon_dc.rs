@@ -815,3 +815,124 @@ async fn connect_when_up() -> DcClient {
         }
     }
 }
+
+/// pyspnego (tests/interop/pyspnego_peer.py in the venv setup-pyspnego.sh makes) logs on
+/// through a pass-through `ServerContext` and the DC: its exported session key equals ours,
+/// and each side unseals what the other sealed after the logon.
+#[cfg(feature = "http")]
+#[tokio::test(flavor = "current_thread")]
+async fn pyspnego_through_pass_through() {
+    use ntlm::http::header::{decode_token, encode_token};
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+    if dc_dir().is_none() {
+        return;
+    }
+    let python = std::env::var("NTLM_PYSPNEGO_PYTHON")
+        .unwrap_or_else(|_| "target/pyspnego-venv/bin/python".into());
+    let mut peer = Command::new(&python)
+        .args([
+            "tests/interop/pyspnego_peer.py",
+            "client",
+            "--protocol",
+            "ntlm",
+            "--workstation",
+            "PC1",
+        ])
+        .env("NTLM_PEER_USER", "CORP\\alice")
+        .env("NTLM_PEER_PASSWORD", "Alice-Pass-1")
+        .env("LM_COMPAT_LEVEL", "3")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{python} (run tests/interop/setup-pyspnego.sh): {e}"));
+    let mut stdin = peer.stdin.take().unwrap();
+    let mut stdout = BufReader::new(peer.stdout.take().unwrap());
+    let mut ask = |line: Option<String>| -> String {
+        if let Some(line) = line {
+            writeln!(stdin, "{line}").unwrap();
+            stdin.flush().unwrap();
+        }
+        let mut answer = String::new();
+        stdout.read_line(&mut answer).unwrap();
+        answer.trim_end().to_string()
+    };
+    let token = |line: &str| -> Vec<u8> {
+        let b64 = line
+            .strip_prefix("TOKEN ")
+            .unwrap_or_else(|| panic!("pyspnego: {line}"));
+        decode_token(b64).unwrap()
+    };
+
+    let dc_client = connect_when_up().await;
+    let config = pass_through_config(LmCompatibilityLevel::L5);
+    let now = SystemTime::now();
+    let mut server = ServerContext::new(config);
+    let negotiate = token(&ask(None));
+    let challenge = server.challenge(&negotiate, now).unwrap();
+    let authenticate = token(&ask(Some(format!("TOKEN {}", encode_token(&challenge)))));
+    let request = match server.begin_pass_through(&authenticate, now) {
+        Ok(PassThroughStep::AskDc(request)) => request,
+        other => panic!("expected a DC request, got {other:?}"),
+    };
+    let answer = dc_client.logon(&request).await;
+    let mut logon = server
+        .complete_pass_through(answer, SystemTime::now())
+        .expect("pyspnego's alice accepted through the DC");
+    assert_eq!(
+        (logon.user.as_str(), logon.domain.as_str()),
+        ("alice", "CORP")
+    );
+    assert!(
+        logon.mic_verified,
+        "pyspnego sends a MIC; it was not verified"
+    );
+    let done = ask(None);
+    let their_key = done
+        .split_whitespace()
+        .find_map(|f| f.strip_prefix("session_key="))
+        .unwrap_or_else(|| panic!("pyspnego: {done}"));
+    let our_key: String = logon
+        .established
+        .exported_session_key()
+        .as_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(their_key, our_key, "exported session keys differ");
+
+    // Sealed by us, unsealed by pyspnego.
+    let mut msg = b"from the pass-through server".to_vec();
+    let sig = logon.established.security().seal(&mut msg);
+    let sealed = [&sig[..], &msg].concat();
+    let answer = ask(Some(format!("UNWRAP {}", encode_token(&sealed))));
+    let plain = decode_token(
+        answer
+            .strip_prefix("OK ")
+            .unwrap_or_else(|| panic!("{answer}")),
+    );
+    assert_eq!(plain.unwrap(), b"from the pass-through server");
+    // Sealed by pyspnego, unsealed by us.
+    let answer = ask(Some(format!(
+        "WRAP {}",
+        encode_token(b"from the pyspnego client")
+    )));
+    let wrapped = decode_token(
+        answer
+            .strip_prefix("OK ")
+            .unwrap_or_else(|| panic!("{answer}")),
+    )
+    .unwrap();
+    let (sig, sealed) = wrapped.split_at(16);
+    let mut msg = sealed.to_vec();
+    logon
+        .established
+        .security()
+        .unseal(&mut msg, sig)
+        .expect("we unseal what pyspnego sealed");
+    assert_eq!(msg, b"from the pyspnego client");
+    drop(ask);
+    drop(stdin);
+    let _ = peer.wait();
+    eprintln!("pyspnego through pass-through: session keys equal, sealed both ways");
+}
