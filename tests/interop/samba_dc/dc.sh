@@ -41,6 +41,7 @@ users)
     tool user create grace 'Grace-Pass-1'     # wrong password through ServerContext pass-through
     tool user create henry 'Henry-Pass-1'     # wrong password through squid-helper --dc
     tool user create ivy 'Ivy-Pass-1'         # wrong password through http_server --dc
+    tool user create jack 'Jack-Pass-1'       # wrong password through axum_server --dc
     tool user create dora 'Dora-Pass-1'       # the differential's user (lockout off then)
     tool user create dave 'Dave-Pass-1'       # locked out
     tool user create bob 'Bob-Pass-1'         # disabled
