@@ -964,3 +964,57 @@ fn captured_dc_pdus_round_trip() {
     }
     assert_eq!(n, 8, "captured DC PDUs");
 }
+
+/// The tower layer's pass-through without a DC: the NEGOTIATE is challenged (401), and the
+/// AUTHENTICATE, which no DC can verify (nothing listens), is answered 503 without a
+/// challenge, counted under "DC unavailable".
+#[cfg(feature = "tower")]
+#[tokio::test(flavor = "current_thread")]
+async fn tower_layer_dc_unavailable_is_503() {
+    use ntlm::http::auth::{Scheme, ServerAuthOptions};
+    use ntlm::http::header::{decode_token, encode_token};
+    use ntlm::http::tower::{Connection, NtlmLayer};
+    use tower::{Layer, ServiceExt};
+    let mut dc_config = DcConfig::new(vec!["127.0.0.1:1".parse().unwrap()], machine());
+    dc_config.connect_timeout = Duration::from_millis(500);
+    let mut options = ServerAuthOptions::default();
+    options.schemes = vec![Scheme::Ntlm];
+    let metrics = Arc::new(ntlm::metrics::Metrics::new());
+    let layer = NtlmLayer::with_options(
+        pass_through_config(LmCompatibilityLevel::L5),
+        options,
+        metrics.clone(),
+    )
+    .with_dc(Arc::new(DcClient::new(dc_config)));
+    let inner = tower::service_fn(|_: hyper::Request<String>| async {
+        Ok::<_, std::convert::Infallible>(hyper::Response::new(String::from("served")))
+    });
+    let service = Connection::without_peer().wrap(layer.layer(inner));
+    let send = |header: String| {
+        let request = hyper::Request::builder()
+            .header("authorization", header)
+            .body(String::new())
+            .unwrap();
+        service.clone().oneshot(request)
+    };
+    let mut cc = ClientConfig::new(LmCompatibilityLevel::L3, "CORP", "alice", "Alice-Pass-1");
+    cc.reflection_guard = None;
+    let mut client = ClientContext::new(cc);
+    let now = SystemTime::now();
+    let response = send(format!(
+        "NTLM {}",
+        encode_token(&client.negotiate().unwrap())
+    ))
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 401);
+    let challenge = response.headers()["www-authenticate"].to_str().unwrap();
+    let challenge = decode_token(challenge.strip_prefix("NTLM ").unwrap()).unwrap();
+    let authenticate = client.authenticate(&challenge, now).unwrap();
+    let response = send(format!("NTLM {}", encode_token(&authenticate)))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    assert!(response.headers().get("www-authenticate").is_none());
+    assert_eq!(metrics.snapshot().refused("DC unavailable"), 1);
+}
