@@ -3,9 +3,13 @@
 YR -> TT, KK -> AF), the NTLM messages made by one `ntlm client-helper` process: the same
 client driver for Samba's ntlm_auth through winbind and for `ntlm squid-helper --dc`.
 
-usage: bench_driver.py NTLM N -- HELPER_COMMAND...   (environment: NTLM_DC_USER_PASSWORD)
-Prints `logons/s CPU_S` (CPU: the helper's user+sys over the timed logons, from /proc).
-Exits 1 on the first logon that is not AF.
+usage: bench_driver.py NTLM N -- HELPER_COMMAND...
+       bench_driver.py --measure N -- COMMAND...  (COMMAND's output, then the CPU per
+                                                   logon of COMMAND and of the DC)
+       (environment: NTLM_DC_USER_PASSWORD; DC_PID, the samba master's PID)
+Prints `logons/s helper-CPU-ms/logon DC-CPU-ms/logon client-CPU-ms/logon`: user+sys time
+over the timed logons, from /proc, of the helper, of the DC (samba and every descendant,
+winbindd included) and of the client helper. Exits 1 on the first logon that is not AF.
 """
 
 import os
@@ -20,15 +24,56 @@ def ask(proc, line):
     return proc.stdout.readline().strip()
 
 
+def stat(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()
+
+
 def cpu(pid):
     """user+sys seconds of `pid` and its children that it waited for."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    ticks = sum(int(x) for x in fields[11:15])
-    return ticks / os.sysconf("SC_CLK_TCK")
+    return sum(int(x) for x in stat(pid)[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu(root):
+    """cpu() of `root` and of every living descendant."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                parents[int(entry)] = int(stat(entry)[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    total = 0.0
+    for pid in parents:
+        p, depth = pid, 0
+        while p not in (0, 1, root) and depth < 64:
+            p, depth = parents.get(p, 0), depth + 1
+        if p == root:
+            try:
+                total += cpu(pid)
+            except OSError:
+                pass
+    return total
+
+
+def measure(n, command):
+    """Runs `command` (which makes `n` logons) and prints its output, then the CPU per
+    logon of the command and of the DC (as above: user+sys, ms per logon)."""
+    dc = int(os.environ["DC_PID"])
+    before = tree_cpu(dc)
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    if status != 0:
+        sys.exit(f"{command[0]} failed: {out}")
+    sys.stdout.write(out)
+    own = (usage.ru_utime + usage.ru_stime) * 1000 / n
+    print(f"cpu ms/logon: bench {own:.2f} DC {(tree_cpu(dc) - before) * 1000 / n:.2f}")
 
 
 def main():
+    if sys.argv[1] == "--measure":
+        return measure(int(sys.argv[2]), sys.argv[sys.argv.index("--") + 1:])
     ntlm, n = sys.argv[1], int(sys.argv[2])
     helper = sys.argv[sys.argv.index("--") + 1:]
     client = subprocess.Popen(
@@ -49,11 +94,15 @@ def main():
 
     for _ in range(20):  # warm-up: the secure channel, winbindd's connections
         logon()
-    c0, t0 = cpu(server.pid), time.monotonic()
+    dc = int(os.environ["DC_PID"])
+    before = (cpu(server.pid), tree_cpu(dc), cpu(client.pid))
+    t0 = time.monotonic()
     for _ in range(n):
         logon()
-    elapsed, used = time.monotonic() - t0, cpu(server.pid) - c0
-    print(f"{n / elapsed:.0f} {used:.2f}")
+    elapsed = time.monotonic() - t0
+    after = (cpu(server.pid), tree_cpu(dc), cpu(client.pid))
+    per = [f"{(a - b) * 1000 / n:.2f}" for a, b in zip(after, before)]
+    print(f"{n / elapsed:.0f}", *per)
     for p in (client, server):
         p.stdin.close()
         p.wait(timeout=10)
