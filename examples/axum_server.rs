@@ -129,8 +129,10 @@ async fn main() -> ExitCode {
         Some(dc) => {
             eprintln!("axum_server: {}", dc_flags::describe(&dc));
             // Pass-through is raw NTLM: only that scheme is offered.
-            let mut options = ntlm::http::auth::ServerAuthOptions::default();
-            options.schemes = vec![ntlm::http::auth::Scheme::Ntlm];
+            let options = ntlm::http::auth::ServerAuthOptions {
+                schemes: vec![ntlm::http::auth::Scheme::Ntlm],
+                ..Default::default()
+            };
             NtlmLayer::with_options(Arc::new(config), options, Arc::new(Metrics::new()))
                 .with_dc(Arc::new(ntlm::netlogon::DcClient::new(dc)))
         }

@@ -931,7 +931,6 @@ async fn pyspnego_through_pass_through() {
         .unseal(&mut msg, sig)
         .expect("we unseal what pyspnego sealed");
     assert_eq!(msg, b"from the pyspnego client");
-    drop(ask);
     drop(stdin);
     let _ = peer.wait();
     eprintln!("pyspnego through pass-through: session keys equal, sealed both ways");
@@ -977,8 +976,10 @@ async fn tower_layer_dc_unavailable_is_503() {
     use tower::{Layer, ServiceExt};
     let mut dc_config = DcConfig::new(vec!["127.0.0.1:1".parse().unwrap()], machine());
     dc_config.connect_timeout = Duration::from_millis(500);
-    let mut options = ServerAuthOptions::default();
-    options.schemes = vec![Scheme::Ntlm];
+    let options = ServerAuthOptions {
+        schemes: vec![Scheme::Ntlm],
+        ..ServerAuthOptions::default()
+    };
     let metrics = Arc::new(ntlm::metrics::Metrics::new());
     let layer = NtlmLayer::with_options(
         pass_through_config(LmCompatibilityLevel::L5),
