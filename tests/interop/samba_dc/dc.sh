@@ -25,10 +25,14 @@ provision)
 start)
     mkdir -p "$dir/run"
     samba -s "$conf" -D
-    for _ in $(seq 100); do
-        [ -s "$dir/run/samba.pid" ] && timeout 1 bash -c '</dev/tcp/127.0.0.1/135' 2>/dev/null && break
+    # Up to 60 s: on a loaded machine samba takes more than 10 s to listen.
+    for _ in $(seq 600); do
+        [ -s "$dir/run/samba.pid" ] && timeout 1 bash -c '</dev/tcp/127.0.0.1/135' 2>/dev/null && exit 0
         sleep 0.1
     done
+    echo "samba does not listen on 127.0.0.1:135 after 60 s; its log:" >&2
+    tail -n 30 "$dir/log.%m" >&2 || true
+    exit 1
     ;;
 users)
     # AD counts bad passwords only where a lockout threshold is set.

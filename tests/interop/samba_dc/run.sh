@@ -2,7 +2,8 @@
 # NTLM pass-through against a real Samba AD DC on loopback (issue 10): provisions a
 # throwaway domain CORP.EXAMPLE.COM into a temporary directory, creates the verifier's
 # computer account WEB1$ and test users, runs `ntlm dc-check`, Samba's ntlm_auth client
-# through `ntlm squid-helper --dc` (squid_dc.py) and tests/netlogon_dc.rs against it (with the
+# through `ntlm squid-helper --dc` and curl --ntlm through http_server and axum_server --dc
+# (squid_dc.py), and tests/netlogon_dc.rs against it (pyspnego's session key, and the
 # differential: samba restarted under each `ntlm auth` / `lanman auth` setting, its verdicts
 # against our levels'), and stops the DC on exit. Needs root (port 135) and Debian's samba,
 # samba-ad-dc and samba-ad-provision, installed here when missing.
