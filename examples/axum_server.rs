@@ -6,7 +6,9 @@
 //!     [--tls-cert cert.pem --tls-key key.pem]
 //! ```
 //!
-//! The same flags as `http_server`, plus `--audit-level N` (accepted logons that level would
+//! The same flags as `http_server` (with `--dc`, `--machine-account` and
+//! `--machine-password-env`/`--machine-password-file` for pass-through to a DC, 503 when it
+//! cannot be reached), plus `--audit-level N` (accepted logons that level would
 //! refuse are logged as audit findings). `--users` is an `NTLM_USER_FILE`
 //! (`DOMAIN:USER:PASSWORD` lines, or smbpasswd lines). `GET /` answers
 //! `authenticated as DOMAIN\user` to an authenticated connection; `GET /metrics` the
@@ -29,9 +31,12 @@ use ntlm::policy::{LmCompatibilityLevel, ServerPolicy};
 use ntlm::server::ServerConfig;
 use ntlm::store::MemoryStore;
 
+#[path = "common/dc_flags.rs"]
+mod dc_flags;
+
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: axum_server --listen ADDR:PORT --users FILE --level N [--no-ess] [--audit-level N] [--tls-cert PEM --tls-key PEM]"
+        "usage: axum_server --listen ADDR:PORT (--users FILE | --dc HOST[:PORT] [--dc ...] --machine-account 'DOMAIN\\NAME$' (--machine-password-env VAR | --machine-password-file FILE)) --level N [--no-ess] [--audit-level N] [--tls-cert PEM --tls-key PEM]"
     );
     ExitCode::from(2)
 }
@@ -64,7 +69,11 @@ async fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let (mut listen, mut users, mut level, mut no_ess, mut audit, mut cert, mut key) =
         (None, None, None, false, None, None, None);
+    let mut dc_flags = dc_flags::DcFlags::default();
     while let Some(arg) = args.next() {
+        if dc_flags.take(&arg, &mut args) {
+            continue;
+        }
         match arg.as_str() {
             "--listen" => listen = args.next(),
             "--users" => users = args.next(),
@@ -79,7 +88,7 @@ async fn main() -> ExitCode {
             _ => return usage(),
         }
     }
-    let (Some(listen), Some(users), Some(level)) = (listen, users, level) else {
+    let (Some(listen), Some(level)) = (listen, level) else {
         return usage();
     };
     let (Some(level), Some(audit)) = (
@@ -89,17 +98,45 @@ async fn main() -> ExitCode {
         eprintln!("axum_server: levels must be 0..5");
         return ExitCode::from(2);
     };
-    let store = match MemoryStore::from_file(&users) {
-        Ok(s) => s,
+    let dc = match dc_flags.config() {
+        Ok(dc) => dc,
         Err(e) => {
-            eprintln!("axum_server: {users}: {e}");
+            eprintln!("axum_server: {e}");
             return ExitCode::from(2);
         }
+    };
+    let store = match (&users, &dc) {
+        (Some(_), Some(_)) | (None, None) => return usage(),
+        // Pass-through: no local users; the DC verifies.
+        (None, Some(_)) => MemoryStore::new(),
+        (Some(users), None) => match MemoryStore::from_file(users) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("axum_server: {users}: {e}");
+                return ExitCode::from(2);
+            }
+        },
     };
     let mut policy = ServerPolicy::domain_controller(level);
     policy.offer_ess = !no_ess;
     policy.audit_level = audit;
-    let layer = NtlmLayer::new(Arc::new(ServerConfig::new(policy, store)));
+    let mut config = ServerConfig::new(policy, store);
+    if let Some(dc) = &dc {
+        dc_flags::name_machine(&mut config, dc);
+    }
+    let layer = match dc {
+        None => NtlmLayer::new(Arc::new(config)),
+        Some(dc) => {
+            eprintln!("axum_server: {}", dc_flags::describe(&dc));
+            // Pass-through is raw NTLM: only that scheme is offered.
+            let options = ntlm::http::auth::ServerAuthOptions {
+                schemes: vec![ntlm::http::auth::Scheme::Ntlm],
+                ..Default::default()
+            };
+            NtlmLayer::with_options(Arc::new(config), options, Arc::new(Metrics::new()))
+                .with_dc(Arc::new(ntlm::netlogon::DcClient::new(dc)))
+        }
+    };
     let metrics = layer.metrics().clone();
     let app = Router::new()
         .route("/", get(whoami))

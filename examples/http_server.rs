@@ -23,11 +23,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use ntlm::http::hyper_server::{serve, ServerOptions};
-use ntlm::netlogon::{DcAddress, DcClient, DcConfig, MachineAccount};
+use ntlm::netlogon::DcClient;
 use ntlm::policy::{LmCompatibilityLevel, ServerPolicy};
 use ntlm::server::ServerConfig;
 use ntlm::store::MemoryStore;
-use ntlm::Password;
+
+#[path = "common/dc_flags.rs"]
+mod dc_flags;
 
 fn usage() -> ExitCode {
     eprintln!(
@@ -47,14 +49,12 @@ async fn main() -> ExitCode {
     let (mut listen, mut users, mut level, mut no_ess, mut cert, mut key) =
         (None, None, None, false, None, None);
     let (mut dns_domain, mut dns_computer) = (None, None);
-    let (mut dcs, mut machine_account, mut machine_env, mut machine_file) =
-        (Vec::new(), None, None, None);
+    let mut dc_flags = dc_flags::DcFlags::default();
     while let Some(arg) = args.next() {
+        if dc_flags.take(&arg, &mut args) {
+            continue;
+        }
         match arg.as_str() {
-            "--dc" => dcs.extend(args.next()),
-            "--machine-account" => machine_account = args.next(),
-            "--machine-password-env" => machine_env = args.next(),
-            "--machine-password-file" => machine_file = args.next(),
             "--listen" => listen = args.next(),
             "--users" => users = args.next(),
             "--level" => level = args.next().and_then(|l| l.parse::<u8>().ok()),
@@ -73,7 +73,7 @@ async fn main() -> ExitCode {
         eprintln!("http_server: level must be 0..5");
         return ExitCode::from(2);
     };
-    let dc = match dc_config(&dcs, machine_account, machine_env, machine_file) {
+    let dc = match dc_flags.config() {
         Ok(dc) => dc,
         Err(e) => {
             eprintln!("http_server: {e}");
@@ -96,23 +96,14 @@ async fn main() -> ExitCode {
     policy.offer_ess = !no_ess;
     let mut config = ServerConfig::new(policy, store);
     if let Some(dc) = &dc {
-        // A DC refuses an NTLMv2 blob naming another computer than the secure channel's.
-        config.nb_domain = dc.machine.domain.clone();
-        config.nb_computer = dc.machine.computer().to_string();
-        let (d, c) = ServerConfig::default_dns_names(&config.nb_domain, &config.nb_computer);
-        (config.dns_domain, config.dns_computer) = (d, c);
+        dc_flags::name_machine(&mut config, dc);
     }
     config.dns_domain = dns_domain.unwrap_or(config.dns_domain);
     config.dns_computer = dns_computer.unwrap_or(config.dns_computer);
     #[allow(unused_mut)]
     let mut options = ServerOptions::new(Arc::new(config));
     if let Some(dc) = dc {
-        eprintln!(
-            "http_server: pass-through to {:?} as {}\\{}",
-            dc.dcs.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            dc.machine.domain,
-            dc.machine.account
-        );
+        eprintln!("http_server: {}", dc_flags::describe(&dc));
         options.auth.schemes = vec![ntlm::http::auth::Scheme::Ntlm];
         options.dc = Some(Arc::new(DcClient::new(dc)));
     }
@@ -159,49 +150,4 @@ async fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
-}
-
-/// The pass-through configuration, or `None` without `--dc`. The machine password comes
-/// from an environment variable or a file, never the command line.
-fn dc_config(
-    dcs: &[String],
-    account: Option<String>,
-    env: Option<String>,
-    file: Option<String>,
-) -> Result<Option<DcConfig>, String> {
-    if dcs.is_empty() {
-        return match (account, env, file) {
-            (None, None, None) => Ok(None),
-            _ => Err("--machine-account and its password need --dc".into()),
-        };
-    }
-    let dcs = dcs
-        .iter()
-        .map(|d| {
-            d.parse::<DcAddress>()
-                .map_err(|e| format!("--dc {d:?}: {e}"))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let account = account.ok_or("--dc needs --machine-account")?;
-    let password = match (env, file) {
-        (Some(var), None) => Password::new(
-            std::env::var(&var).map_err(|_| format!("environment variable {var:?} is not set"))?,
-        ),
-        (None, Some(path)) => {
-            let text = zeroize::Zeroizing::new(
-                std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?,
-            );
-            Password::new(text.lines().next().unwrap_or(""))
-        }
-        _ => return Err("give one of --machine-password-env and --machine-password-file".into()),
-    };
-    let machine = MachineAccount::new(&account, &password);
-    if machine.domain.is_empty() {
-        return Err("--machine-account: give the domain, e.g. 'CORP\\WEB1$'".into());
-    }
-    let mut config = DcConfig::new(dcs, machine);
-    config.connect_timeout = std::time::Duration::from_secs(3);
-    config.call_timeout = std::time::Duration::from_secs(5);
-    config.pool_size = 4;
-    Ok(Some(config))
 }

@@ -52,7 +52,7 @@ pub const REFUSED_KINDS: [RefusedKind; 6] = [
 /// The refusal rules counted apart: the names of
 /// [`Refusal::rule`](crate::server::Refusal::rule), then those of the adapters (HTTP
 /// headers, SPNEGO, helper requests). Any other name is counted as `other`.
-pub const RULES: [&str; 24] = [
+pub const RULES: [&str; 26] = [
     "malformed",
     "policy level",
     "unknown user",
@@ -71,6 +71,8 @@ pub const RULES: [&str; 24] = [
     "key exchange",
     "LMv2 mismatch",
     "out of order",
+    "refused by the DC",
+    "DC unavailable",
     "header",
     "unsupported scheme",
     "unexpected message",
@@ -295,6 +297,16 @@ mod tests {
             Refusal::OutOfOrder,
         ];
         for r in all {
+            assert_ne!(rule_index(r.rule()), OTHER, "{}", r.rule());
+        }
+        #[cfg(feature = "netlogon")]
+        for r in [
+            Refusal::DcRefused(crate::netlogon::LogonRefusal::WrongPassword),
+            Refusal::DcUnavailable {
+                dc: "127.0.0.1:135".into(),
+                reason: "connection refused".into(),
+            },
+        ] {
             assert_ne!(rule_index(r.rule()), OTHER, "{}", r.rule());
         }
     }

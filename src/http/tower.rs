@@ -248,6 +248,9 @@ struct Shared {
     config: Arc<ServerConfig>,
     options: ServerAuthOptions,
     metrics: Arc<Metrics>,
+    /// Pass-through: the DC that verifies every AUTHENTICATE.
+    #[cfg(feature = "netlogon")]
+    dc: Option<Arc<crate::netlogon::DcClient>>,
 }
 
 /// The layer: NTLM/Negotiate over `config`, shared by all connections (their state is in
@@ -288,6 +291,27 @@ impl NtlmLayer {
                 config,
                 options,
                 metrics,
+                #[cfg(feature = "netlogon")]
+                dc: None,
+            }),
+        }
+    }
+
+    /// Pass-through (feature `netlogon`): every AUTHENTICATE is verified by `dc` instead of
+    /// the configuration's store ([`ServerAuth::on_request_pass_through`], then
+    /// [`ServerAuth::on_dc_answer`]; the connection's state is not locked while the DC
+    /// answers). A DC that cannot be asked is answered `503` without a challenge, never as
+    /// a wrong password. The CHALLENGE must name the DC client's machine account
+    /// (`nb_domain`, `nb_computer`), as a DC checks.
+    #[cfg(feature = "netlogon")]
+    pub fn with_dc(self, dc: Arc<crate::netlogon::DcClient>) -> Self {
+        let s = &self.shared;
+        Self {
+            shared: Arc::new(Shared {
+                config: s.config.clone(),
+                options: s.options.clone(),
+                metrics: s.metrics.clone(),
+                dc: Some(dc),
             }),
         }
     }
@@ -322,7 +346,8 @@ impl<S> fmt::Debug for NtlmService<S> {
     }
 }
 
-/// What the layer does with one request.
+/// What the layer does with one request (`Challenge` with status 503 and no headers when
+/// the DC could not be asked).
 enum Outcome {
     Serve {
         principal: Arc<Principal>,
@@ -375,7 +400,7 @@ where
                     .iter()
                     .map(|v| v.as_bytes().to_vec())
                     .collect();
-                match decide(&shared, &connection, &values) {
+                match decide_maybe_dc(&shared, &connection, &values).await {
                     Outcome::Serve { principal, header } => {
                         request.extensions_mut().insert(principal);
                         // Proxy credentials are for this hop (RFC 9110 §11.7.2): a proxy
@@ -427,13 +452,52 @@ fn status_only<B: Default>(status: StatusCode) -> Response<B> {
     response
 }
 
-/// Runs the connection's [`ServerAuth`] on one request and reports the decision (events,
-/// metrics). No await while the connection's lock is held.
-fn decide(shared: &Shared, connection: &Connection, values: &[Vec<u8>]) -> Outcome {
+/// The decision on one request: from the store, or with [`NtlmLayer::with_dc`] from the DC
+/// (asked between two short holds of the connection's lock).
+async fn decide_maybe_dc(shared: &Shared, connection: &Connection, values: &[Vec<u8>]) -> Outcome {
+    #[cfg(feature = "netlogon")]
+    if let Some(dc) = &shared.dc {
+        use super::auth::PassThroughDecision;
+        let mut request = None;
+        let outcome = decide(shared, connection, values, |auth| {
+            match auth.on_request_pass_through(values, SystemTime::now()) {
+                PassThroughDecision::AskDc(r) => {
+                    request = Some(r);
+                    None
+                }
+                PassThroughDecision::Decided(d) => Some(d),
+                #[allow(unreachable_patterns)]
+                _ => None,
+            }
+        });
+        let Some(request) = request else {
+            return outcome.unwrap_or(Outcome::Internal);
+        };
+        let answer = dc.logon(&request).await;
+        return decide(shared, connection, values, |auth| {
+            Some(auth.on_dc_answer(answer, SystemTime::now()))
+        })
+        .unwrap_or(Outcome::Internal);
+    }
+    decide(shared, connection, values, |auth| {
+        Some(auth.on_request(values, SystemTime::now()))
+    })
+    .unwrap_or(Outcome::Internal)
+}
+
+/// Runs `step` on the connection's [`ServerAuth`] and reports its decision (events,
+/// metrics); `None` when `step` has none yet (a DC request is pending). No await while the
+/// connection's lock is held.
+fn decide(
+    shared: &Shared,
+    connection: &Connection,
+    values: &[Vec<u8>],
+    step: impl FnOnce(&mut ServerAuth) -> Option<ServerDecision>,
+) -> Option<Outcome> {
     let conn = &connection.inner;
     let Ok(mut state) = conn.state.lock() else {
         tracing::error!("NTLM layer: connection state lock poisoned; answered 500");
-        return Outcome::Internal;
+        return Some(Outcome::Internal);
     };
     let state = &mut *state;
     let auth = state.auth.get_or_insert_with(|| {
@@ -450,7 +514,7 @@ fn decide(shared: &Shared, connection: &Connection, values: &[Vec<u8>]) -> Outco
             n = auth.handshakes().saturating_add(1)
         ));
     }
-    let decision = auth.on_request(values, SystemTime::now());
+    let decision = step(auth)?;
     let handshakes = auth.handshakes();
     let peer = conn.peer_text.as_str();
     match decision {
@@ -463,13 +527,24 @@ fn decide(shared: &Shared, connection: &Connection, values: &[Vec<u8>]) -> Outco
                 let span = state.handshake.take().unwrap_or_else(tracing::Span::none);
                 span.in_scope(|| accepted(shared, peer, &principal, handshakes));
             }
-            Outcome::Serve { principal, header }
+            Some(Outcome::Serve { principal, header })
         }
         ServerDecision::Challenge {
             status,
             headers,
             refusal,
         } => {
+            if dc_unavailable(refusal.as_ref()) {
+                // Not the client's credentials: no challenge, and no "wrong password".
+                let span = state.handshake.take().unwrap_or_else(tracing::Span::none);
+                if let Some(refusal) = &refusal {
+                    span.in_scope(|| refused(shared, peer, refusal, values));
+                }
+                return Some(Outcome::Challenge {
+                    status: 503,
+                    headers: Vec::new(),
+                });
+            }
             match refusal {
                 Some(refusal) => {
                     let span = state.handshake.take().unwrap_or_else(tracing::Span::none);
@@ -485,9 +560,20 @@ fn decide(shared: &Shared, connection: &Connection, values: &[Vec<u8>]) -> Outco
                     );
                 }
             }
-            Outcome::Challenge { status, headers }
+            Some(Outcome::Challenge { status, headers })
         }
     }
+}
+
+/// True for a refusal because no DC could be asked (503, not 401).
+fn dc_unavailable(refusal: Option<&ServerAuthRefusal>) -> bool {
+    #[cfg(feature = "netlogon")]
+    if let Some(ServerAuthRefusal::Ntlm(crate::server::Refusal::DcUnavailable { .. })) = refusal {
+        return true;
+    }
+    #[cfg(not(feature = "netlogon"))]
+    let _ = refusal;
+    false
 }
 
 fn accepted(shared: &Shared, peer: &str, principal: &Principal, handshakes: u64) {

@@ -18,7 +18,8 @@ use crate::secret::SessionKey;
 /// AUTHENTICATE fields exactly as received.
 #[derive(Clone, PartialEq, Eq)]
 pub struct NetworkLogonRequest {
-    /// The server challenge of our CHALLENGE message.
+    /// The server challenge of our CHALLENGE message (for NTLMv1-ESS, the challenge
+    /// [`Self::with_ess_challenge`] mixes from it).
     pub server_challenge: [u8; 8],
     /// LmChallengeResponse as received.
     pub lm_response: Vec<u8>,
@@ -65,6 +66,24 @@ impl NetworkLogonRequest {
             workstation: workstation.to_string(),
             parameter_control: parameter_control::DEFAULT,
         }
+    }
+
+    /// The request for an NTLMv1 response with extended session security: its challenge
+    /// becomes `MD5(ServerChallenge ‖ ClientChallenge)[0..8]` (MS-NLMP §3.3.1), the one the
+    /// NT response was computed over, with the client challenge taken from the first 8
+    /// bytes of the LM field. A DC verifies what it gets as plain NTLMv1 (a Samba AD DC
+    /// does not mix the challenge itself; Samba's own NTLMSSP server mixes it before its
+    /// pass-through in the same way); the session base key it returns, MD4(NTOWFv1), does
+    /// not depend on the challenge. Unchanged when the LM field is shorter than 8 bytes.
+    pub fn with_ess_challenge(mut self) -> Self {
+        use md5::{Digest, Md5};
+        if let Some(client_challenge) = self.lm_response.get(..8) {
+            let mut md5 = Md5::new();
+            md5.update(self.server_challenge);
+            md5.update(client_challenge);
+            self.server_challenge.copy_from_slice(&md5.finalize()[..8]);
+        }
+        self
     }
 
     /// The NDR view of the request.

@@ -98,6 +98,12 @@ impl ServerContext {
             domain,
             &auth.workstation.to_string_lossy(),
         );
+        // NTLMv1-ESS: the DC verifies plain NTLMv1 over the mixed challenge.
+        let request = if verify == Verify::Ess {
+            request.with_ess_challenge()
+        } else {
+            request
+        };
         self.state = State::AwaitingDc(Box::new(AwaitingDc {
             pending,
             authenticate: authenticate.to_vec(),

@@ -9,9 +9,8 @@ use ntlm::client::{ClientConfig, ClientContext};
 use ntlm::names::split_user;
 use ntlm::netlogon::{DcClient, DcConfig, MachineAccount, NetworkLogonRequest};
 use ntlm::policy::{LmCompatibilityLevel, ServerPolicy};
-use ntlm::server::{ServerConfig, ServerContext};
+use ntlm::server::{PassThroughStep, ServerConfig, ServerContext};
 use ntlm::store::MemoryStore;
-use ntlm::wire::{AuthenticateMessage, ChallengeMessage};
 use ntlm::Password;
 
 pub const HELP: &str = "\
@@ -29,7 +28,8 @@ usage: ntlm dc-check --dc HOST[:PORT] [--dc HOST2 ...] --machine-account 'DOMAIN
   --machine-password-file FILE file holding it (first line); never on the command line
   --user NAME              also pass one logon of this user through the channel
   --password-env VAR2      environment variable holding the user's password
-  --level N                the test client's LmCompatibilityLevel (default 3: NTLMv2)
+  --level N                the test client's LmCompatibilityLevel (default 3: NTLMv2; 0: LM
+                           and NTLMv1, 1 and 2: NTLMv1-ESS), as a pass-through server sends it
   --workstation NAME       workstation name the test client sends (default CHECK)
   --timeout SECONDS        bound on each connect and call (default 5)
 
@@ -235,8 +235,9 @@ async fn run(setup: Setup) -> ExitCode {
     }
 }
 
-/// A CHALLENGE from a local server context, the client's AUTHENTICATE to it, and the
-/// session base key the client derived (NTLMv2 only).
+/// A CHALLENGE from a local pass-through server context (level 0: it refuses no kind, the
+/// DC decides), the client's AUTHENTICATE to it, the request that context makes of it, and
+/// the session base key the client derived.
 fn test_logon(
     machine: &MachineAccount,
     domain: &str,
@@ -267,28 +268,27 @@ fn test_logon(
     let challenge = server
         .challenge(&negotiate, now)
         .map_err(|e| e.to_string())?;
-    let server_challenge = ChallengeMessage::decode(&challenge)
-        .map_err(|e| e.to_string())?
-        .server_challenge;
     let authenticate = client
         .authenticate(&challenge, now)
         .map_err(|e| e.to_string())?;
-    let a = AuthenticateMessage::decode(&authenticate).map_err(|e| e.to_string())?;
-    let request = NetworkLogonRequest::new(
-        server_challenge,
-        a.lm_challenge_response,
-        a.nt_challenge_response,
-        &a.user_name.to_string_lossy(),
-        &a.domain_name.to_string_lossy(),
-        &a.workstation.to_string_lossy(),
-    );
-    let expected = match a.nt_challenge_response.get(..16) {
-        Some(proof) if a.nt_challenge_response.len() > 24 => {
-            let key =
-                ntlm::crypto::ntowf_v2(&ntlm::crypto::ntowf_v1(password.expose()), user, domain);
+    // The request a pass-through server sends (for NTLMv1-ESS, the mixed challenge).
+    let request = match server.begin_pass_through(&authenticate, now) {
+        Ok(PassThroughStep::AskDc(request)) => request,
+        Ok(_) => return Err("the test logon needs no DC".into()),
+        Err(e) => return Err(e.to_string()),
+    };
+    // The session base key the DC should return: NTLMv2's from the NTProofStr, NTLMv1's
+    // MD4(NTOWFv1) with or without ESS (MS-NLMP §3.3.1, §3.3.2).
+    let nt = ntlm::crypto::ntowf_v1(password.expose());
+    let expected = match request.nt_response.get(..16) {
+        Some(proof) if request.nt_response.len() > 24 => {
+            let key = ntlm::crypto::ntowf_v2(&nt, user, domain);
             let mut p = [0u8; 16];
             p.copy_from_slice(proof);
             Some(ntlm::crypto::ntlm_v2_session_base_key(&key, &p))
+        }
+        Some(_) if request.nt_response.len() == 24 => {
+            Some(ntlm::crypto::ntlm_v1_session_base_key(&nt))
         }
         _ => None,
     };

@@ -2,6 +2,8 @@
 # A throwaway Samba AD DC on loopback in DIR, for tests/interop/samba_dc/run.sh and
 # tests/netlogon_dc.rs (which stops and restarts it).
 # Usage: dc.sh provision DIR | start DIR | stop DIR | users DIR | show DIR USER ATTRIBUTE
+#        | configure DIR ['NAME = VALUE' ...]  (stop, set or reset the NTLM settings, start)
+#        | lockout DIR THRESHOLD
 set -euo pipefail
 cmd=$1 dir=$2
 conf="$dir/etc/smb.conf"
@@ -23,10 +25,14 @@ provision)
 start)
     mkdir -p "$dir/run"
     samba -s "$conf" -D
-    for _ in $(seq 100); do
-        [ -s "$dir/run/samba.pid" ] && timeout 1 bash -c '</dev/tcp/127.0.0.1/135' 2>/dev/null && break
+    # Up to 60 s: on a loaded machine samba takes more than 10 s to listen.
+    for _ in $(seq 600); do
+        [ -s "$dir/run/samba.pid" ] && timeout 1 bash -c '</dev/tcp/127.0.0.1/135' 2>/dev/null && exit 0
         sleep 0.1
     done
+    echo "samba does not listen on 127.0.0.1:135 after 60 s; its log:" >&2
+    tail -n 30 "$dir/log.%m" >&2 || true
+    exit 1
     ;;
 users)
     # AD counts bad passwords only where a lockout threshold is set.
@@ -39,6 +45,8 @@ users)
     tool user create grace 'Grace-Pass-1'     # wrong password through ServerContext pass-through
     tool user create henry 'Henry-Pass-1'     # wrong password through squid-helper --dc
     tool user create ivy 'Ivy-Pass-1'         # wrong password through http_server --dc
+    tool user create jack 'Jack-Pass-1'       # wrong password through axum_server --dc
+    tool user create dora 'Dora-Pass-1'       # the differential's user (lockout off then)
     tool user create dave 'Dave-Pass-1'       # locked out
     tool user create bob 'Bob-Pass-1'         # disabled
     tool user disable bob
@@ -46,8 +54,19 @@ users)
     tool user setexpiry carol --days=0
     tool user create frank 'Frank-Pass-1' --must-change-at-next-login   # must change
     ;;
+lockout)
+    tool domain passwordsettings set --account-lockout-threshold="$3"
+    ;;
 show)
     timeout 60 samba-tool user show "$3" --attributes="$4" -s "$conf" | sed -n "s/^$4: //p"
+    ;;
+configure)
+    # The NTLM settings the differential varies: `ntlm auth` and `lanman auth` are taken
+    # out of [global], the given lines put in, and samba restarted to read them.
+    bash "$0" stop "$dir"
+    sed -i -e '/^\s*ntlm auth\s*=/d' -e '/^\s*lanman auth\s*=/d' "$conf"
+    for line in "${@:3}"; do sed -i "/^\[global\]/a $line" "$conf"; done
+    bash "$0" start "$dir"
     ;;
 stop)
     if [ -s "$dir/run/samba.pid" ]; then

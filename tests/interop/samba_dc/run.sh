@@ -2,7 +2,10 @@
 # NTLM pass-through against a real Samba AD DC on loopback (issue 10): provisions a
 # throwaway domain CORP.EXAMPLE.COM into a temporary directory, creates the verifier's
 # computer account WEB1$ and test users, runs `ntlm dc-check`, Samba's ntlm_auth client
-# through `ntlm squid-helper --dc` (squid_dc.py) and tests/netlogon_dc.rs against it, and stops the DC on exit. Needs root (port 135) and Debian's samba,
+# through `ntlm squid-helper --dc` and curl --ntlm through http_server and axum_server --dc
+# (squid_dc.py), and tests/netlogon_dc.rs against it (pyspnego's session key, and the
+# differential: samba restarted under each `ntlm auth` / `lanman auth` setting, its verdicts
+# against our levels'), and stops the DC on exit. Needs root (port 135) and Debian's samba,
 # samba-ad-dc and samba-ad-provision, installed here when missing.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
@@ -30,7 +33,7 @@ say "users, computer account WEB1, lockout threshold"
 bash "$here/dc.sh" users "$dir"
 
 export NTLM_DC_MACHINE_PASSWORD='Machine-Pass-1' NTLM_DC_ALICE_PASSWORD='Alice-Pass-1' NTLM_DC_WRONG='not-the-password'
-cargo build -q --all-features --bin ntlm --example http_server
+cargo build -q --all-features --bin ntlm --example http_server --example axum_server
 say "ntlm dc-check (expected to succeed)"
 timeout 60 target/debug/ntlm dc-check --dc 127.0.0.1 --machine-account 'CORP\WEB1$' \
     --machine-password-env NTLM_DC_MACHINE_PASSWORD --user 'CORP\alice' --password-env NTLM_DC_ALICE_PASSWORD \
@@ -45,9 +48,10 @@ fi
 cat "$dir/dc-check-bad.out"
 grep -q 'NetrServerAuthenticate3 refused' "$dir/dc-check-bad.out"
 
-say "ntlm_auth through ntlm squid-helper --dc, curl --ntlm through http_server --dc"
+say "ntlm_auth through ntlm squid-helper --dc, curl --ntlm through http_server and axum_server --dc"
 mkdir -p "$dir/work"
-NTLM="$PWD/target/debug/ntlm" HTTP_SERVER="$PWD/target/debug/examples/http_server" WORK="$dir/work" \
+NTLM="$PWD/target/debug/ntlm" HTTP_SERVER="$PWD/target/debug/examples/http_server" \
+    AXUM_SERVER="$PWD/target/debug/examples/axum_server" WORK="$dir/work" \
     DC_DIR="$dir" timeout 300 python3 "$here/squid_dc.py"
 
 say "cargo test --test netlogon_dc against the DC"

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Samba's ntlm_auth client logging on through `ntlm squid-helper --dc`, and curl --ntlm
-through `examples/http_server --dc` (pass-through to the Samba AD DC that run.sh started):
-one helper process and one HTTP server for every case.
+through `examples/http_server --dc` and `examples/axum_server --dc` (the tower layer)
+(pass-through to the Samba AD DC that run.sh started): one helper process and one process of
+each HTTP server for every case.
 
-usage: squid_dc.py   (environment: NTLM, HTTP_SERVER, WORK, DC_DIR, NTLM_DC_MACHINE_PASSWORD)
+usage: squid_dc.py   (environment: NTLM, HTTP_SERVER, AXUM_SERVER, WORK, DC_DIR,
+                      NTLM_DC_MACHINE_PASSWORD)
 
 Right password: AF CORP\\alice / 200. Wrong password: NA NT_STATUS_LOGON_FAILURE / 401, each
 counted by the DC (badPwdCount 0 -> 1). NTLMv1-ESS at level 5: NA without asking the DC. DC
@@ -56,19 +58,19 @@ def logon(server, conf, user, password):
         client.close()
 
 
-def curl(port, user, password):
+def curl(port, user, password, path="/"):
     """`STATUS body` of one curl --ntlm request (a fresh connection each time)."""
     out = subprocess.run(
         ["curl", "-s", "--max-time", "15", "--ntlm", "-u", f"CORP\\{user}:{password}",
-         "-w", "%{http_code} ", "-o", "/dev/stderr", f"http://127.0.0.1:{port}/"],
+         "-w", "%{http_code} ", "-o", "/dev/stderr", f"http://127.0.0.1:{port}{path}"],
         capture_output=True, text=True, timeout=30)
     return (out.stdout + out.stderr).strip()
 
 
-def start_http():
-    """examples/http_server --dc on a free port; returns (process, port)."""
+def start_http(binary):
+    """examples/http_server or axum_server --dc on a free port; returns (process, port)."""
     proc = subprocess.Popen([
-        os.environ["HTTP_SERVER"], "--listen", "127.0.0.1:0", "--level", "5", "--dc", "127.0.0.1",
+        binary, "--listen", "127.0.0.1:0", "--level", "5", "--dc", "127.0.0.1",
         "--machine-account", "CORP\\WEB1$", "--machine-password-env", "NTLM_DC_MACHINE_PASSWORD",
     ], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 20
@@ -79,7 +81,7 @@ def start_http():
         if not line and proc.poll() is not None:
             break
     proc.kill()
-    raise RuntimeError("http_server did not start")
+    raise RuntimeError(f"{binary} did not start")
 
 
 def helper(level):
@@ -96,15 +98,18 @@ if __name__ == "__main__":
     v2 = peers.smb_conf("client-default.conf")
     v1 = peers.smb_conf("client-v1.conf", "client ntlmv2 auth = no\n")
     server = helper(3)
-    http, port = start_http()
+    # Each HTTP server with the user whose wrong password it checks is counted.
+    https = [(name, *start_http(os.environ[env]), wrong_user) for name, env, wrong_user in
+             (("http_server", "HTTP_SERVER", "ivy"), ("axum_server", "AXUM_SERVER", "jack"))]
     row("ntlm_auth alice, right password -> ours L3 --dc", logon(server, v2, "alice", "Alice-Pass-1"),
         "AF CORP\\alice")
-    row("curl --ntlm alice, right password -> http_server L5 --dc", curl(port, "alice", "Alice-Pass-1"),
-        "200 authenticated as CORP\\alice")
-    before = dc("show", "ivy", "badPwdCount")
-    row("curl --ntlm ivy, wrong password -> http_server --dc", curl(port, "ivy", "wrong"), "401")
-    row("  ivy's badPwdCount before -> after", f"{before} -> {dc('show', 'ivy', 'badPwdCount')}",
-        "0 -> 1")
+    for name, _, port, user in https:
+        row(f"curl --ntlm alice, right password -> {name} L5 --dc",
+            curl(port, "alice", "Alice-Pass-1"), "200 authenticated as CORP\\alice")
+        before = dc("show", user, "badPwdCount")
+        row(f"curl --ntlm {user}, wrong password -> {name} --dc", curl(port, user, "wrong"), "401")
+        row(f"  {user}'s badPwdCount before -> after",
+            f"{before} -> {dc('show', user, 'badPwdCount')}", "0 -> 1")
     before = dc("show", "henry", "badPwdCount")
     row("ntlm_auth henry, wrong password -> ours L3 --dc", logon(server, v2, "henry", "wrong"),
         "NA NT_STATUS_LOGON_FAILURE")
@@ -114,8 +119,9 @@ if __name__ == "__main__":
     try:
         row("DC stopped: ntlm_auth alice -> ours L3 --dc", logon(server, v2, "alice", "Alice-Pass-1"),
             "BH DC unavailable")
-        row("DC stopped: curl --ntlm alice -> http_server --dc", curl(port, "alice", "Alice-Pass-1"),
-            "503")
+        for name, _, port, _ in https:
+            row(f"DC stopped: curl --ntlm alice -> {name} --dc",
+                curl(port, "alice", "Alice-Pass-1"), "503")
     finally:
         dc("start")
     deadline, result = time.monotonic() + 30, ""
@@ -125,10 +131,17 @@ if __name__ == "__main__":
             break
         time.sleep(0.5)
     row("DC started again: same helper process", result, "AF CORP\\alice")
-    row("DC started again: same http_server process", curl(port, "alice", "Alice-Pass-1"),
-        "200 authenticated as CORP\\alice")
-    http.kill()
-    http.wait()
+    for name, http, port, _ in https:
+        row(f"DC started again: same {name} process", curl(port, "alice", "Alice-Pass-1"),
+            "200 authenticated as CORP\\alice")
+        if name == "axum_server":
+            # The layer's metrics count the DC's refusal and the unavailable DC apart.
+            metrics = curl(port, "alice", "Alice-Pass-1", "/metrics")
+            for rule in ("refused by the DC", "DC unavailable"):
+                line = next((l for l in metrics.splitlines() if f'rule="{rule}"' in l), "missing")
+                row(f"  axum_server /metrics: {rule}", line.split()[-1], "1")
+        http.kill()
+        http.wait()
     print("|   helper stderr:", " / ".join(server.close().strip().splitlines()[-3:]))
     server = helper(5)
     row("ntlm_auth NTLMv1-ESS -> ours L5 --dc (no DC call)", logon(server, v1, "alice", "Alice-Pass-1"),
