@@ -150,3 +150,17 @@ async fn a_refused_connection_is_an_io_error_with_its_context() {
     source_is::<std::io::Error>(&e);
     assert!(e.to_string().starts_with("connecting: "), "{e}");
 }
+
+#[test]
+fn a_server_refusal_returns_the_policy_or_dc_refusal_it_wraps() {
+    use ntlm::policy::{PolicyRefusal, RefusedKind, ServerPreset};
+    use ntlm::server::Refusal;
+    let level = LmCompatibilityLevel::new(5).unwrap();
+    let policy = PolicyRefusal::new(RefusedKind::NtlmV1, level, ServerPreset::DomainController);
+    let refusal = Refusal::Policy(policy);
+    assert_eq!(source_is::<PolicyRefusal>(&refusal), &policy);
+    #[cfg(feature = "netlogon")]
+    let dc = Refusal::DcRefused(ntlm::netlogon::LogonRefusal::WrongPassword);
+    #[cfg(feature = "netlogon")]
+    source_is::<ntlm::netlogon::LogonRefusal>(&dc);
+}

@@ -43,6 +43,17 @@ impl Claimed {
     }
 }
 
+/// True for a refusal because no DC could be asked (503, not 401).
+pub(crate) fn dc_unavailable(refusal: Option<&ServerAuthRefusal>) -> bool {
+    #[cfg(feature = "netlogon")]
+    if let Some(ServerAuthRefusal::Ntlm(crate::server::Refusal::DcUnavailable { .. })) = refusal {
+        return true;
+    }
+    #[cfg(not(feature = "netlogon"))]
+    let _ = refusal;
+    false
+}
+
 /// The level's refusal inside an HTTP refusal, if that is what it is.
 pub(crate) fn policy_refusal(refusal: &ServerAuthRefusal) -> Option<&PolicyRefusal> {
     match refusal {

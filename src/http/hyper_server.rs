@@ -66,7 +66,7 @@ use tracing::Instrument;
 use crate::server::ServerConfig;
 
 use super::auth::{Principal, ServerAuth, ServerAuthOptions, ServerAuthRefusal, ServerDecision};
-use super::claims::{log_accepted, log_refused};
+use super::claims::{dc_unavailable, log_accepted, log_refused};
 
 /// Builds the response for an authenticated request, from its head and its body (read up to
 /// [`ServerOptions::max_body`]).
@@ -499,17 +499,6 @@ async fn decide(
     let mut a = auth.lock().ok()?;
     let d = a.on_request(values, SystemTime::now());
     Some((d, a.handshakes()))
-}
-
-/// True for a refusal because no DC could be asked (503, not 401).
-fn dc_unavailable(refusal: Option<&ServerAuthRefusal>) -> bool {
-    #[cfg(feature = "netlogon")]
-    if let Some(ServerAuthRefusal::Ntlm(crate::server::Refusal::DcUnavailable { .. })) = refusal {
-        return true;
-    }
-    #[cfg(not(feature = "netlogon"))]
-    let _ = refusal;
-    false
 }
 
 /// Serves one connection (already accepted, TLS already done) until it closes.

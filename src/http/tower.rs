@@ -80,14 +80,11 @@ use tracing::Instrument;
 
 use crate::channel_bindings::ChannelBindings;
 use crate::metrics::Metrics;
-use crate::policy::PolicyRefusal;
 use crate::server::ServerConfig;
 
 use super::auth::{Principal, ServerAuth, ServerAuthOptions, ServerAuthRefusal, ServerDecision};
-use super::claims::Claimed;
-use super::header::parse_credentials;
+use super::claims::{dc_unavailable, log_accepted, log_refused, policy_refusal};
 use super::hyper_server::MAX_DRAINED_BODY;
-use super::spnego::SpnegoRefusal;
 
 static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
 
@@ -565,91 +562,16 @@ fn decide(
     }
 }
 
-/// True for a refusal because no DC could be asked (503, not 401).
-fn dc_unavailable(refusal: Option<&ServerAuthRefusal>) -> bool {
-    #[cfg(feature = "netlogon")]
-    if let Some(ServerAuthRefusal::Ntlm(crate::server::Refusal::DcUnavailable { .. })) = refusal {
-        return true;
-    }
-    #[cfg(not(feature = "netlogon"))]
-    let _ = refusal;
-    false
-}
-
 fn accepted(shared: &Shared, peer: &str, principal: &Principal, handshakes: u64) {
-    let p = principal;
-    tracing::info!(
-        peer = %peer,
-        scheme = %p.scheme,
-        user = %p.user,
-        domain = %p.domain,
-        workstation = %p.workstation,
-        kind = ?p.verified,
-        mic = p.mic_verified,
-        handshakes,
-        "logon accepted"
-    );
-    let audit = shared.config.policy.audit_verified(p.verified);
-    if let Some(finding) = &audit {
-        tracing::warn!(
-            peer = %peer,
-            scheme = %p.scheme,
-            user = %p.user,
-            domain = %p.domain,
-            workstation = %p.workstation,
-            kind = ?p.verified,
-            audit_level = %finding.level,
-            rule = %finding,
-            "audit: logon accepted that the audit level would refuse"
-        );
-    }
-    shared.metrics.record_accepted(p.verified, audit.as_ref());
+    let audit = log_accepted(&shared.config.policy, peer, principal, handshakes);
+    shared
+        .metrics
+        .record_accepted(principal.verified, audit.as_ref());
 }
 
 fn refused(shared: &Shared, peer: &str, refusal: &ServerAuthRefusal, values: &[Vec<u8>]) {
-    let claimed = values
-        .first()
-        .and_then(|v| parse_credentials(v, shared.options.max_header_len).ok())
-        .and_then(|c| Claimed::from_token(&c.token))
-        .unwrap_or_default();
-    let policy = policy_refusal(refusal);
-    let kind = policy.map_or_else(String::new, |p| p.refused.to_string());
-    let rule = refusal_rule(refusal);
-    tracing::warn!(
-        peer = %peer,
-        user = %claimed.user,
-        domain = %claimed.domain,
-        workstation = %claimed.workstation,
-        kind = %kind,
-        rule,
-        reason = %refusal,
-        "logon refused"
-    );
-    shared.metrics.record_refused(rule, policy);
-}
-
-/// The level's refusal inside an HTTP refusal, if that is what it is.
-fn policy_refusal(refusal: &ServerAuthRefusal) -> Option<&PolicyRefusal> {
-    match refusal {
-        ServerAuthRefusal::Ntlm(crate::server::Refusal::Policy(p))
-        | ServerAuthRefusal::Spnego(SpnegoRefusal::Ntlm(crate::server::Refusal::Policy(p))) => {
-            Some(p)
-        }
-        _ => None,
-    }
-}
-
-/// The rule name of an HTTP refusal, one of [`crate::metrics::RULES`].
-pub fn refusal_rule(refusal: &ServerAuthRefusal) -> &'static str {
-    match refusal {
-        ServerAuthRefusal::Header(_) => "header",
-        ServerAuthRefusal::UnsupportedScheme(_) => "unsupported scheme",
-        ServerAuthRefusal::UnexpectedMessage(_) => "unexpected message",
-        ServerAuthRefusal::Negotiate(_)
-        | ServerAuthRefusal::Spnego(SpnegoRefusal::Negotiate(_)) => "negotiate",
-        ServerAuthRefusal::Ntlm(r) | ServerAuthRefusal::Spnego(SpnegoRefusal::Ntlm(r)) => r.rule(),
-        ServerAuthRefusal::Spnego(_) => "spnego",
-    }
+    let rule = log_refused(peer, refusal, values, shared.options.max_header_len);
+    shared.metrics.record_refused(rule, policy_refusal(refusal));
 }
 
 /// The authenticated principal, for axum handlers (feature `axum`): rejects with `500` on a

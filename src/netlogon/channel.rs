@@ -106,22 +106,22 @@ impl From<DecodeError> for RpcError {
     }
 }
 
-/// One association: call IDs, the negotiated fragment size, the bound context.
+/// One DCE/RPC association (C706 §12.6.2): call IDs, the negotiated fragment size, the bound context.
 #[derive(Debug)]
-pub struct Connection {
+pub struct Association {
     next_call_id: u32,
     max_xmit: u16,
     context_id: u16,
     auth_context_id: u32,
 }
 
-impl Default for Connection {
+impl Default for Association {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl Connection {
+impl Association {
     /// A fresh connection.
     pub fn new() -> Self {
         Self {
@@ -386,7 +386,7 @@ mod tests {
         let key = [9u8; 16];
         let mut client = Schannel::new(ChannelKey::from_bytes(key), true);
         let mut dc = Schannel::new(ChannelKey::from_bytes(key), false);
-        let mut conn = Connection::new();
+        let mut conn = Association::new();
         let stub: Vec<u8> = (0..10_000u32).map(|i| i as u8).collect();
         let (call_id, frags) = conn.request(39, &stub, Some(&mut client));
         assert!(frags.len() > 1 && frags.iter().all(|f| f.len() <= usize::from(MAX_FRAG)));

@@ -136,6 +136,8 @@ impl fmt::Display for LogonRefusal {
     }
 }
 
+impl std::error::Error for LogonRefusal {}
+
 /// True for statuses of NetrLogonSamLogonEx that say the secure channel, not the user, is
 /// at fault: STATUS_ACCESS_DENIED (0xC0000022, the DC no longer knows the channel),
 /// STATUS_INVALID_INFO_CLASS (0xC0000003), STATUS_NOT_SUPPORTED (0xC00000BB),

@@ -21,7 +21,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 
-use super::channel::{Connection, ResponseAssembler, RpcError, MAX_FRAG, MAX_RESPONSE_STUB};
+use super::channel::{Association, ResponseAssembler, RpcError, MAX_FRAG, MAX_RESPONSE_STUB};
 use super::epm::{ept_map_request, EptMapResponse, EPM_SYNTAX, OPNUM_EPT_MAP};
 use super::logon::{sam_logon_ex_request, SamLogonExResponse, OPNUM_SAM_LOGON_EX};
 use super::passthrough::{NetworkLogonRequest, PassThroughError, Unavailable, Validation};
@@ -115,7 +115,7 @@ pub type StepLog<'a> = &'a mut (dyn FnMut(&str) + Send + 'a);
 
 struct Live {
     stream: TcpStream,
-    conn: Connection,
+    conn: Association,
     schannel: Schannel,
     channel: EstablishedChannel,
     dc: String,
@@ -278,7 +278,7 @@ async fn establish(
     // 1. The endpoint mapper.
     let mut epm = connect(&dc.host, dc.epm_port, config.connect_timeout).await?;
     say(log, || format!("endpoint mapper: connected to {dc}"));
-    let mut conn = Connection::new();
+    let mut conn = Association::new();
     bind(&mut epm, &mut conn, EPM_SYNTAX, None, t).await?;
     let stub = call(
         &mut epm,
@@ -301,7 +301,7 @@ async fn establish(
 
     // 2. The secure channel.
     let mut s = connect(&dc.host, port, config.connect_timeout).await?;
-    let mut conn = Connection::new();
+    let mut conn = Association::new();
     bind(&mut s, &mut conn, NETLOGON_SYNTAX, None, t).await?;
     say(log, || {
         format!(
@@ -337,7 +337,7 @@ async fn establish(
 
     // 3. The schannel-protected connection.
     let mut stream = connect(&dc.host, port, config.connect_timeout).await?;
-    let mut conn = Connection::new();
+    let mut conn = Association::new();
     let answer = bind(
         &mut stream,
         &mut conn,
@@ -410,7 +410,7 @@ async fn connect(host: &str, port: u16, timeout: Duration) -> Result<TcpStream, 
 
 async fn bind(
     stream: &mut TcpStream,
-    conn: &mut Connection,
+    conn: &mut Association,
     syntax: super::pdu::SyntaxId,
     auth: Option<&[u8]>,
     t: Duration,
@@ -430,7 +430,7 @@ async fn bind(
 
 async fn call(
     stream: &mut TcpStream,
-    conn: &mut Connection,
+    conn: &mut Association,
     opnum: u16,
     stub: &[u8],
     mut schannel: Option<&mut Schannel>,

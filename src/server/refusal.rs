@@ -246,6 +246,9 @@ impl std::error::Error for Refusal {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Malformed(e) => Some(e),
+            Self::Policy(p) => Some(p),
+            #[cfg(feature = "netlogon")]
+            Self::DcRefused(r) => Some(r),
             _ => None,
         }
     }
