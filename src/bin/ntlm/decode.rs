@@ -18,8 +18,8 @@ use ntlm::wire::{
     NegotiateMessage, NtlmV2Response, SingleHostData, TargetInfo, Version, WireString,
 };
 
-use crate::helper::{base64_decode, read_line, Line};
 use crate::json::Value;
+use ntlm::helper::{base64_decode, read_line, Line};
 
 pub const HELP: &str = "\
 ntlm decode: print every field of an NTLM token
@@ -88,7 +88,7 @@ pub fn main(args: &[String]) -> ExitCode {
             loop {
                 let line = match read_line(&mut stdin, &mut buf) {
                     Ok(Some(Line::Text(t))) => String::from_utf8_lossy(&t).into_owned(),
-                    Ok(Some(Line::TooLong)) => {
+                    Ok(Some(_)) => {
                         failed |= !report(Err("input line too long".into()), json);
                         continue;
                     }
@@ -190,7 +190,7 @@ impl Token {
 /// The token of `input`: header forms stripped, base64 decoded, SPNEGO decoded.
 pub fn parse_token(input: &str) -> Result<Token, String> {
     let b64 = extract_base64(input)?;
-    let bytes = base64_decode(b64.as_bytes())?;
+    let bytes = base64_decode(b64.as_bytes()).map_err(|e| e.to_string())?;
     match bytes.first() {
         Some(0x60 | 0xa0 | 0xa1) => NegotiationToken::decode(&bytes)
             .map(Token::Spnego)
@@ -922,7 +922,7 @@ mod tests {
             response_token: Some(ntlm.clone()),
             ..Default::default()
         });
-        let b64 = crate::helper::base64_encode(&resp.encode().unwrap());
+        let b64 = ntlm::helper::base64_encode(&resp.encode().unwrap());
         let token = parse_token(&format!("Negotiate {b64}")).unwrap();
         assert_eq!(token.ntlm(), Some(ntlm.as_slice()));
         assert!(matches!(token, Token::Spnego(NegotiationToken::Resp(_))));
@@ -932,7 +932,7 @@ mod tests {
         let bare = bare
             .get(bare.iter().position(|&b| b == 0xa0).unwrap()..)
             .unwrap();
-        let token = parse_token(&crate::helper::base64_encode(bare)).unwrap();
+        let token = parse_token(&ntlm::helper::base64_encode(bare)).unwrap();
         assert_eq!(token.ntlm(), Some(ntlm.as_slice()));
     }
 
