@@ -16,7 +16,6 @@ mod dc_check;
 mod decode;
 mod hash;
 mod helper;
-mod json;
 mod negotiate_helper;
 mod proxy;
 mod squid;
