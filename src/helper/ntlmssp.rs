@@ -301,6 +301,22 @@ mod tests {
     }
 
     #[test]
+    fn audit_level_reports_and_counts() {
+        let mut users = MemoryStore::new();
+        users.add_password("CORP", "alice", "Secret1");
+        let mut policy = ServerPolicy::domain_controller(LmCompatibilityLevel::L2);
+        policy.audit_level = Some(LmCompatibilityLevel::L5);
+        let mut config = ServerConfig::new(policy, users);
+        config.reflection_guard = Some(Arc::new(ReflectionGuard::new(Duration::from_secs(60))));
+        let mut h = NtlmsspHelper::new(Arc::new(config), Arc::new(Metrics::new()));
+        assert_eq!(login(&mut h, 2, "Secret1"), "AF CORP\\alice");
+        assert_eq!(login(&mut h, 3, "Secret1"), "AF CORP\\alice");
+        let s = h.metrics().snapshot();
+        assert_eq!(s.accepted_total(), 2);
+        assert_eq!(s.would_refuse_total(), 1);
+    }
+
+    #[test]
     fn pass_through_asks_then_answers() {
         let mut h = helper(3, true);
         let now = SystemTime::now();

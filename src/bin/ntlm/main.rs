@@ -26,7 +26,7 @@ const USAGE: &str = "\
 ntlm: NTLM (MS-NLMP) tools
 
 usage:
-  ntlm squid-helper --level N --users FILE [--preset dc|symmetric] [--domain NAME] [--computer NAME]
+  ntlm squid-helper --level N --users FILE [--audit-level N] [--preset dc|symmetric] [--domain NAME] [--computer NAME]
   ntlm squid-helper --level N --dc HOST[:PORT] [--dc ...] --machine-account 'DOMAIN\\NAME$'
                     (--machine-password-env VAR | --machine-password-file FILE)
   ntlm negotiate-helper --level N --users FILE [--audit-level N] [--preset dc|symmetric] [--domain NAME] [--computer NAME]

@@ -149,6 +149,11 @@ fn build_config(
         .required("level")?
         .parse()
         .map_err(|e| format!("--level: {e}"))?;
+    let audit_level = parsed
+        .value("audit-level")
+        .map(|v| v.parse::<LmCompatibilityLevel>())
+        .transpose()
+        .map_err(|e| format!("--audit-level: {e}"))?;
     let preset = match parsed.value("preset").unwrap_or("dc") {
         "dc" | "domain-controller" => ServerPreset::DomainController,
         "symmetric" => ServerPreset::Symmetric,
@@ -171,11 +176,7 @@ fn build_config(
         }
     };
     let mut policy = ServerPolicy::new(preset, level);
-    policy.audit_level = parsed
-        .value("audit-level")
-        .map(|v| v.parse::<LmCompatibilityLevel>())
-        .transpose()
-        .map_err(|e| format!("--audit-level: {e}"))?;
+    policy.audit_level = audit_level;
     let mut config = ServerConfig::new(policy, users);
     if let Some(dc) = &dc {
         // A DC refuses an NTLMv2 blob whose MsvAvNbComputerName is not the secure
@@ -246,7 +247,7 @@ mod tests {
     fn config_error(args: &[&str]) -> String {
         let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
         let (dcs, rest) = crate::args::take_repeated(&args, "dc").unwrap();
-        let mut options = vec!["level", "users"];
+        let mut options = vec!["level", "users", "audit-level"];
         options.extend(crate::dc_args::OPTIONS);
         let parsed = crate::args::parse(&rest, &options, &[]).unwrap();
         build_config(&parsed, &dcs).map(|_| ()).unwrap_err()
@@ -256,6 +257,8 @@ mod tests {
     fn dc_options() {
         let both = ["--level", "3", "--users", "f", "--dc", "127.0.0.1"];
         assert!(config_error(&both).contains("not both"));
+        let audit = ["--level", "3", "--users", "f", "--audit-level", "6"];
+        assert!(config_error(&audit).starts_with("--audit-level: "));
         let machine = ["--level", "3", "--machine-account", "CORP\\WEB1$"];
         assert!(config_error(&machine).contains("needs --dc"));
         let no_pw = [
@@ -296,6 +299,8 @@ mod tests {
         let args: Vec<String> = [
             "--level",
             "5",
+            "--audit-level",
+            "5",
             "--machine-account",
             "CORP\\WEB1$",
             "--machine-password-file",
@@ -304,7 +309,7 @@ mod tests {
         .iter()
         .map(|a| a.to_string())
         .collect();
-        let mut options = vec!["level", "users"];
+        let mut options = vec!["level", "users", "audit-level"];
         options.extend(crate::dc_args::OPTIONS);
         let parsed = crate::args::parse(&args, &options, &[]).unwrap();
         let (config, dc) = build_config(&parsed, &["127.0.0.1:1135".into()]).unwrap();
@@ -313,6 +318,7 @@ mod tests {
             (config.nb_domain.as_str(), config.nb_computer.as_str()),
             ("CORP", "WEB1")
         );
+        assert_eq!(config.policy.audit_level, Some(LmCompatibilityLevel::L5));
         assert_eq!(dc.dcs.len(), 1);
         assert_eq!(dc.call_timeout, std::time::Duration::from_secs(5));
     }
