@@ -14,19 +14,17 @@ pub(super) fn quoted(domain: &str, user: &str) -> String {
 }
 
 /// The names an AUTHENTICATE claims: read as its flags say, else as OEM (as a server that
-/// negotiated OEM reads them); empty when it does not decode.
-pub(super) fn claimed_ntlm(authenticate: &[u8]) -> Claimed {
+/// negotiated OEM reads them); `None` when it does not decode.
+pub(super) fn claimed_ntlm(authenticate: &[u8]) -> Option<Claimed> {
     if let Some(c) = Claimed::from_token(authenticate) {
-        return c;
+        return Some(c);
     }
-    match AuthenticateMessage::decode_as(authenticate, false) {
-        Ok(m) => Claimed {
-            domain: m.domain_name.to_string_lossy(),
-            user: m.user_name.to_string_lossy(),
-            workstation: m.workstation.to_string_lossy(),
-        },
-        Err(_) => Claimed::default(),
-    }
+    let m = AuthenticateMessage::decode_as(authenticate, false).ok()?;
+    Some(Claimed {
+        domain: m.domain_name.to_string_lossy(),
+        user: m.user_name.to_string_lossy(),
+        workstation: m.workstation.to_string_lossy(),
+    })
 }
 
 /// A logon accepted (and, under an audit level that would refuse it, the audit finding),
@@ -69,23 +67,25 @@ pub(super) fn unsafe_account(logon: &Authenticated, metrics: &Metrics) {
     metrics.record_refused("other", None);
 }
 
-/// A logon refused by `rule` (one of [`crate::metrics::RULES`]), counted in `metrics`.
+/// A logon refused by `rule` (one of [`crate::metrics::RULES`]), counted in `metrics`;
+/// `claimed` is `None` for a token that is no decodable AUTHENTICATE.
 pub(super) fn refused(
-    claimed: &Claimed,
+    claimed: Option<&Claimed>,
     rule: &'static str,
     policy: Option<&PolicyRefusal>,
     reason: &dyn std::fmt::Display,
     metrics: &Metrics,
 ) {
     let kind = policy.map_or_else(String::new, |p| p.refused.to_string());
+    let who = claimed.map_or_else(|| "(no names: not an AUTHENTICATE)".into(), |c| quoted(&c.domain, &c.user));
+    let claimed = claimed.cloned().unwrap_or_default();
     tracing::warn!(
         user = %claimed.user.escape_debug(),
         domain = %claimed.domain.escape_debug(),
         workstation = %claimed.workstation.escape_debug(),
         kind = %kind,
         rule,
-        "logon refused {}: {reason}",
-        quoted(&claimed.domain, &claimed.user)
+        "logon refused {who}: {reason}"
     );
     metrics.record_refused(rule, policy);
 }

@@ -124,7 +124,7 @@ impl NegotiateHelper {
     }
 
     fn refused(&self, refusal: &SpnegoRefusal, token: &[u8]) -> ServerReply {
-        let claimed = Claimed::from_token(token).unwrap_or_default();
+        let claimed = Claimed::from_token(token);
         let (rule, policy): (&'static str, Option<&PolicyRefusal>) = match refusal {
             SpnegoRefusal::Ntlm(r) => (
                 r.rule(),
@@ -136,7 +136,7 @@ impl NegotiateHelper {
             SpnegoRefusal::Negotiate(_) => ("negotiate", None),
             _ => ("spnego", None),
         };
-        events::refused(&claimed, rule, policy, refusal, &self.metrics);
+        events::refused(claimed.as_ref(), rule, policy, refusal, &self.metrics);
         let reject = |reason: String| ServerReply::Refused {
             token: Some(REJECT_TOKEN.to_vec()),
             reason,

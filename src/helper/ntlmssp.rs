@@ -35,7 +35,7 @@ enum State {
     /// A CHALLENGE was sent; the context waits for the AUTHENTICATE.
     Challenged(ServerContext),
     /// Pass-through: the context waits for the DC's answer.
-    AwaitingDc(ServerContext, Claimed),
+    AwaitingDc(ServerContext, Option<Claimed>),
 }
 
 /// One `squid-2.5-ntlmssp` helper: the configuration and at most one pending handshake
@@ -102,7 +102,7 @@ impl NtlmsspHelper {
         let span = self.span.clone();
         let _entered = span.enter();
         let verdict = context.complete_pass_through(answer, now);
-        self.decide(verdict, &claimed)
+        self.decide(verdict, claimed.as_ref())
     }
 
     fn negotiate(&mut self, argument: &[u8], now: SystemTime) -> ServerReply {
@@ -143,7 +143,7 @@ impl NtlmsspHelper {
         let authenticate = match token(Command::Kk, argument, "an AUTHENTICATE token") {
             Ok(t) => t,
             Err(e @ RequestError::BadBase64 { .. }) => {
-                events::refused(&Claimed::default(), "malformed", None, &e, &self.metrics);
+                events::refused(None, "malformed", None, &e, &self.metrics);
                 return NtlmsspStep::Reply(ServerReply::Refused {
                     token: None,
                     reason: e.to_string(),
@@ -164,10 +164,10 @@ impl NtlmsspHelper {
         } else {
             context.accept(&authenticate, now)
         };
-        NtlmsspStep::Reply(self.decide(verdict, &claimed))
+        NtlmsspStep::Reply(self.decide(verdict, claimed.as_ref()))
     }
 
-    fn decide(&self, verdict: Result<Authenticated, Refusal>, claimed: &Claimed) -> ServerReply {
+    fn decide(&self, verdict: Result<Authenticated, Refusal>, claimed: Option<&Claimed>) -> ServerReply {
         match verdict {
             Ok(logon) => match events::account(&logon) {
                 Some(account) => {
