@@ -77,7 +77,10 @@ pub(super) fn refused(
     metrics: &Metrics,
 ) {
     let kind = policy.map_or_else(String::new, |p| p.refused.to_string());
-    let who = claimed.map_or_else(|| "(no names: not an AUTHENTICATE)".into(), |c| quoted(&c.domain, &c.user));
+    let who = claimed.map_or_else(
+        || "(no names: not an AUTHENTICATE)".into(),
+        |c| quoted(&c.domain, &c.user),
+    );
     let claimed = claimed.cloned().unwrap_or_default();
     tracing::warn!(
         user = %claimed.user.escape_debug(),

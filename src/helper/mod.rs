@@ -2,7 +2,7 @@
 //! `negotiate-helper` and `client-helper` speak on stdin/stdout, as library code that a
 //! test, a fuzz target or another program drives with its own lines and clock.
 //!
-//! - [`line`]: bounded line reading ([`read_line`], [`serve`] over any `BufRead`/`Write`),
+//! - [`line`](mod@line): bounded line reading ([`read_line`], [`serve`] over any `BufRead`/`Write`),
 //!   `XX [base64]` requests, base64 tokens.
 //! - [`reply`]: the commands, [`RequestError`] (why a line is broken), and the reply lines
 //!   [`ServerReply`] (`TT`/`AF`/`NA`/`BH`) and [`ClientReply`] (`YR`/`AF`/`BH`).

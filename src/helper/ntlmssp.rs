@@ -167,7 +167,11 @@ impl NtlmsspHelper {
         NtlmsspStep::Reply(self.decide(verdict, claimed.as_ref()))
     }
 
-    fn decide(&self, verdict: Result<Authenticated, Refusal>, claimed: Option<&Claimed>) -> ServerReply {
+    fn decide(
+        &self,
+        verdict: Result<Authenticated, Refusal>,
+        claimed: Option<&Claimed>,
+    ) -> ServerReply {
         match verdict {
             Ok(logon) => match events::account(&logon) {
                 Some(account) => {

@@ -96,14 +96,14 @@ pub fn main(args: &[String]) -> ExitCode {
         Ok(c) => c,
         Err(e) => return crate::usage_error("squid-helper", &e),
     };
+    init_tracing();
     let dc = match dc.map(DcVerifier::new).transpose() {
         Ok(dc) => dc,
         Err(e) => {
-            eprintln!("ntlm squid-helper: tokio runtime: {e}");
+            tracing::error!(error = %e, "squid-helper: cannot start the tokio runtime for --dc");
             return ExitCode::FAILURE;
         }
     };
-    init_tracing();
     let mut helper = NtlmsspHelper::new(Arc::new(config), Arc::new(Metrics::new()));
     if dc.is_some() {
         helper = helper.with_pass_through();
