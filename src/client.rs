@@ -18,11 +18,16 @@ use std::time::SystemTime;
 use zeroize::Zeroize;
 
 use crate::channel_bindings::ChannelBindings;
+use crate::crypto::fill_random;
+/// The random source type, re-exported where it has always been named.
+pub use crate::crypto::Entropy;
 use crate::crypto::{self, ResponseKeyV2, Side};
 use crate::error::DecodeError;
 use crate::established::Established;
 use crate::filetime;
 use crate::guard::ReflectionGuard;
+/// Re-exported from [`crate::names`], where it now lives.
+pub use crate::names::split_user;
 use crate::policy::{ClientPolicy, LmCompatibilityLevel, V1LmField};
 use crate::secret::{LmHash, NtHash, NtlmV2Hash, Password, SessionKey};
 use crate::wire::{
@@ -70,11 +75,6 @@ pub enum ClientCredentials {
     Anonymous,
 }
 
-/// A source of random bytes (client challenge, exported session key). Tests inject one to
-/// reproduce known messages; the default is [`crypto::random_bytes`], a user-space ChaCha
-/// generator seeded from the operating system.
-pub type Entropy = Arc<dyn Fn(&mut [u8]) + Send + Sync>;
-
 /// Everything a client context needs.
 #[derive(Clone)]
 pub struct ClientConfig {
@@ -92,8 +92,8 @@ pub struct ClientConfig {
     pub version: Option<Version>,
     /// The reflection guard (the process-wide one by default).
     pub reflection_guard: Option<Arc<ReflectionGuard>>,
-    /// Random bytes; `None` uses [`crypto::random_bytes`] (a user-space ChaCha generator
-    /// seeded from the operating system).
+    /// The random source (client challenge, exported session key); `None` uses
+    /// [`crypto::fill_random`] (`rand`'s thread-local ChaCha12, reseeded from the OS).
     pub entropy: Option<Entropy>,
 }
 
@@ -162,23 +162,6 @@ impl ClientConfig {
     pub fn workstation(mut self, name: impl Into<String>) -> Self {
         self.workstation = name.into();
         self
-    }
-}
-
-/// Splits `DOMAIN\user` or `user@domain` into (domain, user); a bare name has an empty domain.
-///
-/// ```
-/// assert_eq!(ntlm::client::split_user("CORP\\alice"), ("CORP", "alice"));
-/// assert_eq!(ntlm::client::split_user("alice@corp.example"), ("corp.example", "alice"));
-/// assert_eq!(ntlm::client::split_user("alice"), ("", "alice"));
-/// ```
-pub fn split_user(name: &str) -> (&str, &str) {
-    if let Some((domain, user)) = name.split_once('\\') {
-        (domain, user)
-    } else if let Some((user, domain)) = name.rsplit_once('@') {
-        (domain, user)
-    } else {
-        ("", name)
     }
 }
 
@@ -607,16 +590,6 @@ fn negotiated_flags(requested: F, offered: F) -> Result<F, ClientError> {
     flags |= offered & (F::NEGOTIATE_TARGET_INFO | F::TARGET_TYPE_DOMAIN | F::TARGET_TYPE_SERVER);
     flags.insert(F::NEGOTIATE_NTLM);
     Ok(flags)
-}
-
-/// Fills `out` from [`crypto::random_bytes`] (MS-NLMP `NONCE`): a user-space ChaCha
-/// generator seeded from the operating system. The intermediate copy is wiped.
-pub(crate) fn fill_random(out: &mut [u8]) {
-    for chunk in out.chunks_mut(16) {
-        let mut random = crypto::random_bytes::<16>();
-        chunk.copy_from_slice(&random[..chunk.len()]);
-        random.zeroize();
-    }
 }
 
 /// Appends `s` as UTF-16LE or as OEM (CP850) bytes and returns the new length of `out`

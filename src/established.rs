@@ -66,6 +66,15 @@ impl Established {
         security.get_or_insert_with(|| SessionSecurity::new(*flags, exported_session_key, *side))
     }
 
+    /// `GSS_GetMIC` of `message` by `signer` on a *fresh* session security state (RC4
+    /// restarted, MS-NLMP §3.4.4) at sequence number `seq_num`, leaving this context's own
+    /// state untouched: SPNEGO's mechListMIC (MS-SPNG §3.1.5.1), which pyspnego and Windows
+    /// make on a reset handle.
+    pub(crate) fn sign_fresh(&self, signer: Side, seq_num: u32, message: &[u8]) -> [u8; 16] {
+        SessionSecurity::new(self.flags, &self.exported_session_key, signer)
+            .sign_at(seq_num, message)
+    }
+
     /// Takes the session security out (derived now if it was not used yet).
     pub fn into_security(self) -> SessionSecurity {
         match self.security {

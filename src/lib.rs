@@ -53,6 +53,7 @@ pub mod helper;
 pub mod http;
 pub mod lockout;
 pub mod metrics;
+pub mod names;
 #[cfg(feature = "netlogon")]
 pub mod netlogon;
 pub mod policy;

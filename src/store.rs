@@ -210,7 +210,7 @@ fn parse_line(line: &str) -> Result<UserRecord, String> {
 fn parse_smbpasswd(fields: &[&str]) -> Result<UserRecord, String> {
     // pyspnego's user files name the account `DOMAIN\user` (or `user@DOMAIN`) in the first
     // field; Samba's own smbpasswd has the bare name, valid in any domain.
-    let (domain, user) = crate::client::split_user(fields[0]);
+    let (domain, user) = crate::names::split_user(fields[0]);
     if user.is_empty() {
         return Err("empty user name".into());
     }

@@ -652,7 +652,7 @@ fn decode_spnego_prints_the_spnego_layer_before_the_ntlm_message() {
     assert!(!text.contains("_MESSAGE"), "{text}");
 
     // Mechanisms other than NTLM (and Kerberos) are dotted OIDs; reqFlags as hex.
-    let negoex = der::asn1::ObjectIdentifier::new_unwrap("1.3.6.1.4.1.311.2.2.30");
+    let negoex: ntlm::http::spnego::Mechanism = "1.3.6.1.4.1.311.2.2.30".parse().unwrap();
     let mut c = client(3, "Secret1");
     let odd = NegotiationToken::Init(NegTokenInit {
         mech_types: vec![negoex, NTLM_OID],

@@ -6,6 +6,7 @@
 //! * key derivation (§3.4.5): [`kxkey_v1`], [`kxkey_v2`], [`rc4_session_key`], [`sign_key`],
 //!   [`seal_key`]; the [`mic`] and [`channel_bindings_hash`] (§3.1.5.1.2);
 //! * session security (§3.4): [`SessionSecurity`], [`signature_v1`], [`signature_ess`];
+//! * the random source ([`Entropy`], [`fill_random`]: MS-NLMP's `NONCE`);
 //! * the primitives MS-NLMP §6 names that no dependency provides: [`Rc4`] and [`crc32`].
 //!
 //! Hashing is incremental: no function here concatenates its inputs into a buffer, and only
@@ -17,6 +18,7 @@ mod des;
 mod keys;
 mod oem;
 mod owf;
+mod random;
 mod rc4;
 mod response;
 mod session;
@@ -32,6 +34,7 @@ pub use owf::{
     lmowf_v1, ntowf_v1, ntowf_v2, windows_eq_ignore_case, windows_upcase_char, windows_uppercase,
     windows_uppercase_into, NtowfV2User,
 };
+pub use random::{fill_from, fill_random, Entropy};
 pub use rc4::Rc4;
 pub use response::{
     ess_lm_response, ess_nt_response, lm_v1_response, lm_v2_response, nt_proof_str,

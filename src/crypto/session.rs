@@ -319,6 +319,17 @@ impl SessionSecurity {
         }
     }
 
+    /// [`Self::sign`] at sequence number `seq_num`; the counter then continues from
+    /// `seq_num + 1`. For SPNEGO's mechListMIC, which without extended session security
+    /// the acceptor makes at sequence number 1 on a fresh RC4 state (MS-SPNG §3.1.5.1).
+    pub(crate) fn sign_at(&mut self, seq_num: u32, message: &[u8]) -> [u8; 16] {
+        match &mut self.state {
+            State::V1 { seq, .. } => *seq = seq_num,
+            State::Ess { out, .. } => out.seq = seq_num,
+        }
+        self.sign(message)
+    }
+
     /// `GSS_WrapEx` (MS-NLMP §3.4.3): encrypts `message` in place with the sending RC4 handle
     /// and returns the signature of the plaintext, made after the encryption on the same
     /// keystream. Consumes one sequence number.

@@ -55,7 +55,7 @@ impl MachineAccount {
 
     /// The same from the NT hash of the password.
     pub fn with_hash(name: &str, nt_hash: NtHash) -> Self {
-        let (domain, account) = crate::client::split_user(name);
+        let (domain, account) = crate::names::split_user(name);
         let mut account = account.to_string();
         if !account.ends_with('$') {
             account.push('$');

@@ -21,9 +21,9 @@
 
 use std::time::SystemTime;
 
-use super::{
-    exported_key, Authenticated, Pending, Refusal, Screened, ServerContext, State, NAME_BUF,
-};
+use super::context::{Pending, Screened, State};
+use super::verify::{exported_key, NAME_BUF};
+use super::{Authenticated, Refusal, ServerContext};
 use crate::classify::ResponseKinds;
 use crate::crypto::Side;
 use crate::established::Established;
@@ -200,5 +200,40 @@ impl ServerContext {
             established: Established::new(flags, exported, Side::Server, false),
             audit: config.policy.audit(&waiting.kinds),
         })
+    }
+}
+
+/// The answer a DC gives for `request` when the user's password is `password` (tests of
+/// the sans-IO pass-through, here and in SPNEGO and HTTP): the NTLMv2 session base key over
+/// the request's NTProofStr (MS-NLMP §3.3.2), or NTLMv1's MD4 of the NT hash (§3.3.1), and
+/// the LM hash's first 8 bytes; the account as the DC spells it, `Alice`.
+#[cfg(test)]
+pub(crate) fn validation_for(request: &NetworkLogonRequest, password: &str) -> Validation {
+    use crate::crypto;
+    let nt = crypto::ntowf_v1(password);
+    let user_session_key = match request.nt_response.get(..16) {
+        Some(proof) if request.nt_response.len() > 24 => {
+            let key = crypto::ntowf_v2(&nt, &request.user, &request.domain);
+            let proof: [u8; 16] = proof.try_into().expect("16 bytes");
+            crypto::ntlm_v2_session_base_key(&key, &proof)
+        }
+        _ => crypto::ntlm_v1_session_base_key(&nt),
+    };
+    let mut lm_key = zeroize::Zeroizing::new([0u8; 8]);
+    if let Some(lm) = crypto::lmowf_v1(password) {
+        lm_key.copy_from_slice(&lm.as_bytes()[..8]);
+    }
+    Validation {
+        user_session_key,
+        lm_key,
+        account: "Alice".into(),
+        domain: "CORP".into(),
+        logon_server: "DC1".into(),
+        user_rid: 1103,
+        primary_group_rid: 513,
+        groups: Vec::new(),
+        domain_sid: None,
+        user_flags: 0,
+        bad_password_count: 0,
     }
 }

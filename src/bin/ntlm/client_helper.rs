@@ -4,8 +4,9 @@
 use std::process::ExitCode;
 use std::time::SystemTime;
 
-use ntlm::client::{split_user, ClientConfig};
+use ntlm::client::ClientConfig;
 use ntlm::helper::ClientHelper;
+use ntlm::names::split_user;
 use ntlm::policy::LmCompatibilityLevel;
 use ntlm::Password;
 

@@ -5,7 +5,8 @@
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
-use ntlm::client::{split_user, ClientConfig, ClientContext};
+use ntlm::client::{ClientConfig, ClientContext};
+use ntlm::names::split_user;
 use ntlm::netlogon::{DcClient, DcConfig, MachineAccount, NetworkLogonRequest};
 use ntlm::policy::{LmCompatibilityLevel, ServerPolicy};
 use ntlm::server::{ServerConfig, ServerContext};

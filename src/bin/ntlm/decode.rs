@@ -200,8 +200,7 @@ fn is_scheme(word: &str) -> bool {
 mod tests {
     use super::report::{filetime_iso, neg_state_name, Av};
     use super::*;
-    use der::asn1::ObjectIdentifier;
-    use ntlm::http::spnego::{mech_label, NegState, NegTokenInit, NegTokenResp, NTLM_OID};
+    use ntlm::http::spnego::{mech_label, Mechanism, NegState, NegTokenInit, NegTokenResp, NTLM_OID};
     use ntlm::wire::AvPair;
 
     /// The FILETIME of `secs` seconds after the Unix epoch.
@@ -295,7 +294,7 @@ mod tests {
     #[test]
     fn mech_names_and_neg_states() {
         assert_eq!(mech_label(&NTLM_OID), "NTLM (1.3.6.1.4.1.311.2.2.10)");
-        let other = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.311.2.2.30");
+        let other: Mechanism = "1.3.6.1.4.1.311.2.2.30".parse().unwrap();
         assert_eq!(mech_label(&other), "1.3.6.1.4.1.311.2.2.30");
         assert_eq!(
             serde_json::to_string(&report::Mech::new(&other)).unwrap(),

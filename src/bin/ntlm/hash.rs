@@ -4,8 +4,8 @@
 use std::io::{self, Read};
 use std::process::ExitCode;
 
-use ntlm::client::split_user;
 use ntlm::crypto::{lmowf_v1, ntowf_v1, ntowf_v2};
+use ntlm::names::split_user;
 use zeroize::Zeroizing;
 
 pub const HELP: &str = "\

@@ -3,11 +3,10 @@
 
 use std::fmt::Write as _;
 
-use der::asn1::ObjectIdentifier;
 use ntlm::classify::{classify, NtKind};
 use ntlm::explain::{acceptance_by_level_for, describe_lm, describe_nt, LevelVerdict};
 use ntlm::filetime;
-use ntlm::http::spnego::{mech_label, mech_name, NegState, NegotiationToken};
+use ntlm::http::spnego::{Mechanism, NegState, NegotiationToken};
 use ntlm::policy::ServerPreset;
 use ntlm::wire::{
     self, AuthenticateMessage, AvFlags, AvId, AvPair, ChallengeMessage, NegotiateFlags,
@@ -305,11 +304,11 @@ impl Spnego {
 
 impl Mech {
     /// The report of a mechanism OID.
-    pub fn new(oid: &ObjectIdentifier) -> Self {
+    pub fn new(mech: &Mechanism) -> Self {
         Self {
-            oid: oid.to_string(),
-            name: mech_name(oid),
-            label: mech_label(oid),
+            oid: mech.to_string(),
+            name: mech.name(),
+            label: mech.label(),
         }
     }
 }

@@ -4,8 +4,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use ntlm::client::{split_user, ClientConfig, ClientCredentials};
+use ntlm::client::{ClientConfig, ClientCredentials};
 use ntlm::http::auth::Scheme;
+use ntlm::names::split_user;
 use ntlm::policy::LmCompatibilityLevel;
 use ntlm::secret::{LmHash, NtHash, NtlmV2Hash, Password};
 use zeroize::Zeroizing;
