@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 use libfuzzer_sys::fuzz_target;
 use ntlm::client::ClientConfig;
 use ntlm::guard::ReflectionGuard;
-use ntlm::helper::{serve, ClientHelper, NegotiateHelper, NtlmsspHelper, NtlmsspStep};
+use ntlm::helper::{serve, ClientHelper, NegotiateHelper, NtlmsspHelper, HelperStep};
 use ntlm::metrics::Metrics;
 use ntlm::policy::{LmCompatibilityLevel, ServerPolicy};
 use ntlm::server::ServerConfig;
@@ -66,14 +66,17 @@ fuzz_target!(|data: &[u8]| {
         Which::Ntlmssp => {
             let mut h = NtlmsspHelper::new(server_config(), Arc::new(Metrics::new()));
             serve(input, &mut out, |line| match h.handle(line, now) {
-                NtlmsspStep::Reply(reply) => reply.to_string(),
+                HelperStep::Reply(reply) => reply.to_string(),
                 // No pass-through configured: the store decides, the DC is never asked.
                 other => panic!("unexpected step {other:?}"),
             })
         }
         Which::Negotiate => {
             let mut h = NegotiateHelper::new(server_config(), Arc::new(Metrics::new()));
-            serve(input, &mut out, |line| h.handle(line, now).to_string())
+            serve(input, &mut out, |line| match h.handle(line, now) {
+                HelperStep::Reply(reply) => reply.to_string(),
+                other => panic!("unexpected step {other:?}"),
+            })
         }
         Which::Client => {
             let mut h = client_helper();

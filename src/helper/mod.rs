@@ -19,7 +19,7 @@
 //! use std::{sync::Arc, time::{Duration, SystemTime}};
 //! use ntlm::client::{ClientConfig, ClientContext};
 //! use ntlm::guard::ReflectionGuard;
-//! use ntlm::helper::{base64_encode, NtlmsspHelper, NtlmsspStep};
+//! use ntlm::helper::{base64_encode, NtlmsspHelper, HelperStep};
 //! use ntlm::{metrics::Metrics, policy::*, server::ServerConfig, store::MemoryStore};
 //!
 //! let mut users = MemoryStore::new();
@@ -30,11 +30,11 @@
 //! let mut client = ClientContext::new(ClientConfig::new(LmCompatibilityLevel::L3, "CORP", "alice", "Secret1"));
 //! let now = SystemTime::now();
 //! let yr = format!("YR {}", base64_encode(&client.negotiate()?));
-//! let NtlmsspStep::Reply(ntlm::helper::ServerReply::Continue(challenge)) = helper.handle(yr.as_bytes(), now) else {
+//! let HelperStep::Reply(ntlm::helper::ServerReply::Continue(challenge)) = helper.handle(yr.as_bytes(), now) else {
 //!     panic!("no TT");
 //! };
 //! let kk = format!("KK {}", base64_encode(&client.authenticate(&challenge, now)?));
-//! let NtlmsspStep::Reply(reply) = helper.handle(kk.as_bytes(), now) else { panic!("no reply") };
+//! let HelperStep::Reply(reply) = helper.handle(kk.as_bytes(), now) else { panic!("no reply") };
 //! assert_eq!(reply.to_string(), "AF CORP\\alice");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -52,5 +52,5 @@ pub use line::{
     Line, MAX_LINE,
 };
 pub use negotiate::NegotiateHelper;
-pub use ntlmssp::{na_reason, NtlmsspHelper, NtlmsspStep};
-pub use reply::{ClientReply, Command, RequestError, ServerReply};
+pub use ntlmssp::{na_reason, NtlmsspHelper};
+pub use reply::{ClientReply, Command, HelperStep, RequestError, ServerReply};

@@ -6,30 +6,47 @@
 //! the final token), `NA <token> <reason>` (refused, with a SPNEGO reject token) or
 //! `BH <reason>` (a broken request). Squid reads `AF`'s first word as the token and the
 //! second as the user (`src/helper/Reply.cc`), so neither may contain whitespace.
+//!
+//! Sans-IO: [`NegotiateHelper::handle`] maps a line and the time to a reply, or, with
+//! pass-through (MS-APDS §3.1.5.2), to the network logon the SPNEGO-wrapped AUTHENTICATE
+//! asks a domain controller for; the caller gives the DC's answer to
+//! [`NegotiateHelper::dc_answer`] for `AF <token> <user>`, `NA <token> <reason>`, or
+//! `BH DC unavailable` when no DC could be asked.
 
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::http::claims::Claimed;
-use crate::http::spnego::{SpnegoRefusal, SpnegoServer, SpnegoStep};
+use crate::http::spnego::{SpnegoPassThroughStep, SpnegoRefusal, SpnegoServer, SpnegoStep};
 use crate::metrics::Metrics;
+use crate::netlogon::{PassThroughError, Validation};
 use crate::policy::PolicyRefusal;
 use crate::server::{Authenticated, Refusal, ServerConfig, ServerContext};
 
 use super::events;
 use super::line::split_request;
 use super::ntlmssp::na_reason;
-use super::reply::{token, Command, RequestError, ServerReply};
+use super::reply::{token, Command, HelperStep, RequestError, ServerReply};
 
 /// A NegTokenResp with negState reject (RFC 4178 §4.2.2): the DER value
 /// `a1 07 30 05 a0 03 0a 01 02`, checked against the encoder in the tests.
 pub const REJECT_TOKEN: [u8; 9] = [0xa1, 0x07, 0x30, 0x05, 0xa0, 0x03, 0x0a, 0x01, 0x02];
 
+/// The state between lines.
+enum State {
+    Idle,
+    /// A token was answered with `TT`; the context waits for the next one.
+    Pending(SpnegoServer),
+    /// Pass-through: the context waits for the DC's answer.
+    AwaitingDc(SpnegoServer, Option<Claimed>),
+}
+
 /// One `auth_param negotiate` helper: the configuration, at most one pending handshake,
 /// its counters, and a `tracing` span per handshake with one event per decision.
 pub struct NegotiateHelper {
     config: Arc<ServerConfig>,
-    pending: Option<SpnegoServer>,
+    state: State,
+    pass_through: bool,
     span: tracing::Span,
     handshakes: u64,
     metrics: Arc<Metrics>,
@@ -40,11 +57,19 @@ impl NegotiateHelper {
     pub fn new(config: Arc<ServerConfig>, metrics: Arc<Metrics>) -> Self {
         Self {
             config,
-            pending: None,
+            state: State::Idle,
+            pass_through: false,
             span: tracing::Span::none(),
             handshakes: 0,
             metrics,
         }
+    }
+
+    /// Pass-through: the `KK` carrying the AUTHENTICATE yields [`HelperStep::AskDc`]
+    /// instead of checking the store.
+    pub fn with_pass_through(mut self) -> Self {
+        self.pass_through = true;
+        self
     }
 
     /// The counters of this helper's decisions.
@@ -52,19 +77,22 @@ impl NegotiateHelper {
         &self.metrics
     }
 
-    /// The reply to one request line (without its newline).
-    pub fn handle(&mut self, line: &[u8], now: SystemTime) -> ServerReply {
+    /// The step for one request line (without its newline): a reply, or, with
+    /// pass-through, the logon to ask the DC.
+    pub fn handle(&mut self, line: &[u8], now: SystemTime) -> HelperStep {
         let (command, argument) = split_request(line);
         match Command::parse(command, &[Command::Yr, Command::Kk]) {
-            Some(Command::Kk) => match self.pending.take() {
-                Some(spnego) => self.step(spnego, Command::Kk, argument, now),
-                None => RequestError::NotPending {
-                    command: Command::Kk,
-                }
-                .into(),
+            Some(Command::Kk) => match std::mem::replace(&mut self.state, State::Idle) {
+                State::Pending(spnego) => self.step(spnego, Command::Kk, argument, now),
+                _ => HelperStep::Reply(
+                    RequestError::NotPending {
+                        command: Command::Kk,
+                    }
+                    .into(),
+                ),
             },
             Some(_) => {
-                self.pending = None;
+                self.state = State::Idle;
                 self.handshakes = self.handshakes.saturating_add(1);
                 self.span = tracing::info_span!(
                     "ntlm.handshake",
@@ -75,9 +103,32 @@ impl NegotiateHelper {
                 self.step(spnego, Command::Yr, argument, now)
             }
             None => {
-                self.pending = None;
-                RequestError::unknown(command, "YR or KK").into()
+                self.state = State::Idle;
+                HelperStep::Reply(RequestError::unknown(command, "YR or KK").into())
             }
+        }
+    }
+
+    /// The reply to the request that yielded [`HelperStep::AskDc`], given the DC's answer:
+    /// `AF <token> <user>` with the final token (its mechListMIC made with the session key
+    /// the DC returned), `NA <reject> <reason>`, or `BH DC unavailable` when no DC could be
+    /// asked (never `NA`: not a bad password).
+    pub fn dc_answer(
+        &mut self,
+        answer: Result<Validation, PassThroughError>,
+        now: SystemTime,
+    ) -> ServerReply {
+        let State::AwaitingDc(mut spnego, claimed) =
+            std::mem::replace(&mut self.state, State::Idle)
+        else {
+            return ServerReply::broken("no logon awaits a DC answer");
+        };
+        let span = self.span.clone();
+        let _entered = span.enter();
+        match spnego.complete_pass_through(answer, now) {
+            Ok(SpnegoStep::Done { logon, token: last }) => self.accepted(&logon, last),
+            Ok(SpnegoStep::Continue(_)) => ServerReply::broken("a DC answer did not finish"),
+            Err(refusal) => self.refused(&refusal, claimed.as_ref()),
         }
     }
 
@@ -87,21 +138,30 @@ impl NegotiateHelper {
         command: Command,
         argument: &[u8],
         now: SystemTime,
-    ) -> ServerReply {
+    ) -> HelperStep {
         let token = match token(command, argument, "a token") {
             Ok(t) => t,
-            Err(e) => return e.into(),
+            Err(e) => return HelperStep::Reply(e.into()),
         };
         let span = self.span.clone();
         let _entered = span.enter();
-        match spnego.step(&token, now) {
-            Ok(SpnegoStep::Continue(reply)) => {
-                self.pending = Some(spnego);
+        let step = if self.pass_through {
+            spnego.step_pass_through(&token, now)
+        } else {
+            spnego.step(&token, now).map(Into::into)
+        };
+        HelperStep::Reply(match step {
+            Ok(SpnegoPassThroughStep::Continue(reply)) => {
+                self.state = State::Pending(spnego);
                 ServerReply::Continue(reply)
             }
-            Ok(SpnegoStep::Done { logon, token: last }) => self.accepted(&logon, last),
-            Err(refusal) => self.refused(&refusal, &token),
-        }
+            Ok(SpnegoPassThroughStep::AskDc(request)) => {
+                self.state = State::AwaitingDc(spnego, Claimed::from_token(&token));
+                return HelperStep::AskDc(request);
+            }
+            Ok(SpnegoPassThroughStep::Done { logon, token: last }) => self.accepted(&logon, last),
+            Err(refusal) => self.refused(&refusal, Claimed::from_token(&token).as_ref()),
+        })
     }
 
     fn accepted(&self, logon: &Authenticated, last: Vec<u8>) -> ServerReply {
@@ -123,8 +183,7 @@ impl NegotiateHelper {
         }
     }
 
-    fn refused(&self, refusal: &SpnegoRefusal, token: &[u8]) -> ServerReply {
-        let claimed = Claimed::from_token(token);
+    fn refused(&self, refusal: &SpnegoRefusal, claimed: Option<&Claimed>) -> ServerReply {
         let (rule, policy): (&'static str, Option<&PolicyRefusal>) = match refusal {
             SpnegoRefusal::Ntlm(r) => (
                 r.rule(),
@@ -136,7 +195,7 @@ impl NegotiateHelper {
             SpnegoRefusal::Negotiate(_) => ("negotiate", None),
             _ => ("spnego", None),
         };
-        events::refused(claimed.as_ref(), rule, policy, refusal, &self.metrics);
+        events::refused(claimed, rule, policy, refusal, &self.metrics);
         let reject = |reason: String| ServerReply::Refused {
             token: Some(REJECT_TOKEN.to_vec()),
             reason,
@@ -147,6 +206,9 @@ impl NegotiateHelper {
             }
             SpnegoRefusal::OutOfOrder(what) => ServerReply::broken(what),
             SpnegoRefusal::Negotiate(e) => ServerReply::broken(e),
+            SpnegoRefusal::Ntlm(Refusal::DcUnavailable { .. }) => {
+                ServerReply::broken("DC unavailable")
+            }
             SpnegoRefusal::Ntlm(Refusal::Malformed(e)) => {
                 ServerReply::Broken(format!("malformed AUTHENTICATE: {e}"))
             }
@@ -167,6 +229,13 @@ mod tests {
     use crate::store::MemoryStore;
     use std::time::Duration;
 
+    fn reply(step: HelperStep) -> String {
+        match step {
+            HelperStep::Reply(r) => r.to_string(),
+            HelperStep::AskDc(_) => "ask DC".into(),
+        }
+    }
+
     fn helper(level: u8, audit: Option<u8>) -> NegotiateHelper {
         let mut users = MemoryStore::new();
         users.add_password("CORP", "alice", "Secret1");
@@ -186,25 +255,21 @@ mod tests {
         let mut client = SpnegoClient::new(ClientContext::new(config));
         let now = SystemTime::now();
         let init = client.initial_token().unwrap();
-        let tt = h
-            .handle(format!("YR {}", base64_encode(&init)).as_bytes(), now)
-            .to_string();
+        let tt = reply(h.handle(format!("YR {}", base64_encode(&init)).as_bytes(), now));
         let Some(challenge) = tt.strip_prefix("TT ") else {
             return tt;
         };
         let next = client
             .step(&base64_decode(challenge.as_bytes()).unwrap(), now)
             .unwrap();
-        let reply = h
-            .handle(format!("KK {}", base64_encode(&next)).as_bytes(), now)
-            .to_string();
-        if let Some(rest) = reply.strip_prefix("AF ") {
+        let last = reply(h.handle(format!("KK {}", base64_encode(&next)).as_bytes(), now));
+        if let Some(rest) = last.strip_prefix("AF ") {
             let (token, _) = rest.split_once(' ').unwrap();
             client
                 .finish(&base64_decode(token.as_bytes()).unwrap())
                 .unwrap();
         }
-        reply
+        last
     }
 
     #[test]
@@ -220,15 +285,15 @@ mod tests {
         let v1 = login(&mut h, 2, "Secret1");
         assert_eq!(v1, "NA oQcwBaADCgEC NTLMv1 refused by server level 5");
         let now = SystemTime::now();
-        let reply = |h: &mut NegotiateHelper, line: &[u8]| h.handle(line, now).to_string();
+        let say = |h: &mut NegotiateHelper, line: &[u8]| reply(h.handle(line, now));
         assert_eq!(
-            reply(&mut h, b"KK oQcwBaADCgEB"),
+            say(&mut h, b"KK oQcwBaADCgEB"),
             "BH KK without a pending handshake (YR first)"
         );
-        assert_eq!(reply(&mut h, b"YR"), "BH YR without a token");
-        assert!(reply(&mut h, b"YR !!!").starts_with("BH YR: bad base64"));
-        assert!(reply(&mut h, b"YR TlRMTVNTUAAB").starts_with("BH malformed SPNEGO"));
-        assert!(reply(&mut h, b"hello").starts_with("BH unknown request"));
+        assert_eq!(say(&mut h, b"YR"), "BH YR without a token");
+        assert!(say(&mut h, b"YR !!!").starts_with("BH YR: bad base64"));
+        assert!(say(&mut h, b"YR TlRMTVNTUAAB").starts_with("BH malformed SPNEGO"));
+        assert!(say(&mut h, b"hello").starts_with("BH unknown request"));
         let s = h.metrics().snapshot();
         assert_eq!(s.accepted(Verify::NtlmV2), 1);
         assert_eq!(s.refused("bad password"), 1);
@@ -246,6 +311,104 @@ mod tests {
         let s = h.metrics().snapshot();
         assert_eq!(s.accepted(Verify::NtlmV1), 1);
         assert_eq!(s.would_refuse(RefusedKind::NtlmV1), 1);
+    }
+
+    /// Pass-through: YR and KK as a SPNEGO client sends them, up to the DC request; the
+    /// client, to check the final token.
+    fn up_to_dc(
+        h: &mut NegotiateHelper,
+        client_level: u8,
+        now: SystemTime,
+    ) -> (SpnegoClient, HelperStep) {
+        let level = LmCompatibilityLevel::new(client_level).unwrap();
+        let mut config = ClientConfig::new(level, "CORP", "alice", "Secret1");
+        // Client and helper share one process: no reflection guard between them.
+        config.reflection_guard = None;
+        let mut client = SpnegoClient::new(ClientContext::new(config));
+        let init = client.initial_token().unwrap();
+        let tt = reply(h.handle(format!("YR {}", base64_encode(&init)).as_bytes(), now));
+        let challenge = base64_decode(tt.strip_prefix("TT ").unwrap().as_bytes()).unwrap();
+        let next = client.step(&challenge, now).unwrap();
+        let step = h.handle(format!("KK {}", base64_encode(&next)).as_bytes(), now);
+        (client, step)
+    }
+
+    #[test]
+    fn pass_through_asks_the_dc_then_answers() {
+        let mut users = MemoryStore::new();
+        // The store is never consulted with pass-through: a wrong password here.
+        users.add_password("CORP", "alice", "NotTheDcs1");
+        let policy = ServerPolicy::domain_controller(LmCompatibilityLevel::L5);
+        let mut config = ServerConfig::new(policy, users);
+        config.reflection_guard = None;
+        let mut h =
+            NegotiateHelper::new(Arc::new(config), Arc::new(Metrics::new())).with_pass_through();
+        let now = SystemTime::now();
+        // The DC accepts: AF with the final token (its mechListMIC made with the DC's
+        // session key verifies at the client) and the account as the DC spells it.
+        let (mut client, step) = up_to_dc(&mut h, 3, now);
+        let HelperStep::AskDc(request) = step else {
+            panic!("expected a DC request, got {step:?}")
+        };
+        assert_eq!(
+            (request.user.as_str(), request.domain.as_str()),
+            ("alice", "CORP")
+        );
+        let answer = crate::server::validation_for(&request, "Secret1");
+        let af = h.dc_answer(Ok(answer), now).to_string();
+        let rest = af.strip_prefix("AF ").unwrap_or_else(|| panic!("{af}"));
+        let (token, account) = rest.split_once(' ').unwrap();
+        assert_eq!(account, "CORP\\Alice");
+        client
+            .finish(&base64_decode(token.as_bytes()).unwrap())
+            .unwrap();
+        assert!(client.server_verified());
+        // The answer was used: another one is out of order.
+        assert_eq!(
+            h.dc_answer(Ok(crate::server::validation_for(&request, "Secret1")), now)
+                .to_string(),
+            "BH no logon awaits a DC answer"
+        );
+        // The DC refuses: NA with the SPNEGO reject, the account refusal squashed.
+        let (_, step) = up_to_dc(&mut h, 3, now);
+        assert!(matches!(step, HelperStep::AskDc(_)), "{step:?}");
+        let refused = Err(PassThroughError::Refused(
+            crate::netlogon::LogonRefusal::WrongPassword,
+        ));
+        assert_eq!(
+            h.dc_answer(refused, now).to_string(),
+            "NA oQcwBaADCgEC NT_STATUS_LOGON_FAILURE"
+        );
+        // A "DC" whose key is not the client's: the NTLM MIC refuses.
+        let (_, step) = up_to_dc(&mut h, 3, now);
+        let HelperStep::AskDc(request) = step else {
+            panic!("expected a DC request, got {step:?}")
+        };
+        let wrong = crate::server::validation_for(&request, "Other1");
+        assert!(h
+            .dc_answer(Ok(wrong), now)
+            .to_string()
+            .starts_with("NA oQcwBaADCgEC "));
+        // No DC could be asked: BH, never NA.
+        let (_, step) = up_to_dc(&mut h, 3, now);
+        assert!(matches!(step, HelperStep::AskDc(_)), "{step:?}");
+        let unavailable = Err(PassThroughError::Unavailable {
+            dc: "127.0.0.1:1".into(),
+            reason: crate::netlogon::Unavailable::NoDc,
+        });
+        assert_eq!(
+            h.dc_answer(unavailable, now).to_string(),
+            "BH DC unavailable"
+        );
+        // The level is the helper's: NTLMv1 never reaches the DC.
+        let (_, step) = up_to_dc(&mut h, 0, now);
+        let HelperStep::Reply(r) = step else {
+            panic!("NTLMv1 asked the DC")
+        };
+        assert!(r.to_string().starts_with("NA oQcwBaADCgEC NTLMv1"), "{r}");
+        let s = h.metrics().snapshot();
+        assert_eq!(s.accepted(Verify::NtlmV2), 1);
+        assert_eq!(s.refused("policy level"), 1);
     }
 
     #[test]

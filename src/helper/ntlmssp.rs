@@ -10,24 +10,13 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::metrics::Metrics;
-use crate::netlogon::{NetworkLogonRequest, PassThroughError, Validation};
+use crate::netlogon::{PassThroughError, Validation};
 use crate::server::{Authenticated, PassThroughStep, Refusal, ServerConfig, ServerContext};
 
 use super::events;
 use super::line::split_request;
-use super::reply::{token, Command, RequestError, ServerReply};
+use super::reply::{token, Command, HelperStep, RequestError, ServerReply};
 use crate::http::claims::Claimed;
-
-/// What [`NtlmsspHelper::handle`] decided.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum NtlmsspStep {
-    /// Write this reply line.
-    Reply(ServerReply),
-    /// Pass-through: ask the DC ([`crate::netlogon::DcClient::logon`]) and give its answer
-    /// to [`NtlmsspHelper::dc_answer`], whose reply answers this request.
-    AskDc(NetworkLogonRequest),
-}
 
 /// The state between lines.
 enum State {
@@ -63,7 +52,7 @@ impl NtlmsspHelper {
         }
     }
 
-    /// Pass-through: a `KK` yields [`NtlmsspStep::AskDc`] instead of checking the store.
+    /// Pass-through: a `KK` yields [`HelperStep::AskDc`] instead of checking the store.
     pub fn with_pass_through(mut self) -> Self {
         self.pass_through = true;
         self
@@ -75,19 +64,19 @@ impl NtlmsspHelper {
     }
 
     /// The step for one request line (without its newline).
-    pub fn handle(&mut self, line: &[u8], now: SystemTime) -> NtlmsspStep {
+    pub fn handle(&mut self, line: &[u8], now: SystemTime) -> HelperStep {
         let (command, argument) = split_request(line);
         match Command::parse(command, &[Command::Yr, Command::Kk]) {
             Some(Command::Kk) => self.authenticate(argument, now),
-            Some(_) => NtlmsspStep::Reply(self.negotiate(argument, now)),
+            Some(_) => HelperStep::Reply(self.negotiate(argument, now)),
             None => {
                 self.state = State::Idle;
-                NtlmsspStep::Reply(RequestError::unknown(command, "YR or KK").into())
+                HelperStep::Reply(RequestError::unknown(command, "YR or KK").into())
             }
         }
     }
 
-    /// The reply to the request that yielded [`NtlmsspStep::AskDc`], given the DC's answer
+    /// The reply to the request that yielded [`HelperStep::AskDc`], given the DC's answer
     /// (`BH DC unavailable` when no DC could be asked: never `NA`, not a bad password).
     pub fn dc_answer(
         &mut self,
@@ -127,9 +116,9 @@ impl NtlmsspHelper {
         }
     }
 
-    fn authenticate(&mut self, argument: &[u8], now: SystemTime) -> NtlmsspStep {
+    fn authenticate(&mut self, argument: &[u8], now: SystemTime) -> HelperStep {
         let State::Challenged(mut context) = std::mem::replace(&mut self.state, State::Idle) else {
-            return NtlmsspStep::Reply(
+            return HelperStep::Reply(
                 RequestError::NotPending {
                     command: Command::Kk,
                 }
@@ -144,19 +133,19 @@ impl NtlmsspHelper {
             Ok(t) => t,
             Err(e @ RequestError::BadBase64 { .. }) => {
                 events::refused(None, "malformed", None, &e, &self.metrics);
-                return NtlmsspStep::Reply(ServerReply::Refused {
+                return HelperStep::Reply(ServerReply::Refused {
                     token: None,
                     reason: e.to_string(),
                 });
             }
-            Err(e) => return NtlmsspStep::Reply(e.into()),
+            Err(e) => return HelperStep::Reply(e.into()),
         };
         let claimed = events::claimed_ntlm(&authenticate);
         let verdict = if self.pass_through {
             match context.begin_pass_through(&authenticate, now) {
                 Ok(PassThroughStep::AskDc(request)) => {
                     self.state = State::AwaitingDc(context, claimed);
-                    return NtlmsspStep::AskDc(request);
+                    return HelperStep::AskDc(request);
                 }
                 Ok(PassThroughStep::Accepted(logon)) => Ok(*logon),
                 Err(refusal) => Err(refusal),
@@ -164,7 +153,7 @@ impl NtlmsspHelper {
         } else {
             context.accept(&authenticate, now)
         };
-        NtlmsspStep::Reply(self.decide(verdict, claimed.as_ref()))
+        HelperStep::Reply(self.decide(verdict, claimed.as_ref()))
     }
 
     fn decide(
@@ -250,10 +239,10 @@ mod tests {
         }
     }
 
-    fn reply(step: NtlmsspStep) -> String {
+    fn reply(step: HelperStep) -> String {
         match step {
-            NtlmsspStep::Reply(r) => r.to_string(),
-            NtlmsspStep::AskDc(_) => "ask DC".into(),
+            HelperStep::Reply(r) => r.to_string(),
+            HelperStep::AskDc(_) => "ask DC".into(),
         }
     }
 

@@ -6,6 +6,8 @@
 use std::error::Error;
 use std::fmt;
 
+use crate::netlogon::NetworkLogonRequest;
+
 use super::line::{base64_decode, base64_encode, one_line, show, Base64Error};
 
 /// A request's command.
@@ -185,6 +187,19 @@ impl fmt::Display for ServerReply {
             Self::Broken(reason) => write!(f, "BH {}", one_line(reason)),
         }
     }
+}
+
+/// What a verifying helper's `handle` decided ([`NtlmsspHelper`](super::NtlmsspHelper),
+/// [`NegotiateHelper`](super::NegotiateHelper)).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum HelperStep {
+    /// Write this reply line.
+    Reply(ServerReply),
+    /// Pass-through (MS-APDS §3.1.5.2): ask the DC
+    /// ([`DcClient::logon`](crate::netlogon::DcClient::logon)) and give its answer to the
+    /// helper's `dc_answer`, whose reply answers this request.
+    AskDc(NetworkLogonRequest),
 }
 
 /// The client helper's reply (Samba's `ntlmssp-client-1` protocol).

@@ -200,7 +200,9 @@ fn is_scheme(word: &str) -> bool {
 mod tests {
     use super::report::{filetime_iso, neg_state_name, Av};
     use super::*;
-    use ntlm::http::spnego::{mech_label, Mechanism, NegState, NegTokenInit, NegTokenResp, NTLM_OID};
+    use ntlm::http::spnego::{
+        mech_label, Mechanism, NegState, NegTokenInit, NegTokenResp, NTLM_OID,
+    };
     use ntlm::wire::AvPair;
 
     /// The FILETIME of `secs` seconds after the Unix epoch.

@@ -13,6 +13,7 @@ mod args;
 mod client_helper;
 mod dc_args;
 mod dc_check;
+mod dc_verifier;
 mod decode;
 mod hash;
 mod helper;
@@ -30,6 +31,8 @@ usage:
   ntlm squid-helper --level N --dc HOST[:PORT] [--dc ...] --machine-account 'DOMAIN\\NAME$'
                     (--machine-password-env VAR | --machine-password-file FILE)
   ntlm negotiate-helper --level N --users FILE [--audit-level N] [--preset dc|symmetric] [--domain NAME] [--computer NAME]
+  ntlm negotiate-helper --level N --dc HOST[:PORT] [--dc ...] --machine-account 'DOMAIN\\NAME$'
+                        (--machine-password-env VAR | --machine-password-file FILE)
   ntlm client-helper --level N --user 'DOMAIN\\user' --password-env VAR [--workstation NAME]
   ntlm dc-check --dc HOST[:PORT] --machine-account 'DOMAIN\\NAME$' --machine-password-env VAR
                [--user 'DOMAIN\\user' --password-env VAR2]

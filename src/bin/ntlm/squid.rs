@@ -6,13 +6,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use ntlm::helper::{NtlmsspHelper, NtlmsspStep, ServerReply};
+use ntlm::helper::{NtlmsspHelper, ServerReply};
 use ntlm::metrics::Metrics;
-use ntlm::netlogon::{DcClient, DcConfig};
+use ntlm::netlogon::DcConfig;
 use ntlm::policy::{LmCompatibilityLevel, ServerPolicy, ServerPreset};
 use ntlm::server::ServerConfig;
 use ntlm::store::MemoryStore;
 
+use crate::dc_verifier::{resolve, DcVerifier};
 use crate::helper::{init_tracing, log_counters, serve_stdio};
 
 pub const HELP: &str = "\
@@ -69,40 +70,9 @@ the decision counters are logged and the helper exits 0.
 
 /// Runs the helper on stdin/stdout.
 pub fn main(args: &[String]) -> ExitCode {
-    let (dcs, rest) = match crate::args::take_repeated(args, "dc") {
-        Ok(split) => split,
-        Err(e) => return crate::usage_error("squid-helper", &e),
-    };
-    let mut options = vec![
-        "level",
-        "users",
-        "audit-level",
-        "preset",
-        "domain",
-        "computer",
-        "dns-domain",
-        "dns-computer",
-    ];
-    options.extend(crate::dc_args::OPTIONS);
-    let parsed = match crate::args::parse(&rest, &options, &[]) {
-        Ok(p) => p,
-        Err(e) => return crate::usage_error("squid-helper", &e),
-    };
-    if parsed.flag("help") {
-        print!("{HELP}");
-        return ExitCode::SUCCESS;
-    }
-    let (config, dc) = match build_config(&parsed, &dcs) {
-        Ok(c) => c,
-        Err(e) => return crate::usage_error("squid-helper", &e),
-    };
-    init_tracing();
-    let dc = match dc.map(DcVerifier::new).transpose() {
-        Ok(dc) => dc,
-        Err(e) => {
-            tracing::error!(error = %e, "squid-helper: cannot start the tokio runtime for --dc");
-            return ExitCode::FAILURE;
-        }
+    let (config, dc) = match setup("squid-helper", HELP, args) {
+        Ok(s) => s,
+        Err(code) => return code,
     };
     let mut helper = NtlmsspHelper::new(Arc::new(config), Arc::new(Metrics::new()));
     if dc.is_some() {
@@ -115,6 +85,43 @@ pub fn main(args: &[String]) -> ExitCode {
     status
 }
 
+/// The start shared by the verifying helpers (`command` is `squid-helper` or
+/// `negotiate-helper`): the arguments parsed into the configuration and, with `--dc`, the
+/// DC transport; tracing started. `Err` is the exit code: after `--help` (printing
+/// `help`), a usage error, or a runtime that cannot start.
+pub fn setup(
+    command: &str,
+    help: &str,
+    args: &[String],
+) -> Result<(ServerConfig, Option<DcVerifier>), ExitCode> {
+    let (dcs, rest) =
+        crate::args::take_repeated(args, "dc").map_err(|e| crate::usage_error(command, &e))?;
+    let mut options = vec![
+        "level",
+        "users",
+        "audit-level",
+        "preset",
+        "domain",
+        "computer",
+        "dns-domain",
+        "dns-computer",
+    ];
+    options.extend(crate::dc_args::OPTIONS);
+    let parsed =
+        crate::args::parse(&rest, &options, &[]).map_err(|e| crate::usage_error(command, &e))?;
+    if parsed.flag("help") {
+        print!("{help}");
+        return Err(ExitCode::SUCCESS);
+    }
+    let (config, dc) = build_config(&parsed, &dcs).map_err(|e| crate::usage_error(command, &e))?;
+    init_tracing();
+    let dc = dc.map(DcVerifier::new).transpose().map_err(|e| {
+        tracing::error!(error = %e, "{command}: cannot start the tokio runtime for --dc");
+        ExitCode::FAILURE
+    })?;
+    Ok((config, dc))
+}
+
 /// The reply to one line: the helper's, after asking the DC when it says so.
 fn reply(
     helper: &mut NtlmsspHelper,
@@ -122,20 +129,10 @@ fn reply(
     line: &[u8],
     now: SystemTime,
 ) -> ServerReply {
-    match helper.handle(line, now) {
-        NtlmsspStep::Reply(reply) => reply,
-        NtlmsspStep::AskDc(request) => {
-            let answer = match dc {
-                Some(dc) => dc.runtime.block_on(dc.client.logon(&request)),
-                None => Err(ntlm::netlogon::PassThroughError::Unavailable {
-                    dc: String::new(),
-                    reason: ntlm::netlogon::Unavailable::NoDc,
-                }),
-            };
-            helper.dc_answer(answer, SystemTime::now())
-        }
-        _ => ServerReply::broken("unexpected helper step"),
-    }
+    let step = helper.handle(line, now);
+    resolve(step, dc, |answer| {
+        helper.dc_answer(answer, SystemTime::now())
+    })
 }
 
 fn build_config(
@@ -206,27 +203,6 @@ fn build_config(
         config.dns_domain.clear();
     }
     Ok((config, dc))
-}
-
-/// Pass-through: a current-thread tokio runtime that drives the [`DcClient`] from the
-/// synchronous line loop (Squid drives a stateful helper one request at a time).
-pub struct DcVerifier {
-    runtime: tokio::runtime::Runtime,
-    client: DcClient,
-}
-
-impl DcVerifier {
-    /// A verifier whose secure channel is set up on the first logon (so that the helper
-    /// starts, and answers `BH`, while no DC is reachable).
-    pub fn new(config: DcConfig) -> std::io::Result<Self> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        Ok(Self {
-            runtime,
-            client: DcClient::new(config),
-        })
-    }
 }
 
 /// `computer` (a default DNS computer name) moved into `dns_domain` when `--dns-domain` named
