@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 use libfuzzer_sys::fuzz_target;
 use ntlm::client::ClientConfig;
 use ntlm::guard::ReflectionGuard;
-use ntlm::helper::{serve, ClientHelper, NegotiateHelper, NtlmsspHelper, HelperStep};
+use ntlm::helper::{serve, ClientHelper, HelperStep, NegotiateHelper, NtlmsspHelper};
 use ntlm::metrics::Metrics;
 use ntlm::policy::{LmCompatibilityLevel, ServerPolicy};
 use ntlm::server::ServerConfig;

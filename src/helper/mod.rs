@@ -19,7 +19,7 @@
 //! use std::{sync::Arc, time::{Duration, SystemTime}};
 //! use ntlm::client::{ClientConfig, ClientContext};
 //! use ntlm::guard::ReflectionGuard;
-//! use ntlm::helper::{base64_encode, NtlmsspHelper, HelperStep};
+//! use ntlm::helper::{base64_encode, HelperStep, NtlmsspHelper};
 //! use ntlm::{metrics::Metrics, policy::*, server::ServerConfig, store::MemoryStore};
 //!
 //! let mut users = MemoryStore::new();
