@@ -13,6 +13,7 @@
 //!   owns sockets and the clock.
 //! - [`store`], [`lockout`], [`guard`], [`channel_bindings`]: what a verifying server needs
 //!   around the protocol; [`metrics`]: counters of its decisions.
+//! - `helper` (feature `cli`): Squid's helper line protocols over those contexts, sans-IO.
 //!
 //! ```
 //! use std::{sync::Arc, time::{Duration, SystemTime}};
@@ -46,6 +47,8 @@ pub mod established;
 pub mod explain;
 pub mod filetime;
 pub mod guard;
+#[cfg(feature = "cli")]
+pub mod helper;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod lockout;

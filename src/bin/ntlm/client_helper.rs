@@ -4,12 +4,13 @@
 use std::process::ExitCode;
 use std::time::SystemTime;
 
-use ntlm::client::{ClientConfig, ClientContext};
+use ntlm::client::ClientConfig;
+use ntlm::helper::ClientHelper;
 use ntlm::names::split_user;
 use ntlm::policy::LmCompatibilityLevel;
 use ntlm::Password;
 
-use crate::helper::{base64_decode, base64_encode, one_line, serve_stdio, show, split_request};
+use crate::helper::serve_stdio;
 
 pub const HELP: &str = "\
 ntlm client-helper: an NTLM client helper (Samba `ntlmssp-client-1` protocol)
@@ -48,7 +49,7 @@ pub fn main(args: &[String]) -> ExitCode {
     };
     let mut helper = ClientHelper::new(config);
     serve_stdio("client-helper", |line| {
-        helper.handle(line, SystemTime::now())
+        helper.handle(line, SystemTime::now()).to_string()
     })
 }
 
@@ -81,59 +82,4 @@ fn build_config(parsed: &crate::args::Parsed) -> Result<ClientConfig, String> {
         config.workstation = workstation.to_string();
     }
     Ok(config)
-}
-
-/// The helper's state: the configuration and at most one handshake in progress.
-pub struct ClientHelper {
-    config: ClientConfig,
-    pending: Option<ClientContext>,
-}
-
-impl ClientHelper {
-    /// A helper with no handshake in progress.
-    pub fn new(config: ClientConfig) -> Self {
-        Self {
-            config,
-            pending: None,
-        }
-    }
-
-    /// The reply to one request line (without the newline).
-    pub fn handle(&mut self, line: &[u8], now: SystemTime) -> String {
-        let (command, argument) = split_request(line);
-        match command {
-            // ntlm_auth restarts on YR whatever follows it; so do we.
-            b"YR" => {
-                let mut context = ClientContext::new(self.config.clone());
-                self.pending = None;
-                match context.negotiate() {
-                    Ok(negotiate) => {
-                        self.pending = Some(context);
-                        format!("YR {}", base64_encode(&negotiate))
-                    }
-                    Err(e) => format!("BH {}", one_line(&e.to_string())),
-                }
-            }
-            b"TT" => {
-                let Some(mut context) = self.pending.take() else {
-                    return "BH TT without a pending handshake (YR first)".into();
-                };
-                if argument.is_empty() {
-                    return "BH TT without a CHALLENGE token".into();
-                }
-                let challenge = match base64_decode(argument) {
-                    Ok(b) => b,
-                    Err(e) => return format!("BH TT: {e}"),
-                };
-                match context.authenticate(&challenge, now) {
-                    Ok(authenticate) => format!("AF {}", base64_encode(&authenticate)),
-                    Err(e) => format!("BH {}", one_line(&e.to_string())),
-                }
-            }
-            _ => {
-                self.pending = None;
-                format!("BH unknown request {:?}: expected YR or TT", show(command))
-            }
-        }
-    }
 }

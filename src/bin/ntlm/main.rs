@@ -13,10 +13,10 @@ mod args;
 mod client_helper;
 mod dc_args;
 mod dc_check;
+mod dc_verifier;
 mod decode;
 mod hash;
 mod helper;
-mod json;
 mod negotiate_helper;
 mod proxy;
 mod squid;
@@ -27,10 +27,12 @@ const USAGE: &str = "\
 ntlm: NTLM (MS-NLMP) tools
 
 usage:
-  ntlm squid-helper --level N --users FILE [--preset dc|symmetric] [--domain NAME] [--computer NAME]
+  ntlm squid-helper --level N --users FILE [--audit-level N] [--preset dc|symmetric] [--domain NAME] [--computer NAME]
   ntlm squid-helper --level N --dc HOST[:PORT] [--dc ...] --machine-account 'DOMAIN\\NAME$'
                     (--machine-password-env VAR | --machine-password-file FILE)
   ntlm negotiate-helper --level N --users FILE [--audit-level N] [--preset dc|symmetric] [--domain NAME] [--computer NAME]
+  ntlm negotiate-helper --level N --dc HOST[:PORT] [--dc ...] --machine-account 'DOMAIN\\NAME$'
+                        (--machine-password-env VAR | --machine-password-file FILE)
   ntlm client-helper --level N --user 'DOMAIN\\user' --password-env VAR [--workstation NAME]
   ntlm dc-check --dc HOST[:PORT] --machine-account 'DOMAIN\\NAME$' --machine-password-env VAR
                [--user 'DOMAIN\\user' --password-env VAR2]

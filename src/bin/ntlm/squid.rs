@@ -1,22 +1,25 @@
 //! `ntlm squid-helper`: the server side of MS-NLMP §3.2 behind Squid's stateful
-//! `squid-2.5-ntlmssp` helper protocol, as Samba's `ntlm_auth` speaks it.
+//! `squid-2.5-ntlmssp` helper protocol, as Samba's `ntlm_auth` speaks it: arguments, the
+//! stdin/stdout loop and the DC transport around [`ntlm::helper::NtlmsspHelper`].
 
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use ntlm::netlogon::{DcClient, DcConfig};
+use ntlm::helper::{NtlmsspHelper, ServerReply};
+use ntlm::metrics::Metrics;
+use ntlm::netlogon::DcConfig;
 use ntlm::policy::{LmCompatibilityLevel, ServerPolicy, ServerPreset};
-use ntlm::server::{Authenticated, PassThroughStep, Refusal, ServerConfig, ServerContext};
+use ntlm::server::ServerConfig;
 use ntlm::store::MemoryStore;
-use ntlm::wire::AuthenticateMessage;
 
-use crate::helper::{base64_decode, base64_encode, one_line, serve_stdio, show, split_request};
+use crate::dc_verifier::{resolve, DcVerifier};
+use crate::helper::{init_tracing, log_counters, serve_stdio};
 
 pub const HELP: &str = "\
 ntlm squid-helper: a stateful NTLM authenticator for Squid (`squid-2.5-ntlmssp` protocol)
 
-usage: ntlm squid-helper --level N --users FILE [--preset dc|symmetric]
+usage: ntlm squid-helper --level N --users FILE [--audit-level N] [--preset dc|symmetric]
                          [--domain NAME] [--computer NAME]
                          [--dns-domain NAME] [--dns-computer NAME]
        ntlm squid-helper --level N --dc HOST[:PORT] [--dc HOST2 ...]
@@ -27,6 +30,8 @@ usage: ntlm squid-helper --level N --users FILE [--preset dc|symmetric]
   --level N        server LmCompatibilityLevel, 0 to 5
   --users FILE     users: DOMAIN:USER:PASSWORD lines (empty DOMAIN = any domain) or
                    smbpasswd lines USER:UID:LMHEX:NTHEX:[FLAGS]:LCT-X:; # comments
+  --audit-level N  audit mode: a logon accepted at --level that level N would refuse is
+                   accepted and logged as an audit finding (and counted)
   --dc HOST[:PORT] pass-through (MS-APDS): the domain controller verifies (NETLOGON over
                    an AES secure channel); PORT is its endpoint mapper port (default 135);
                    repeat for failover. Instead of --users.
@@ -58,18 +63,43 @@ line without one) and user name. NA says which protocol rule refused a logon (e.
 bad or stale password, locked out, disabled, or any refusal by the DC) is
 NA NT_STATUS_LOGON_FAILURE, as Samba's ntlm_auth squashes it: Squid may show NA text to the
 client. With --dc, AF carries the account as the DC names it, and lockout is the DC's.
-One handshake is pending at a time; end of input exits 0.
+Every decision is logged to stderr as a `tracing` event (user, domain, workstation,
+response kind, rule; never a secret). One handshake is pending at a time; at end of input
+the decision counters are logged and the helper exits 0.
 ";
 
 /// Runs the helper on stdin/stdout.
 pub fn main(args: &[String]) -> ExitCode {
-    let (dcs, rest) = match crate::args::take_repeated(args, "dc") {
-        Ok(split) => split,
-        Err(e) => return crate::usage_error("squid-helper", &e),
+    let (config, dc) = match setup("squid-helper", HELP, args) {
+        Ok(s) => s,
+        Err(code) => return code,
     };
+    let mut helper = NtlmsspHelper::new(Arc::new(config), Arc::new(Metrics::new()));
+    if dc.is_some() {
+        helper = helper.with_pass_through();
+    }
+    let status = serve_stdio("squid-helper", |line| {
+        reply(&mut helper, dc.as_ref(), line, SystemTime::now()).to_string()
+    });
+    log_counters("squid-helper", &helper.metrics().snapshot());
+    status
+}
+
+/// The start shared by the verifying helpers (`command` is `squid-helper` or
+/// `negotiate-helper`): the arguments parsed into the configuration and, with `--dc`, the
+/// DC transport; tracing started. `Err` is the exit code: after `--help` (printing
+/// `help`), a usage error, or a runtime that cannot start.
+pub fn setup(
+    command: &str,
+    help: &str,
+    args: &[String],
+) -> Result<(ServerConfig, Option<DcVerifier>), ExitCode> {
+    let (dcs, rest) =
+        crate::args::take_repeated(args, "dc").map_err(|e| crate::usage_error(command, &e))?;
     let mut options = vec![
         "level",
         "users",
+        "audit-level",
         "preset",
         "domain",
         "computer",
@@ -77,30 +107,31 @@ pub fn main(args: &[String]) -> ExitCode {
         "dns-computer",
     ];
     options.extend(crate::dc_args::OPTIONS);
-    let parsed = match crate::args::parse(&rest, &options, &[]) {
-        Ok(p) => p,
-        Err(e) => return crate::usage_error("squid-helper", &e),
-    };
+    let parsed =
+        crate::args::parse(&rest, &options, &[]).map_err(|e| crate::usage_error(command, &e))?;
     if parsed.flag("help") {
-        print!("{HELP}");
-        return ExitCode::SUCCESS;
+        print!("{help}");
+        return Err(ExitCode::SUCCESS);
     }
-    let (config, dc) = match build_config(&parsed, &dcs) {
-        Ok(c) => c,
-        Err(e) => return crate::usage_error("squid-helper", &e),
-    };
-    let mut helper = SquidHelper::new(Arc::new(config));
-    if let Some(dc) = dc {
-        match DcVerifier::new(dc) {
-            Ok(v) => helper.dc = Some(v),
-            Err(e) => {
-                eprintln!("ntlm squid-helper: tokio runtime: {e}");
-                return ExitCode::FAILURE;
-            }
-        }
-    }
-    serve_stdio("squid-helper", |line| {
-        helper.handle(line, SystemTime::now())
+    let (config, dc) = build_config(&parsed, &dcs).map_err(|e| crate::usage_error(command, &e))?;
+    init_tracing();
+    let dc = dc.map(DcVerifier::new).transpose().map_err(|e| {
+        tracing::error!(error = %e, "{command}: cannot start the tokio runtime for --dc");
+        ExitCode::FAILURE
+    })?;
+    Ok((config, dc))
+}
+
+/// The reply to one line: the helper's, after asking the DC when it says so.
+fn reply(
+    helper: &mut NtlmsspHelper,
+    dc: Option<&DcVerifier>,
+    line: &[u8],
+    now: SystemTime,
+) -> ServerReply {
+    let step = helper.handle(line, now);
+    resolve(step, dc, |answer| {
+        helper.dc_answer(answer, SystemTime::now())
     })
 }
 
@@ -115,6 +146,11 @@ fn build_config(
         .required("level")?
         .parse()
         .map_err(|e| format!("--level: {e}"))?;
+    let audit_level = parsed
+        .value("audit-level")
+        .map(|v| v.parse::<LmCompatibilityLevel>())
+        .transpose()
+        .map_err(|e| format!("--audit-level: {e}"))?;
     let preset = match parsed.value("preset").unwrap_or("dc") {
         "dc" | "domain-controller" => ServerPreset::DomainController,
         "symmetric" => ServerPreset::Symmetric,
@@ -136,7 +172,9 @@ fn build_config(
             users
         }
     };
-    let mut config = ServerConfig::new(ServerPolicy::new(preset, level), users);
+    let mut policy = ServerPolicy::new(preset, level);
+    policy.audit_level = audit_level;
+    let mut config = ServerConfig::new(policy, users);
     if let Some(dc) = &dc {
         // A DC refuses an NTLMv2 blob whose MsvAvNbComputerName is not the secure
         // channel's computer: the CHALLENGE names the machine account.
@@ -167,27 +205,6 @@ fn build_config(
     Ok((config, dc))
 }
 
-/// Pass-through: a current-thread tokio runtime that drives the [`DcClient`] from the
-/// synchronous line loop (Squid drives a stateful helper one request at a time).
-pub struct DcVerifier {
-    runtime: tokio::runtime::Runtime,
-    client: DcClient,
-}
-
-impl DcVerifier {
-    /// A verifier whose secure channel is set up on the first logon (so that the helper
-    /// starts, and answers `BH`, while no DC is reachable).
-    pub fn new(config: DcConfig) -> std::io::Result<Self> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        Ok(Self {
-            runtime,
-            client: DcClient::new(config),
-        })
-    }
-}
-
 /// `computer` (a default DNS computer name) moved into `dns_domain` when `--dns-domain` named
 /// another domain: its first label followed by `.dns_domain`.
 fn dns_computer_in(computer: &str, dns_domain: &str) -> String {
@@ -195,171 +212,18 @@ fn dns_computer_in(computer: &str, dns_domain: &str) -> String {
     format!("{host}.{}", dns_domain.to_lowercase())
 }
 
-/// The helper's state: the configuration and at most one pending handshake.
-pub struct SquidHelper {
-    config: Arc<ServerConfig>,
-    pending: Option<ServerContext>,
-    /// Pass-through to a domain controller instead of the configuration's store.
-    pub dc: Option<DcVerifier>,
-}
-
-impl SquidHelper {
-    /// A helper with no pending handshake.
-    pub fn new(config: Arc<ServerConfig>) -> Self {
-        Self {
-            config,
-            pending: None,
-            dc: None,
-        }
-    }
-
-    /// The reply to one request line (without the newline).
-    pub fn handle(&mut self, line: &[u8], now: SystemTime) -> String {
-        let (command, argument) = split_request(line);
-        match command {
-            b"YR" => self.negotiate(argument, now),
-            b"KK" => self.authenticate(argument, now),
-            _ => {
-                self.pending = None;
-                format!("BH unknown request {:?}: expected YR or KK", show(command))
-            }
-        }
-    }
-
-    fn negotiate(&mut self, token: &[u8], now: SystemTime) -> String {
-        self.pending = None;
-        if token.is_empty() {
-            return "BH YR without a NEGOTIATE token".into();
-        }
-        let negotiate = match base64_decode(token) {
-            Ok(b) => b,
-            Err(e) => return format!("BH YR: {e}"),
-        };
-        let mut context = ServerContext::new(self.config.clone());
-        match context.challenge(&negotiate, now) {
-            Ok(challenge) => {
-                self.pending = Some(context);
-                format!("TT {}", base64_encode(&challenge))
-            }
-            Err(e) => format!("BH {}", one_line(&e.to_string())),
-        }
-    }
-
-    fn authenticate(&mut self, token: &[u8], now: SystemTime) -> String {
-        let Some(mut context) = self.pending.take() else {
-            return "BH KK without a pending handshake (YR first)".into();
-        };
-        if token.is_empty() {
-            return "BH KK without an AUTHENTICATE token".into();
-        }
-        // A token that is not an AUTHENTICATE is the client's fault, not the helper's: a
-        // logon failure (NA), never BH, which Squid takes for a broken helper.
-        let authenticate = match base64_decode(token) {
-            Ok(b) => b,
-            Err(e) => return format!("NA KK: {}", one_line(&e.to_string())),
-        };
-        let verdict = match &self.dc {
-            None => context.accept(&authenticate, now),
-            Some(dc) => pass_through(&mut context, dc, &authenticate, now),
-        };
-        match verdict {
-            Err(refusal @ Refusal::DcUnavailable { .. }) => {
-                eprintln!(
-                    "ntlm squid-helper: not verified {}: {refusal}",
-                    who(&authenticate)
-                );
-                "BH DC unavailable".into()
-            }
-            Ok(logon) => {
-                let account = if logon.domain.is_empty() {
-                    logon.user.clone()
-                } else {
-                    format!("{}\\{}", logon.domain, logon.user)
-                };
-                // Squid splits the AF argument on whitespace: a name with spaces or
-                // controls could make it read another user's name.
-                if account.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                    eprintln!(
-                        "ntlm squid-helper: refused {:?}: whitespace or control characters in the account name",
-                        account
-                    );
-                    return "NA account name with whitespace or control characters".into();
-                }
-                format!("AF {account}")
-            }
-            Err(refusal) => {
-                eprintln!(
-                    "ntlm squid-helper: refused {}: {refusal}",
-                    who(&authenticate)
-                );
-                format!("NA {}", one_line(&na_reason(&refusal)))
-            }
-        }
-    }
-}
-
-/// One logon verified by the DC: the context screens it (level, reflection, replay), the
-/// DC checks the responses, the context checks the rest with the DC's session key.
-fn pass_through(
-    context: &mut ServerContext,
-    dc: &DcVerifier,
-    authenticate: &[u8],
-    now: SystemTime,
-) -> Result<Authenticated, Refusal> {
-    match context.begin_pass_through(authenticate, now)? {
-        PassThroughStep::AskDc(request) => {
-            let answer = dc.runtime.block_on(dc.client.logon(&request));
-            context.complete_pass_through(answer, SystemTime::now())
-        }
-        PassThroughStep::Accepted(logon) => Ok(*logon),
-        _ => Err(Refusal::OutOfOrder),
-    }
-}
-
-/// The reason sent to Squid: the rule for protocol and policy refusals; nothing that tells
-/// whether an account exists, is locked or had a nearly right password.
-pub(crate) fn na_reason(refusal: &Refusal) -> String {
-    match refusal {
-        Refusal::UnknownUser
-        | Refusal::AccountDisabled
-        | Refusal::BadPassword { .. }
-        | Refusal::StaleCredentials { .. }
-        | Refusal::LockedOut { .. }
-        | Refusal::LmV2Mismatch
-        | Refusal::DcRefused(_) => "NT_STATUS_LOGON_FAILURE".into(),
-        other => other.to_string(),
-    }
-}
-
-/// `DOMAIN\user` of an AUTHENTICATE for the log, quoted (strings read as the message
-/// claims, else as OEM, as a server that negotiated OEM reads them).
-fn who(authenticate: &[u8]) -> String {
-    let decoded = AuthenticateMessage::decode(authenticate)
-        .or_else(|_| AuthenticateMessage::decode_as(authenticate, false));
-    match decoded {
-        Ok(m) => format!(
-            "{:?}",
-            format!(
-                "{}\\{}",
-                m.domain_name.to_string_lossy(),
-                m.user_name.to_string_lossy()
-            )
-        ),
-        Err(_) => "(undecodable)".into(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use ntlm::client::{ClientConfig, ClientContext};
     use ntlm::guard::ReflectionGuard;
+    use ntlm::helper::{base64_decode, base64_encode};
     use std::time::Duration;
 
     fn config_error(args: &[&str]) -> String {
         let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
         let (dcs, rest) = crate::args::take_repeated(&args, "dc").unwrap();
-        let mut options = vec!["level", "users"];
+        let mut options = vec!["level", "users", "audit-level"];
         options.extend(crate::dc_args::OPTIONS);
         let parsed = crate::args::parse(&rest, &options, &[]).unwrap();
         build_config(&parsed, &dcs).map(|_| ()).unwrap_err()
@@ -369,6 +233,8 @@ mod tests {
     fn dc_options() {
         let both = ["--level", "3", "--users", "f", "--dc", "127.0.0.1"];
         assert!(config_error(&both).contains("not both"));
+        let audit = ["--level", "3", "--users", "f", "--audit-level", "6"];
+        assert!(config_error(&audit).starts_with("--audit-level: "));
         let machine = ["--level", "3", "--machine-account", "CORP\\WEB1$"];
         assert!(config_error(&machine).contains("needs --dc"));
         let no_pw = [
@@ -409,6 +275,8 @@ mod tests {
         let args: Vec<String> = [
             "--level",
             "5",
+            "--audit-level",
+            "5",
             "--machine-account",
             "CORP\\WEB1$",
             "--machine-password-file",
@@ -417,7 +285,7 @@ mod tests {
         .iter()
         .map(|a| a.to_string())
         .collect();
-        let mut options = vec!["level", "users"];
+        let mut options = vec!["level", "users", "audit-level"];
         options.extend(crate::dc_args::OPTIONS);
         let parsed = crate::args::parse(&args, &options, &[]).unwrap();
         let (config, dc) = build_config(&parsed, &["127.0.0.1:1135".into()]).unwrap();
@@ -426,88 +294,49 @@ mod tests {
             (config.nb_domain.as_str(), config.nb_computer.as_str()),
             ("CORP", "WEB1")
         );
+        assert_eq!(config.policy.audit_level, Some(LmCompatibilityLevel::L5));
         assert_eq!(dc.dcs.len(), 1);
         assert_eq!(dc.call_timeout, std::time::Duration::from_secs(5));
     }
 
-    /// No DC listening: the helper answers BH, never NA.
+    /// No DC listening: the helper answers BH, never NA; a level refusal comes first.
     #[test]
     fn unreachable_dc_is_bh() {
-        let mut config = ServerConfig::new(
-            ServerPolicy::domain_controller(LmCompatibilityLevel::L3),
-            MemoryStore::new(),
-        );
-        config.reflection_guard = Some(Arc::new(ReflectionGuard::new(Duration::from_secs(60))));
-        config.nb_domain = "CORP".into();
-        let mut h = SquidHelper::new(Arc::new(config));
         let machine = ntlm::netlogon::MachineAccount::new("CORP\\WEB1$", &ntlm::Password::new("x"));
         let mut dc = DcConfig::new(vec!["127.0.0.1:1".parse().unwrap()], machine);
         dc.connect_timeout = Duration::from_secs(2);
-        h.dc = Some(DcVerifier::new(dc).unwrap());
-        assert_eq!(login(&mut h, 3, "Secret1"), "BH DC unavailable");
-        // NTLMv1 at level 5: refused by the level, before the DC.
-        let mut config = ServerConfig::new(
-            ServerPolicy::domain_controller(LmCompatibilityLevel::L5),
-            MemoryStore::new(),
-        );
-        config.reflection_guard = Some(Arc::new(ReflectionGuard::new(Duration::from_secs(60))));
-        let mut h5 = SquidHelper::new(Arc::new(config));
-        h5.dc = h.dc.take();
-        assert!(login(&mut h5, 0, "Secret1").starts_with("NA NTLMv1"));
+        let dc = DcVerifier::new(dc).unwrap();
+        let mut h = helper(3);
+        assert_eq!(login(&mut h, Some(&dc), 3), "BH DC unavailable");
+        let mut h5 = helper(5);
+        assert!(login(&mut h5, Some(&dc), 0).starts_with("NA NTLMv1"));
+        // Pass-through without a transport: unavailable, never a logon.
+        assert_eq!(login(&mut h, None, 3), "BH DC unavailable");
     }
 
-    fn helper(level: u8) -> SquidHelper {
-        let mut users = MemoryStore::new();
-        users.add_password("CORP", "alice", "Secret1");
+    fn helper(level: u8) -> NtlmsspHelper {
         let level = LmCompatibilityLevel::new(level).unwrap();
-        let mut config = ServerConfig::new(ServerPolicy::domain_controller(level), users);
+        let mut config =
+            ServerConfig::new(ServerPolicy::domain_controller(level), MemoryStore::new());
         config.reflection_guard = Some(Arc::new(ReflectionGuard::new(Duration::from_secs(60))));
-        SquidHelper::new(Arc::new(config))
+        config.nb_domain = "CORP".into();
+        NtlmsspHelper::new(Arc::new(config), Arc::new(Metrics::new())).with_pass_through()
     }
 
-    fn login(h: &mut SquidHelper, client_level: u8, password: &str) -> String {
+    fn login(h: &mut NtlmsspHelper, dc: Option<&DcVerifier>, client_level: u8) -> String {
         let level = LmCompatibilityLevel::new(client_level).unwrap();
-        let mut config = ClientConfig::new(level, "CORP", "alice", password);
-        config.reflection_guard = Some(Arc::new(ReflectionGuard::new(Duration::from_secs(60))));
-        let mut client = ClientContext::new(config);
+        let mut client = ClientContext::new(ClientConfig::new(level, "CORP", "alice", "Secret1"));
         let now = SystemTime::now();
         let yr = format!("YR {}", base64_encode(&client.negotiate().unwrap()));
-        let tt = h.handle(yr.as_bytes(), now);
+        let tt = reply(h, dc, yr.as_bytes(), now).to_string();
         let challenge = base64_decode(tt.strip_prefix("TT ").unwrap().as_bytes()).unwrap();
-        let kk = format!(
-            "KK {}",
-            base64_encode(&client.authenticate(&challenge, now).unwrap())
-        );
-        h.handle(kk.as_bytes(), now)
-    }
-
-    fn negotiate() -> Vec<u8> {
-        let config = ClientConfig::new(LmCompatibilityLevel::L3, "CORP", "alice", "Secret1");
-        ClientContext::new(config).negotiate().unwrap()
-    }
-
-    #[test]
-    fn accepts_refuses_and_complains() {
-        let mut h = helper(5);
-        assert_eq!(login(&mut h, 3, "Secret1"), "AF CORP\\alice");
-        assert_eq!(login(&mut h, 3, "wrong"), "NA NT_STATUS_LOGON_FAILURE");
-        assert_eq!(
-            login(&mut h, 2, "Secret1"),
-            "NA NTLMv1-ESS refused by server level 5"
-        );
-        let now = SystemTime::now();
-        assert!(h
-            .handle(b"KK TlRMTVNTUAADAAAA", now)
-            .starts_with("BH KK without"));
-        // An AUTHENTICATE that does not decode, or is not base64: a logon failure.
-        for kk in [&b"KK TlRMTVNTUAADAAAA"[..], b"KK !!!"] {
-            let yr = format!("YR {}", base64_encode(&negotiate()));
-            assert!(h.handle(yr.as_bytes(), now).starts_with("TT "));
-            let reply = h.handle(kk, now);
-            assert!(reply.starts_with("NA "), "{reply}");
-        }
-        assert!(h.handle(b"YR", now).starts_with("BH YR without"));
-        assert!(h.handle(b"YR !!!", now).starts_with("BH YR: bad base64"));
-        assert!(h.handle(b"hello", now).starts_with("BH unknown request"));
+        let auth = client.authenticate(&challenge, now).unwrap();
+        reply(
+            h,
+            dc,
+            format!("KK {}", base64_encode(&auth)).as_bytes(),
+            now,
+        )
+        .to_string()
     }
 }

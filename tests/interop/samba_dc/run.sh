@@ -53,6 +53,8 @@ mkdir -p "$dir/work"
 NTLM="$PWD/target/debug/ntlm" HTTP_SERVER="$PWD/target/debug/examples/http_server" \
     AXUM_SERVER="$PWD/target/debug/examples/axum_server" WORK="$dir/work" \
     DC_DIR="$dir" timeout 300 python3 "$here/squid_dc.py"
+say "ntlm_auth gss-spnego-client through ntlm negotiate-helper --dc"
+NTLM="$PWD/target/debug/ntlm" WORK="$dir/work" timeout 120 python3 "$here/negotiate_dc.py"
 
 say "cargo test --test netlogon_dc against the DC"
 NTLM_DC_DIR="$dir" cargo test -q --all-features --test netlogon_dc -- --nocapture --test-threads=1
