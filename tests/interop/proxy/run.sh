@@ -293,7 +293,7 @@ for scheme in --ntlm default; do
     row "http_client ($scheme): Squid CONNECT (NTLM), https origin (NTLM)" "$(printf '%s' "$out" | head -1 | cut -c1-44)" "$r"
 done
 # (http_server checks the bindings when a client sends them (WhenSupported), and ours sends the
-# origin certificate's: a 200 means they matched. tests/http_proxy_tunnel.rs requires them.)
+# origin certificate's: a 200 means they matched. tests/http/http_proxy_tunnel.rs requires them.)
 
 # ------------------------------------------------------------------ --detect
 out="$(timeout 60 "$NTLM_BIN" proxy --detect --upstream "http://127.0.0.1:$SQUID_A" --user 'CORP\alice' --password-env NTLM_PW 2>&1)"
