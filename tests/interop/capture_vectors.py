@@ -12,7 +12,7 @@ Our `ntlm client-helper` (level 3) as client, the peer as server:
   * pyspnego's NTLM server, Samba `ntlm_auth --helper-protocol=squid-2.5-ntlmssp`.
 
 Each section records the three messages as hex, the credentials, and the verdict of the side
-that verified the AUTHENTICATE. tests/peer_vectors.rs replays them. Every step is bounded
+that verified the AUTHENTICATE. tests/interop_peers/peer_vectors.rs replays them. Every step is bounded
 (10 s per line, 20 s per curl run); the script exits non-zero if any exchange fails.
 Needs the Debian packages winbind and curl, and the venv of setup-pyspnego.sh.
 """
@@ -194,7 +194,7 @@ def main():
     samba = version(["ntlm_auth", "--version"])
     curl = version(["curl", "--version"]).split(" (")[0]
     print("# NTLM exchanges captured from real peers by tests/interop/capture_vectors.py;")
-    print("# replayed by tests/peer_vectors.rs. Credentials: CORP\\alice, password Secret1.")
+    print("# replayed by tests/interop_peers/peer_vectors.rs. Credentials: CORP\\alice, password Secret1.")
     print("# peer_role = client: the peer sent NEGOTIATE and AUTHENTICATE, our squid-helper")
     print("# (level 3, --domain CORP --computer NTLMSRV) sent the CHALLENGE and the verdict.")
     print("# peer_role = server: our client-helper (level 3, workstation WS1) sent NEGOTIATE and")

@@ -9,7 +9,7 @@
 #   capacity (262 144) and then some: without the fix the guard fills and later YR get BH.
 #   N_HTTP pipelined NEGOTIATEs: default 10 000 (a debug http_server answers ~2 000/s on the
 #   2-core CI machine; the full 263 144 runs with NTLM_INTEROP_PROFILE=release). The full
-#   count over HTTP is also proved in-process by tests/challenge_flood.rs.
+#   count over HTTP is also proved in-process by tests/http/challenge_flood.rs.
 # Bounded: every step has a timeout.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -9,89 +9,43 @@
 # Bounded in time (every step has a timeout), kills what it started (trap), prints a results
 # table, exits non-zero when a check fails or a peer (curl, python3, openssl) is missing.
 # Environment: NTLM_INTEROP_PROFILE=release for optimised builds (default: debug, reusing
-# `cargo test --all-features`).
+# `cargo test --all-features`), KEEP_WORK=1.
 set -uo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(cd "$here/../../.." && pwd)"
-work="$(mktemp -d)"
-pids=()
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../../.." && pwd)"
+NAME=interop-axum
+. "$HERE/../lib/common.sh"
+. "$HERE/lib.sh"
+interop_work ntlm-axum
 
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
-    rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
-
-die() { echo "interop-axum: ERROR: $*" >&2; exit 2; }
-if [ ! -e /etc/gss/mech.d/mech.ntlmssp.conf ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq --no-install-recommends \
-        gss-ntlmssp >/dev/null 2>&1 \
-        || { timeout 600 apt-get update -qq && DEBIAN_FRONTEND=noninteractive timeout 600 \
-             apt-get install -y -qq --no-install-recommends gss-ntlmssp >/dev/null; }
-fi
-[ -e /etc/gss/mech.d/mech.ntlmssp.conf ] || die "gss-ntlmssp not installed (apt-get install gss-ntlmssp)"
+ensure_gss_ntlmssp || die "gss-ntlmssp not installed (apt-get install gss-ntlmssp)"
 for tool in curl python3 openssl timeout; do
     command -v "$tool" >/dev/null || die "$tool not found"
 done
 
-profile="${NTLM_INTEROP_PROFILE:-debug}"
-profile_flag=()
-[ "$profile" = release ] && profile_flag=(--release)
-echo "interop-axum: building examples ($profile)" >&2
-(cd "$repo" && timeout 1500 cargo build "${profile_flag[@]}" --all-features --example axum_server --example http_client >&2) \
-    || die "cargo build failed"
-server_bin="$repo/target/$profile/examples/axum_server"
-client_bin="$repo/target/$profile/examples/http_client"
+build --example axum_server --example http_client
+SERVER_BIN="$BUILT/examples/axum_server"
+client_bin="$BUILT/examples/http_client"
 
 # pyspnego (pinned) in the shared venv; the script prints the interpreter last.
-vpy="$(bash "$repo/tests/interop/setup-pyspnego.sh" | tail -n1)" || die "setup-pyspnego.sh failed"
+vpy="$(bash "$ROOT/tests/interop/setup-pyspnego.sh" | tail -n1)" || die "setup-pyspnego.sh failed"
 "$vpy" -c "import spnego" || die "pyspnego not importable with $vpy"
 
-printf 'CORP:alice:Secret1\n' > "$work/users.txt"
+printf 'CORP:alice:Secret1\n' > "$WORK/users.txt"
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=localhost" \
     -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
-    -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null || die "openssl req failed"
+    -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null || die "openssl req failed"
 
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-wait_port() {
-    for _ in $(seq 1 100); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
-
-results=()
-failures=0
-record() { # check expected got detail
-    local verdict=PASS
-    [ "$2" = "$3" ] || { verdict=FAIL; failures=$((failures + 1)); }
-    results+=("$(printf '%-60s | %-8s | %-8s | %-4s | %s' "$1" "$2" "$3" "$verdict" "$4")")
-}
-
-start_server() { # args...; sets srv_port, srv_log, srv_pid
-    srv_port="$(free_port)"
-    srv_log="$work/server-$srv_port.log"
-    "$server_bin" --listen "127.0.0.1:$srv_port" --users "$work/users.txt" "$@" 2>"$srv_log" &
-    srv_pid=$!
-    pids+=("$srv_pid")
-    wait_port "$srv_port" || die "axum_server did not start: $(cat "$srv_log")"
-}
-stop_server() { kill "$srv_pid" 2>/dev/null; wait "$srv_pid" 2>/dev/null; }
 # The last decision event, without its timestamp and spans.
 last_event() { grep -E 'logon (accepted|refused)' "$srv_log" | tail -n1 | sed 's/^.*ntlm::http::tower: //' | cut -c1-90; }
-curl_status() { # user:pass url... (extra curl args allowed before the URL)
-    timeout 20 curl -s -o "$work/body" -w '%{http_code}' --ntlm -u "$1" "${@:2}" || true
-}
 
 # --- curl --ntlm ---------------------------------------------------------------------------
 for lvl in 3 5; do
     start_server --level "$lvl"
     got="$(curl_status 'CORP\alice:Secret1' "http://127.0.0.1:$srv_port/")"
     record "curl --ntlm -> axum_server level $lvl" 200 "$got" "$(last_event)"
-    record "  ... body names the principal" "yes" "$(grep -q 'authenticated as CORP\\alice' "$work/body" && echo yes || echo no)" ""
+    record "  ... body names the principal" "yes" "$(grep -q 'authenticated as CORP\\alice' "$WORK/body" && echo yes || echo no)" ""
     got="$(curl_status 'CORP\alice:wrong' "http://127.0.0.1:$srv_port/")"
     record "curl --ntlm wrong password -> level $lvl" 401 "$got" "$(last_event)"
     got="$(grep -c 'rule="bad password"' "$srv_log")"
@@ -100,14 +54,14 @@ for lvl in 3 5; do
 done
 
 # --- curl --negotiate: SPNEGO from MIT GSS-API with the gss-ntlmssp mechanism -------------
-printf 'CORP:alice:wrong\n' > "$work/users-wrong.txt"
+printf 'CORP:alice:wrong\n' > "$WORK/users-wrong.txt"
 start_server --level 5
-got="$(NTLM_USER_FILE="$work/users.txt" timeout 20 curl -s -o "$work/body" -w '%{http_code}' \
+got="$(NTLM_USER_FILE="$WORK/users.txt" timeout 20 curl -s -o "$WORK/body" -w '%{http_code}' \
     --negotiate -u : "http://127.0.0.1:$srv_port/" || true)"
 record "curl --negotiate (gss-ntlmssp) -> axum_server level 5" 200 "$got" "$(last_event)"
 record "  ... scheme in the event is Negotiate" "yes" \
     "$(grep 'logon accepted' "$srv_log" | tail -n1 | grep -q 'scheme=Negotiate' && echo yes || echo no)" ""
-got="$(NTLM_USER_FILE="$work/users-wrong.txt" timeout 20 curl -s -o /dev/null -w '%{http_code}' \
+got="$(NTLM_USER_FILE="$WORK/users-wrong.txt" timeout 20 curl -s -o /dev/null -w '%{http_code}' \
     --negotiate -u : "http://127.0.0.1:$srv_port/" || true)"
 record "curl --negotiate wrong password -> level 5" 401 "$got" "$(last_event)"
 stop_server
@@ -115,8 +69,8 @@ stop_server
 # One handshake per connection: three URLs on one kept-alive connection.
 start_server --level 5
 u="http://127.0.0.1:$srv_port/"
-timeout 20 curl -s --ntlm -u 'CORP\alice:Secret1' "$u" "$u" "$u" > "$work/three" || true
-record "curl --ntlm URL URL URL: 200 bodies" 3 "$(grep -c 'authenticated as CORP\\alice' "$work/three")" ""
+timeout 20 curl -s --ntlm -u 'CORP\alice:Secret1' "$u" "$u" "$u" > "$WORK/three" || true
+record "curl --ntlm URL URL URL: 200 bodies" 3 "$(grep -c 'authenticated as CORP\\alice' "$WORK/three")" ""
 record "curl --ntlm URL URL URL: logon events" 1 "$(grep -c 'logon accepted' "$srv_log")" "$(last_event)"
 # Two curl processes: two connections, two handshakes.
 curl_status 'CORP\alice:Secret1' "$u" >/dev/null
@@ -128,27 +82,27 @@ start_server --level 2 --no-ess --audit-level 5
 u="http://127.0.0.1:$srv_port/"
 # One connection: / (the handshake), then /metrics (served on the authenticated connection).
 got="$(timeout 20 curl -s --ntlm -u 'CORP\alice:Secret1' -w '%{http_code} ' \
-    -o /dev/null "$u" -o "$work/body" "${u}metrics" || true)"
+    -o /dev/null "$u" -o "$WORK/body" "${u}metrics" || true)"
 record "curl NTLMv1 -> level 2, audit level 5: / and /metrics" "200 200" "${got% }" "$(last_event)"
 audit_line="$(grep 'audit: logon accepted that the audit level would refuse' "$srv_log" | head -n1)"
 record "  ... audit event names the rule and the user" "yes" \
     "$(printf '%s' "$audit_line" | grep -q 'user=alice.*rule=NTLMv1 refused by server level 5' && echo yes || echo no)" \
     "$(printf '%s' "$audit_line" | sed 's/^.*ntlm::http::tower: //' | cut -c1-60)"
 record "  ... /metrics audit_would_refuse{kind=\"NTLMv1\"}" 1 \
-    "$(grep -F 'audit_would_refuse{kind="NTLMv1"}' "$work/body" | awk '{print $2}')" ""
+    "$(grep -F 'audit_would_refuse{kind="NTLMv1"}' "$WORK/body" | awk '{print $2}')" ""
 record "  ... /metrics accepted{kind=\"NtlmV1\"}" 1 \
-    "$(grep -F 'accepted{kind="NtlmV1"}' "$work/body" | awk '{print $2}')" ""
+    "$(grep -F 'accepted{kind="NtlmV1"}' "$WORK/body" | awk '{print $2}')" ""
 stop_server
 
 # --- pyspnego's Negotiate and NTLM clients -------------------------------------------------
 start_server --level 5
 for proto in negotiate ntlm; do
-    out="$(timeout 30 "$vpy" "$here/pyspnego_http_client.py" 127.0.0.1 "$srv_port" 'CORP\alice' Secret1 "$proto" 2>&1)"
+    out="$(timeout 30 "$vpy" "$HERE/pyspnego_http_client.py" 127.0.0.1 "$srv_port" 'CORP\alice' Secret1 "$proto" 2>&1)"
     rc=$?
     record "pyspnego $proto client -> axum_server level 5" 0 "$rc" "$(last_event)"
     [ "$rc" = 0 ] || printf '%s\n' "$out" >&2
 done
-out="$(timeout 30 "$vpy" "$here/pyspnego_http_client.py" 127.0.0.1 "$srv_port" 'CORP\alice' wrong negotiate 2>&1)"
+out="$(timeout 30 "$vpy" "$HERE/pyspnego_http_client.py" 127.0.0.1 "$srv_port" 'CORP\alice' wrong negotiate 2>&1)"
 record "pyspnego negotiate wrong password -> level 5" 1 "$?" "$(last_event)"
 stop_server
 
@@ -157,8 +111,8 @@ for mode in http https; do
     tls_args=()
     ca_args=()
     if [ "$mode" = https ]; then
-        tls_args=(--tls-cert "$work/cert.pem" --tls-key "$work/key.pem")
-        ca_args=(--ca "$work/cert.pem")
+        tls_args=(--tls-cert "$WORK/cert.pem" --tls-key "$WORK/key.pem")
+        ca_args=(--ca "$WORK/cert.pem")
     fi
     start_server --level 5 "${tls_args[@]}"
     for flag in --ntlm --negotiate; do
@@ -173,16 +127,10 @@ for mode in http https; do
     got="$(printf '%s\n' "$out" | grep -c 'answered the AUTHENTICATE with 401')"
     record "http_client --negotiate wrong password -> $mode" 1 "$got" "$(last_event)"
     if [ "$mode" = https ]; then
-        got="$(curl_status 'CORP\alice:Secret1' --cacert "$work/cert.pem" "https://127.0.0.1:$srv_port/")"
+        got="$(curl_status 'CORP\alice:Secret1' --cacert "$WORK/cert.pem" "https://127.0.0.1:$srv_port/")"
         record "curl --ntlm -> axum_server https" 200 "$got" "$(last_event)"
     fi
     stop_server
 done
 
-echo
-printf '%-60s | %-8s | %-8s | %-4s | %s\n' "check" "expected" "got" "" "server's event"
-printf '%s\n' "$(printf -- '-%.0s' $(seq 1 140))"
-printf '%s\n' "${results[@]}"
-echo
-echo "interop-axum: $(( ${#results[@]} - failures )) passed, $failures failed"
-[ "$failures" = 0 ]
+report "server's event"

@@ -7,26 +7,22 @@
 # Bounded in time (every step has a timeout), kills what it started (trap), prints a
 # results table, exits non-zero when a check fails or a peer (curl, python3, pip) is missing.
 #
-# Environment: NTLM_HTTP_VENV (default target/http-interop-venv), PYTHON (default python3).
+# Environment: NTLM_HTTP_VENV (default target/http-interop-venv), PYTHON (default python3),
+# NTLM_INTEROP_PROFILE=release for optimised builds (default: debug, reusing
+# `cargo test --all-features`), KEEP_WORK=1.
 set -uo pipefail
 
 PYSPNEGO_VERSION=0.12.4
 REQUESTS_VERSION=2.32.3
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(cd "$here/../../.." && pwd)"
-venv="${NTLM_HTTP_VENV:-$repo/target/http-interop-venv}"
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../../.." && pwd)"
+NAME=interop-http
+. "$HERE/../lib/common.sh"
+. "$HERE/lib.sh"
+venv="${NTLM_HTTP_VENV:-$ROOT/target/http-interop-venv}"
 PYTHON="${PYTHON:-python3}"
-work="$(mktemp -d)"
-pids=()
+interop_work ntlm-http
 
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
-    rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
-
-die() { echo "interop-http: ERROR: $*" >&2; exit 2; }
 command -v curl >/dev/null || die "curl not found (apt-get install curl)"
 if ! command -v wget >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "interop-http: installing Debian's wget" >&2
@@ -37,17 +33,10 @@ command -v wget >/dev/null || die "wget not found (apt-get install wget)"
 command -v "$PYTHON" >/dev/null || die "$PYTHON not found"
 command -v timeout >/dev/null || die "coreutils timeout not found"
 
-# NTLM_INTEROP_PROFILE=release builds optimised binaries; the default reuses the debug build
-# that `cargo test --all-features` has already made (CI time).
-profile="${NTLM_INTEROP_PROFILE:-debug}"
-profile_flag=()
-[ "$profile" = release ] && profile_flag=(--release)
-echo "interop-http: building examples ($profile)" >&2
-(cd "$repo" && timeout 1500 cargo build "${profile_flag[@]}" --all-features --example http_server --example http_client --bin ntlm >&2) \
-    || die "cargo build failed"
-server_bin="$repo/target/$profile/examples/http_server"
-client_bin="$repo/target/$profile/examples/http_client"
-ntlm_bin="$repo/target/$profile/ntlm"
+build --example http_server --example http_client --bin ntlm
+SERVER_BIN="$BUILT/examples/http_server"
+client_bin="$BUILT/examples/http_client"
+ntlm_bin="$BUILT/ntlm"
 
 vpy="$venv/bin/python"
 if ! "$vpy" -c "import spnego, requests, spnego._version as v; assert v.__version__ == '$PYSPNEGO_VERSION'" 2>/dev/null; then
@@ -58,39 +47,9 @@ if ! "$vpy" -c "import spnego, requests, spnego._version as v; assert v.__versio
 fi
 "$vpy" -c "import spnego, requests" || die "pyspnego not importable from $venv"
 
-printf 'CORP:alice:Secret1\n' > "$work/users.txt"
-free_port() { "$PYTHON" -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-wait_port() {
-    for _ in $(seq 1 100); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
+printf 'CORP:alice:Secret1\n' > "$WORK/users.txt"
 
-results=()
-failures=0
-record() { # check expected got detail
-    local verdict=PASS
-    [ "$2" = "$3" ] || { verdict=FAIL; failures=$((failures + 1)); }
-    results+=("$(printf '%-58s | %-8s | %-8s | %-4s | %s' "$1" "$2" "$3" "$verdict" "$4")")
-}
-
-# Starts http_server with the given args; sets srv_port and srv_log.
-start_server() {
-    srv_port="$(free_port)"
-    srv_log="$work/server-$srv_port.log"
-    "$server_bin" --listen "127.0.0.1:$srv_port" --users "$work/users.txt" "$@" 2>"$srv_log" &
-    pids+=($!)
-    srv_pid=$!
-    wait_port "$srv_port" || die "http_server did not start: $(cat "$srv_log")"
-}
-stop_server() { kill "$srv_pid" 2>/dev/null; wait "$srv_pid" 2>/dev/null; }
 last_log() { grep -E 'logon accepted|logon refused' "$srv_log" | tail -n1 | sed 's/^[^ ]* //'; }
-
-curl_status() { # user:pass url...
-    timeout 20 curl -s -o "$work/body" -w '%{http_code}' --ntlm -u "$1" "${@:2}" || true
-}
 
 # --- curl against http_server ------------------------------------------------------------
 for lvl in 3 5; do
@@ -119,8 +78,8 @@ done
 
 start_server --level 5
 u="http://127.0.0.1:$srv_port/"
-timeout 20 curl -s --ntlm -u 'CORP\alice:Secret1' "$u" "$u" "$u" > "$work/three" || true
-bodies="$(grep -c 'authenticated as CORP\\alice' "$work/three")"
+timeout 20 curl -s --ntlm -u 'CORP\alice:Secret1' "$u" "$u" "$u" > "$WORK/three" || true
+bodies="$(grep -c 'authenticated as CORP\\alice' "$WORK/three")"
 handshakes="$(grep -c 'logon accepted' "$srv_log")"
 record "curl --ntlm URL URL URL: 200 bodies" 3 "$bodies" ""
 record "curl --ntlm URL URL URL: handshakes in server log" 1 "$handshakes" "$(last_log)"
@@ -177,9 +136,9 @@ stop_server
 
 # --- our http_client against the pyspnego server -----------------------------------------
 py_port="$(free_port)"
-NTLM_USER_FILE="$work/users.txt" "$vpy" "$here/pyspnego_http_server.py" "$py_port" 2>"$work/py.log" &
-pids+=($!)
-wait_port "$py_port" || die "pyspnego server did not start: $(cat "$work/py.log")"
+NTLM_USER_FILE="$WORK/users.txt" "$vpy" "$HERE/pyspnego_http_server.py" "$py_port" 2>"$WORK/py.log" &
+PIDS+=($!)
+wait_port "$py_port" || die "pyspnego server did not start: $(cat "$WORK/py.log")"
 for flag in --ntlm --negotiate; do
     out="$(PASS=Secret1 timeout 30 "$client_bin" --url "http://127.0.0.1:$py_port/" \
         --user 'CORP\alice' --password-env PASS --level 3 "$flag" --count 2 2>&1)"
@@ -190,22 +149,16 @@ done
 out="$(PASS=wrong timeout 30 "$client_bin" --url "http://127.0.0.1:$py_port/" \
     --user 'CORP\alice' --password-env PASS --level 3 --negotiate 2>&1)"
 got="$(printf '%s\n' "$out" | grep -c 'answered the AUTHENTICATE with 401')"
-record "http_client --negotiate wrong password -> pyspnego" 1 "$got" "$(grep refused "$work/py.log" | tail -n1 | cut -c1-60)"
+record "http_client --negotiate wrong password -> pyspnego" 1 "$got" "$(grep refused "$WORK/py.log" | tail -n1 | cut -c1-60)"
 
 # --- pyspnego's Negotiate client against http_server -------------------------------------
 start_server --level 5
 for proto in negotiate ntlm; do
-    out="$(timeout 30 "$vpy" "$here/pyspnego_http_client.py" 127.0.0.1 "$srv_port" 'CORP\alice' Secret1 "$proto" 2>&1)"
+    out="$(timeout 30 "$vpy" "$HERE/pyspnego_http_client.py" 127.0.0.1 "$srv_port" 'CORP\alice' Secret1 "$proto" 2>&1)"
     rc=$?
     record "pyspnego $proto client -> http_server level 5" 0 "$rc" "$(last_log)"
     [ "$rc" = 0 ] || printf '%s\n' "$out" >&2
 done
 stop_server
 
-echo
-printf '%-58s | %-8s | %-8s | %-4s | %s\n' "check" "expected" "got" "" "server's account of it"
-printf '%s\n' "$(printf -- '-%.0s' $(seq 1 140))"
-printf '%s\n' "${results[@]}"
-echo
-echo "interop-http: $(( ${#results[@]} - failures )) passed, $failures failed"
-[ "$failures" = 0 ]
+report "server's account of it"

@@ -10,69 +10,28 @@ set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../../.." && pwd)"
+. "$HERE/../lib/common.sh"
+. "$HERE/../lib/squid.sh"
 RUNS="${RUNS:-3}"
 SECONDS_EACH="${SECONDS_EACH:-10}"
-for tool in squid cntlm curl python3; do
-    command -v "$tool" >/dev/null || { echo "bench.sh: '$tool' not found" >&2; exit 2; }
-done
+need_tools bench.sh squid cntlm curl python3
 NTLM_BIN="${NTLM_BIN:-$ROOT/target/release/ntlm}"
 if [ ! -x "$NTLM_BIN" ]; then
     (cd "$ROOT" && timeout 1500 cargo build --release --features cli --bin ntlm >&2) || exit 2
 fi
 
-WORK="$(mktemp -d /tmp/ntlm-proxy-bench.XXXXXX)"
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$pid" 2>/dev/null || true
-    done
-    if [ -n "${KEEP_WORK:-}" ]; then echo "work dir kept: $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT INT TERM
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-wait_port() {
-    for _ in $(seq 100); do
-        python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(('127.0.0.1',$1)))" && return 0
-        sleep 0.1
-    done
-    return 1
-}
+interop_work ntlm-proxy-bench
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-chmod 755 "$WORK"
-cp "$NTLM_BIN" "$WORK/ntlm" && chmod 755 "$WORK/ntlm"
-printf 'CORP:alice:Secret1\n' > "$WORK/users" && chmod 644 "$WORK/users"
-mkdir -p "$WORK/www" "$WORK/squid" && chmod 777 "$WORK/squid"
+stage_for_squid
+mkdir -p "$WORK/www"
 echo "small" > "$WORK/www/small.txt"
 head -c $((64 * 1024 * 1024)) /dev/zero > "$WORK/www/big.bin"
 
 ORIGIN="$(free_port)"; SQUID="$(free_port)"; OURS="$(free_port)"; CNTLM="$(free_port)"
 python3 "$HERE/origins.py" http "$ORIGIN" "$WORK/www" >"$WORK/origin.log" 2>&1 & PIDS+=($!)
-cat > "$WORK/squid.conf" <<EOS
-http_port 127.0.0.1:$SQUID
-auth_param ntlm program $WORK/ntlm squid-helper --level 3 --users $WORK/users --domain CORP
-auth_param ntlm children 8
-auth_param ntlm keep_alive on
-acl auth proxy_auth REQUIRED
-http_access allow auth
-http_access deny all
-cache deny all
-cache_mem 0 MB
-access_log none
-cache_log $WORK/squid/cache.log
-cache_store_log none
-pid_filename $WORK/squid/squid.pid
-coredump_dir $WORK/squid
-netdb_filename none
-pinger_enable off
-shutdown_lifetime 1 seconds
-cache_effective_user proxy
-EOS
-squid -N -f "$WORK/squid.conf" >"$WORK/squid/stdout.log" 2>&1 & PIDS+=($!)
+SQUID_ACCESS_LOG=none squid_conf squid "$SQUID" ntlm 8 "$WORK/ntlm" squid-helper --level 3 --users "$WORK/users" --domain CORP
+start_squid squid "$SQUID" || exit 1
 
 hash="$(cntlm -H -u alice -d CORP -p Secret1 -c /dev/null 2>/dev/null | awk '/PassNTLMv2/ {print $2}')"
 cat > "$WORK/cntlm.conf" <<EOS
@@ -86,7 +45,7 @@ EOS
 cntlm -f -c "$WORK/cntlm.conf" >"$WORK/cntlm.log" 2>&1 & PIDS+=($!)
 NTLM_PW=Secret1 "$NTLM_BIN" proxy --listen "127.0.0.1:$OURS" --upstream "http://127.0.0.1:$SQUID" \
     --user 'CORP\alice' --password-env NTLM_PW --level 3 --log warn >"$WORK/ours.log" 2>&1 & PIDS+=($!)
-for p in "$ORIGIN" "$SQUID" "$OURS" "$CNTLM"; do wait_port "$p" || { echo "port $p never opened"; exit 1; }; done
+for p in "$ORIGIN" "$OURS" "$CNTLM"; do wait_port "$p" || { echo "port $p never opened"; exit 1; }; done
 
 for name in ours cntlm; do
     port="$OURS"; [ "$name" = cntlm ] && port="$CNTLM"

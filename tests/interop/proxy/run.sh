@@ -13,6 +13,8 @@ set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../../.." && pwd)"
+. "$HERE/../lib/common.sh"
+. "$HERE/../lib/squid.sh"
 
 if [ "${CI:-}" = true ] && [ "$(id -u)" = 0 ]; then
     need=()
@@ -27,9 +29,7 @@ if [ "${CI:-}" = true ] && [ "$(id -u)" = 0 ]; then
         DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
     fi
 fi
-for tool in squid ntlm_auth curl git openssl python3; do
-    command -v "$tool" >/dev/null || { echo "proxy/run.sh: '$tool' not found" >&2; exit 2; }
-done
+need_tools proxy/run.sh squid ntlm_auth curl git openssl python3
 python3 -m pip --version >/dev/null 2>&1 || { echo "proxy/run.sh: pip not found (python3-pip)" >&2; exit 2; }
 
 NTLM_BIN="${NTLM_BIN:-$ROOT/target/debug/ntlm}"
@@ -37,28 +37,7 @@ if [ ! -x "$NTLM_BIN" ]; then
     (cd "$ROOT" && timeout 1500 cargo build --all-features --bin ntlm >&2) || exit 2
 fi
 
-WORK="$(mktemp -d /tmp/ntlm-proxy.XXXXXX)"
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$pid" 2>/dev/null || true
-    done
-    if [ -n "${KEEP_WORK:-}" ]; then echo "work dir kept: $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT INT TERM
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-wait_port() { # PORT: until something listens (10 s)
-    for _ in $(seq 100); do
-        python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(('127.0.0.1',$1)))" && return 0
-        sleep 0.1
-    done
-    return 1
-}
+interop_work ntlm-proxy
 
 status=0
 row() { # NAME RESULT OK(0/1)
@@ -70,12 +49,10 @@ echo "| case                                                           | result 
 echo "|----------------------------------------------------------------|----------------------------------------------|------"
 
 # ------------------------------------------------------------------ peers
-chmod 755 "$WORK"
-cp "$NTLM_BIN" "$WORK/ntlm" && chmod 755 "$WORK/ntlm"
-printf 'CORP:alice:Secret1\n' > "$WORK/users" && chmod 644 "$WORK/users"
-mkdir -p "$WORK/www" "$WORK/squid-a" "$WORK/squid-b" "$WORK/samba/lock" "$WORK/samba/state" \
+stage_for_squid
+mkdir -p "$WORK/www" "$WORK/squid-a" "$WORK/samba/lock" "$WORK/samba/state" \
     "$WORK/samba/cache" "$WORK/samba/private"
-chmod -R 777 "$WORK/squid-a" "$WORK/squid-b" "$WORK/samba"
+chmod -R 777 "$WORK/squid-a" "$WORK/samba"
 echo "hello through ntlm proxy" > "$WORK/www/index.html"
 
 # The helper's stdin, logged: each KK line is one logon attempt reaching the verifier.
@@ -112,42 +89,14 @@ ORIGIN="$(free_port)"; TLS="$(free_port)"
 python3 "$HERE/origins.py" http "$ORIGIN" "$WORK/www" >"$WORK/origin.log" 2>&1 & PIDS+=($!)
 python3 "$HERE/origins.py" tls "$TLS" "$WORK/www" "$WORK/cert.pem" "$WORK/key.pem" >"$WORK/tls.log" 2>&1 & PIDS+=($!)
 
-squid_conf() { # NAME PORT SCHEME HELPER...
-    local name="$1" port="$2" scheme="$3"; shift 3
-    local extra="auth_param ntlm keep_alive on"
-    [ "$scheme" = basic ] && extra="auth_param basic realm ntlm-proxy-test"
-    cat > "$WORK/$name.conf" <<EOS
-http_port 127.0.0.1:$port
-auth_param $scheme program $*
-auth_param $scheme children 4
-$extra
-acl auth proxy_auth REQUIRED
-http_access allow auth
-http_access deny all
-cache deny all
-cache_mem 0 MB
-access_log stdio:$WORK/$name/access.log
-cache_log $WORK/$name/cache.log
-cache_store_log none
-pid_filename $WORK/$name/squid.pid
-coredump_dir $WORK/$name
-netdb_filename none
-pinger_enable off
-shutdown_lifetime 1 seconds
-cache_effective_user proxy
-EOS
-}
 SQUID_A="$(free_port)"; SQUID_B="$(free_port)"; SQUID_C="$(free_port)"
-squid_conf squid-a "$SQUID_A" ntlm "$WORK/helper-a.sh"
-squid_conf squid-b "$SQUID_B" ntlm "$(command -v ntlm_auth)" "--configfile=$WORK/smb.conf" --helper-protocol=squid-2.5-ntlmssp --password=Secret1
+squid_conf squid-a "$SQUID_A" ntlm 4 "$WORK/helper-a.sh"
+squid_conf squid-b "$SQUID_B" ntlm 4 "$(command -v ntlm_auth)" "--configfile=$WORK/smb.conf" --helper-protocol=squid-2.5-ntlmssp --password=Secret1
 # Squid C offers only Basic (for --allow-basic); it lowercases user names (casesensitive off).
-mkdir -p "$WORK/squid-c" && chmod 777 "$WORK/squid-c"
 printf '%s:%s\n' 'corp\alice' "$(openssl passwd -apr1 Secret1)" > "$WORK/htpasswd" && chmod 644 "$WORK/htpasswd"
-squid_conf squid-c "$SQUID_C" basic /usr/lib/squid/basic_ncsa_auth "$WORK/htpasswd"
-for n in a b c; do squid -N -f "$WORK/squid-$n.conf" >"$WORK/squid-$n/stdout.log" 2>&1 & PIDS+=($!); done
-for p in "$ORIGIN" "$TLS" "$SQUID_A" "$SQUID_B" "$SQUID_C"; do
-    wait_port "$p" || { echo "port $p never opened"; cat "$WORK"/squid-*/cache.log | tail -20; exit 1; }
-done
+squid_conf squid-c "$SQUID_C" basic 4 /usr/lib/squid/basic_ncsa_auth "$WORK/htpasswd"
+start_squid squid-a "$SQUID_A" && start_squid squid-b "$SQUID_B" && start_squid squid-c "$SQUID_C" || exit 1
+for p in "$ORIGIN" "$TLS"; do wait_port "$p" || { echo "port $p never opened"; exit 1; }; done
 
 logons() { grep -c '^KK ' "$WORK/squid-a/helper-in.log" 2>/dev/null || true; }
 
@@ -293,7 +242,7 @@ for scheme in --ntlm default; do
     row "http_client ($scheme): Squid CONNECT (NTLM), https origin (NTLM)" "$(printf '%s' "$out" | head -1 | cut -c1-44)" "$r"
 done
 # (http_server checks the bindings when a client sends them (WhenSupported), and ours sends the
-# origin certificate's: a 200 means they matched. tests/http_proxy_tunnel.rs requires them.)
+# origin certificate's: a 200 means they matched. tests/http/http_proxy_tunnel.rs requires them.)
 
 # ------------------------------------------------------------------ --detect
 out="$(timeout 60 "$NTLM_BIN" proxy --detect --upstream "http://127.0.0.1:$SQUID_A" --user 'CORP\alice' --password-env NTLM_PW 2>&1)"

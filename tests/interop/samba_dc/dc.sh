@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A throwaway Samba AD DC on loopback in DIR, for tests/interop/samba_dc/run.sh and
-# tests/netlogon_dc.rs (which stops and restarts it).
+# tests/netlogon/netlogon_dc.rs (which stops and restarts it).
 # Usage: dc.sh provision DIR | start DIR | stop DIR | users DIR | show DIR USER ATTRIBUTE
 #        | configure DIR ['NAME = VALUE' ...]  (stop, set or reset the NTLM settings, start)
 #        | lockout DIR THRESHOLD

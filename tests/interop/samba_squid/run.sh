@@ -12,43 +12,19 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../../.." && pwd)"
+. "$HERE/../lib/common.sh"
+. "$HERE/../lib/squid.sh"
 
-missing=0
-for tool in ntlm_auth squid curl python3; do
-    if ! command -v "$tool" >/dev/null 2>&1; then
-        echo "run.sh: required peer '$tool' not found (apt-get install -y winbind squid curl python3)" >&2
-        missing=1
-    fi
-done
-[ "$missing" = 0 ] || exit 2
+need_tools run.sh ntlm_auth squid curl python3
 
 NTLM_BIN="${NTLM_BIN:-$ROOT/target/release/ntlm}"
 if [ ! -x "$NTLM_BIN" ]; then
     (cd "$ROOT" && cargo build --release --all-features --bin ntlm)
 fi
 
-WORK="$(mktemp -d /tmp/ntlm-interop.XXXXXX)"
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${PIDS[@]}"; do
-        # bounded wait: 5 s, then SIGKILL
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$pid" 2>/dev/null || true
-    done
-    if [ -n "${KEEP_WORK:-}" ]; then echo "work dir kept: $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT INT TERM
-
-# Squid drops root privileges to `proxy`: it must read the binary and the user file.
-chmod 755 "$WORK"
-cp "$NTLM_BIN" "$WORK/ntlm"
-chmod 755 "$WORK/ntlm"
+interop_work ntlm-interop
+stage_for_squid
 NTLM="$WORK/ntlm"
-printf 'CORP:alice:Secret1\n' > "$WORK/users"
-chmod 644 "$WORK/users"
 export NTLM WORK
 
 status=0
@@ -60,59 +36,10 @@ case "$PARTS" in *b*) timeout 300 python3 "$HERE/peers.py" b || status=1 ;; esac
 case "$PARTS" in *c*) ;; *) exit "$status" ;; esac
 
 # ---------------------------------------------------------------- (c) Squid
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
+start_origin "hello through squid" || { echo "run.sh: the origin did not start" >&2; exit 1; }
 PROXY_PORT="$(free_port)"
-ORIGIN_PORT="$(free_port)"
-mkdir -p "$WORK/www" "$WORK/squid"
-echo "hello through squid" > "$WORK/www/index.html"
-chmod 777 "$WORK/squid"
-
-python3 -u -m http.server "$ORIGIN_PORT" --bind 127.0.0.1 --directory "$WORK/www" \
-    >"$WORK/origin.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 100); do
-    if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$ORIGIN_PORT/"; then break; fi
-    sleep 0.1
-done
-
-cat > "$WORK/squid.conf" <<EOF
-http_port 127.0.0.1:$PROXY_PORT
-auth_param ntlm program $NTLM squid-helper --level 3 --users $WORK/users --domain CORP
-auth_param ntlm children 2
-auth_param ntlm keep_alive on
-acl auth proxy_auth REQUIRED
-http_access allow auth
-http_access deny all
-cache deny all
-cache_mem 0 MB
-access_log stdio:$WORK/squid/access.log
-cache_log $WORK/squid/cache.log
-cache_store_log none
-pid_filename $WORK/squid/squid.pid
-coredump_dir $WORK/squid
-netdb_filename none
-pinger_enable off
-shutdown_lifetime 1 seconds
-cache_effective_user proxy
-EOF
-
-squid -N -f "$WORK/squid.conf" >"$WORK/squid/stdout.log" 2>&1 &
-PIDS+=($!)
-
-ready=0
-for _ in $(seq 100); do
-    code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
-        -x "http://127.0.0.1:$PROXY_PORT" "http://127.0.0.1:$ORIGIN_PORT/" || true)"
-    if [ "$code" = 407 ]; then ready=1; break; fi
-    sleep 0.2
-done
-if [ "$ready" != 1 ]; then
-    echo "| c squid did not come up on 127.0.0.1:$PROXY_PORT (last code ${code:-none})"
-    cat "$WORK/squid/cache.log" "$WORK/squid/stdout.log" 2>/dev/null | tail -20
-    exit 1
-fi
+squid_conf squid "$PROXY_PORT" ntlm 2 "$NTLM" squid-helper --level 3 --users "$WORK/users" --domain CORP
+start_squid squid "$PROXY_PORT" || exit 1
 
 squid_case() {
     local name="$1" user="$2" want="$3" got
@@ -150,8 +77,8 @@ client_case "d http_client L3 -> squid -> ours L3 (right pw)" Secret1 3 200
 client_case "d http_client L1 -> squid -> ours L3 (right pw)" Secret1 1 200
 client_case "d http_client L3 -> squid -> ours L3 (wrong pw)" wrong 3 fail
 
-# The user Squid logged for the 200 (Squid's log escapes the backslash as \\).
-logged="$(awk '$4 ~ /\/200$/ { print $8 }' "$WORK/squid/access.log" 2>/dev/null | head -1)"
+# The user Squid logged for the 200.
+logged="$(squid_logged_user squid)"
 case "$logged" in
     'CORP\alice' | 'CORP\\alice')
         printf '| %-58s | %-48s | %s\n' "c squid access.log user of the 200" "$logged" ok ;;

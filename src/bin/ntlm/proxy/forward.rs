@@ -16,9 +16,9 @@ use hyper_util::rt::TokioIo;
 use ntlm::client::ClientConfig;
 use ntlm::http::auth::{ClientAuth, ClientAuthError, ClientAuthOptions, HandshakeStep, Target};
 use ntlm::http::handshake::{drain, drive, kept_alive, HandshakeError, Outcome, Round};
-use tokio::net::TcpStream;
 use tracing::{debug, info, warn};
 
+use super::attempt::{self, Opened};
 use super::body::{self, empty_request, text, Pooled, ResBody};
 use super::config::Config;
 use super::gate::Gate;
@@ -405,32 +405,14 @@ async fn http(shared: &Shared, req: Request<Incoming>) -> (Response<ResBody>, Vi
                         _ => {}
                     }
                 }
-                Err(_) => {
-                    return (
-                        text(
-                            StatusCode::GATEWAY_TIMEOUT,
-                            &format!(
-                                "the upstream proxy {label} did not answer within {} s",
-                                timeout.as_secs()
-                            ),
-                        ),
-                        label,
-                    )
-                }
+                Err(_) => return attempt::timed_out(label, "", timeout),
             }
         }
         // A new connection, logged on with this request.
-        let ticket = match shared.gate.enter().await {
-            Ok(t) => t,
-            Err(closed) => return (gate_closed(&closed), format!("{label} gate closed")),
-        };
-        let mut conn = match up.open(index, timeout).await {
-            Ok(c) => c,
-            Err(e) => {
-                warn!(upstream = %label, error = %e, "upstream unreachable");
-                failures.push(format!("{label} ({e})"));
-                continue;
-            }
+        let (ticket, mut conn) = match attempt::open(shared, up, index, &mut failures).await {
+            Opened::Ready(ticket, conn) => (ticket, conn),
+            Opened::Closed(answer) => return answer,
+            Opened::Unreachable => continue,
         };
         if up.is_basic() && shared.basic.is_some() {
             return match send_basic(shared, up, conn, &head, body.take(), ticket).await {
@@ -481,16 +463,7 @@ async fn http(shared: &Shared, req: Request<Incoming>) -> (Response<ResBody>, Vi
                     step: HandshakeStep::Authenticate,
                     ..
                 },
-            )) => {
-                let reason = shared.refused(up, &e);
-                warn!(upstream = %label, "{reason}");
-                ticket.verdict(Err(reason.clone()));
-                let closed = shared.gate.closed().unwrap_or(super::gate::Closed {
-                    reason,
-                    retry_in: shared.config.backoff,
-                });
-                return (gate_closed(&closed), format!("{label} refused"));
-            }
+            )) => return attempt::refused(shared, up, &e, ticket),
             Err(e) if falls_back_to_basic(shared, &e) => {
                 up.set_basic();
                 return match send_basic(shared, up, conn, &head, body.take(), ticket).await {
@@ -498,15 +471,7 @@ async fn http(shared: &Shared, req: Request<Incoming>) -> (Response<ResBody>, Vi
                     Err(answer) => answer,
                 };
             }
-            Err(HandshakeError::Auth(e)) => {
-                return (
-                    text(
-                        StatusCode::BAD_GATEWAY,
-                        &format!("logging on to the upstream proxy {label} failed: {e}"),
-                    ),
-                    label,
-                )
-            }
+            Err(HandshakeError::Auth(e)) => return attempt::logon_failed(label, &e),
             Err(e) => {
                 warn!(upstream = %label, error = %e, "upstream failed");
                 failures.push(format!("{label} ({e})"));
@@ -516,62 +481,30 @@ async fn http(shared: &Shared, req: Request<Incoming>) -> (Response<ResBody>, Vi
             }
         }
     }
-    (
-        text(
-            StatusCode::BAD_GATEWAY,
-            &format!("no upstream proxy could be used: {}", failures.join(", ")),
-        ),
-        "none".into(),
-    )
+    attempt::no_upstream(&failures)
 }
 
 async fn direct_http(shared: &Shared, head: Head, incoming: Incoming) -> (Response<ResBody>, Via) {
     let timeout = shared.config.timeout;
-    let host = head
-        .uri
-        .host()
-        .unwrap_or("")
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_string();
-    let port = head.uri.port_u16().unwrap_or(80);
-    let via = format!("direct {host}:{port}");
     if head.uri.scheme_str() != Some("http") {
+        let authority = head.uri.authority().map_or("", |a| a.as_str());
         return (
             text(
                 StatusCode::BAD_REQUEST,
                 "direct requests must be http://; use CONNECT for https",
             ),
-            via,
+            format!("direct {authority}"),
         );
     }
-    let tcp = match tokio::time::timeout(timeout, TcpStream::connect((host.as_str(), port))).await {
-        Ok(Ok(t)) => t,
-        Ok(Err(e)) => {
-            return (
-                text(
-                    StatusCode::BAD_GATEWAY,
-                    &format!("{host}:{port} (direct, --no-proxy): {e}"),
-                ),
-                via,
-            )
-        }
-        Err(_) => {
-            return (
-                text(
-                    StatusCode::GATEWAY_TIMEOUT,
-                    &format!("{host}:{port} (direct): connecting timed out"),
-                ),
-                via,
-            )
-        }
+    let (tcp, target, via) = match attempt::direct(&head.uri, 80, timeout).await {
+        Ok(t) => t,
+        Err(answer) => return answer,
     };
-    let _ = tcp.set_nodelay(true);
     let (mut sender, conn) = match hyper::client::conn::http1::handshake(TokioIo::new(tcp)).await {
         Ok(p) => p,
         Err(e) => {
             return (
-                text(StatusCode::BAD_GATEWAY, &format!("{host}:{port}: {e}")),
+                text(StatusCode::BAD_GATEWAY, &format!("{target}: {e}")),
                 via,
             )
         }
@@ -595,13 +528,13 @@ async fn direct_http(shared: &Shared, head: Head, incoming: Incoming) -> (Respon
             )
         }
         Ok(Err(e)) => (
-            text(StatusCode::BAD_GATEWAY, &format!("{host}:{port}: {e}")),
+            text(StatusCode::BAD_GATEWAY, &format!("{target}: {e}")),
             via,
         ),
         Err(_) => (
             text(
                 StatusCode::GATEWAY_TIMEOUT,
-                &format!("{host}:{port} did not answer"),
+                &format!("{target} did not answer"),
             ),
             via,
         ),

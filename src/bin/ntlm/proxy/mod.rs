@@ -2,6 +2,7 @@
 //! for NTLM or Negotiate (MS-NLMP §3.1, the client side, over HTTP's 407), as cntlm does.
 
 mod acl;
+mod attempt;
 mod body;
 mod config;
 mod detect;

@@ -10,13 +10,12 @@ use hyper::{Method, Response, StatusCode, Uri};
 use hyper_util::rt::TokioIo;
 use ntlm::http::auth::{ClientAuthError, HandshakeStep};
 use ntlm::http::handshake::{drain, HandshakeError};
-use tokio::net::TcpStream;
 use tracing::{debug, info, warn, Instrument};
 
+use super::attempt::{self, Opened};
 use super::body::{self, text, ResBody};
 use super::forward::{
-    falls_back_to_basic, gate_closed, logon, plain_to, relay, send_basic, Head, Shared, Via,
-    POOL_READY,
+    falls_back_to_basic, logon, plain_to, relay, send_basic, Head, Shared, Via, POOL_READY,
 };
 use super::idle::Activity;
 use super::upstream::Conn;
@@ -104,37 +103,14 @@ pub(super) async fn connect(
     let timeout = shared.config.timeout;
     let idle = shared.config.idle_timeout;
     if shared.config.no_proxy.matches(uri.host().unwrap_or("")) {
-        let port = uri.port_u16().unwrap_or(443);
-        let host = uri
-            .host()
-            .unwrap_or("")
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
-        let via = format!("direct {host}:{port}");
-        return match tokio::time::timeout(timeout, TcpStream::connect((host.as_str(), port))).await
-        {
-            Ok(Ok(tcp)) => {
-                let _ = tcp.set_nodelay(true);
+        return match attempt::direct(&uri, 443, timeout).await {
+            Ok((tcp, _, via)) => {
                 let activity = Activity::new();
                 let io = super::idle::IdleIo::new(tcp, activity.clone());
                 splice(on_client, io, activity, idle, None, authority);
                 (established(), via)
             }
-            Ok(Err(e)) => (
-                text(
-                    StatusCode::BAD_GATEWAY,
-                    &format!("{host}:{port} (direct, --no-proxy): {e}"),
-                ),
-                via,
-            ),
-            Err(_) => (
-                text(
-                    StatusCode::GATEWAY_TIMEOUT,
-                    &format!("{host}:{port} (direct): connecting timed out"),
-                ),
-                via,
-            ),
+            Err(answer) => answer,
         };
     }
     let head = match connect_head(&authority) {
@@ -178,31 +154,13 @@ pub(super) async fn connect(
                 Ok(Err(e)) => {
                     debug!(upstream = %label, error = %e.error(), "a pooled connection failed")
                 }
-                Err(_) => {
-                    return (
-                        text(
-                            StatusCode::GATEWAY_TIMEOUT,
-                            &format!(
-                                "the upstream proxy {label} did not answer the CONNECT within {} s",
-                                timeout.as_secs()
-                            ),
-                        ),
-                        label,
-                    )
-                }
+                Err(_) => return attempt::timed_out(label, " the CONNECT", timeout),
             }
         }
-        let ticket = match shared.gate.enter().await {
-            Ok(t) => t,
-            Err(closed) => return (gate_closed(&closed), format!("{label} gate closed")),
-        };
-        let mut conn = match up.open(index, timeout).await {
-            Ok(c) => c,
-            Err(e) => {
-                warn!(upstream = %label, error = %e, "upstream unreachable");
-                failures.push(format!("{label} ({e})"));
-                continue;
-            }
+        let (ticket, mut conn) = match attempt::open(shared, up, index, &mut failures).await {
+            Opened::Ready(ticket, conn) => (ticket, conn),
+            Opened::Closed(answer) => return answer,
+            Opened::Unreachable => continue,
         };
         if up.is_basic() && shared.basic.is_some() {
             return connect_basic(shared, up, conn, &head, ticket, on_client, authority).await;
@@ -226,42 +184,19 @@ pub(super) async fn connect(
                     step: HandshakeStep::Authenticate,
                     ..
                 },
-            )) => {
-                let reason = shared.refused(up, &e);
-                warn!(upstream = %label, "{reason}");
-                ticket.verdict(Err(reason.clone()));
-                let closed = shared.gate.closed().unwrap_or(super::gate::Closed {
-                    reason,
-                    retry_in: shared.config.backoff,
-                });
-                return (gate_closed(&closed), format!("{label} refused"));
-            }
+            )) => return attempt::refused(shared, up, &e, ticket),
             Err(e) if falls_back_to_basic(shared, &e) => {
                 up.set_basic();
                 return connect_basic(shared, up, conn, &head, ticket, on_client, authority).await;
             }
-            Err(HandshakeError::Auth(e)) => {
-                return (
-                    text(
-                        StatusCode::BAD_GATEWAY,
-                        &format!("logging on to the upstream proxy {label} failed: {e}"),
-                    ),
-                    label,
-                )
-            }
+            Err(HandshakeError::Auth(e)) => return attempt::logon_failed(label, &e),
             Err(e) => {
                 warn!(upstream = %label, error = %e, "upstream failed");
                 failures.push(format!("{label} ({e})"));
             }
         }
     }
-    (
-        text(
-            StatusCode::BAD_GATEWAY,
-            &format!("no upstream proxy could be used: {}", failures.join(", ")),
-        ),
-        "none".into(),
-    )
+    attempt::no_upstream(&failures)
 }
 
 async fn tunnel(

@@ -8,7 +8,7 @@
 //! runs the same client through Squid).
 #![cfg(feature = "tls")]
 
-mod common;
+use crate::common;
 
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,6 +1,6 @@
 //! Every decode error, produced from MS-NLMP §4.2 messages mutated.
 
-mod common;
+use crate::common;
 
 use common::Vectors;
 use ntlm::wire::{

@@ -1,7 +1,7 @@
 //! The sans-IO HTTP authentication state machines and SPNEGO tokens.
 #![cfg(feature = "http")]
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

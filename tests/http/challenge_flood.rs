@@ -3,7 +3,7 @@
 //! a guard full of live, never-answered challenges forgets its oldest one instead of
 //! refusing new ones.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

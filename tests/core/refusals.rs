@@ -1,6 +1,6 @@
 //! Every refusal rule of the server, each provoked on purpose and named.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

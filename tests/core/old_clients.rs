@@ -5,7 +5,7 @@
 //! AUTHENTICATE header. Both must decode, re-encode to the same bytes and log on where the
 //! server's level accepts what they send (LM and NTLMv1: levels 0 to 4, MS-NLMP §3.2.5.1.2).
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};

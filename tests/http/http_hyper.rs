@@ -1,7 +1,7 @@
 //! Our hyper client against our hyper server over loopback, plain and TLS.
 #![cfg(feature = "tls")]
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 

@@ -2,7 +2,7 @@
 //! withheld × domain-controller or symmetric preset. The expectations are written out here
 //! from the LmCompatibilityLevel documentation, independently of `policy.rs`.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

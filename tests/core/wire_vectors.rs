@@ -1,6 +1,6 @@
 //! MS-NLMP §4.2 messages decoded field by field and encoded back.
 
-mod common;
+use crate::common;
 
 use common::Vectors;
 use ntlm::wire::{

@@ -21,7 +21,7 @@ use ntlm::wire::{
 };
 use ntlm::{NegotiateFlags as F, SessionKey};
 
-mod common;
+use crate::common;
 use common::handshake::{level, t0};
 use common::Vectors;
 

@@ -4,7 +4,7 @@
 //! AUTHENTICATE that does not decode with NA.
 #![cfg(feature = "cli")]
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::process::{Command, Stdio};

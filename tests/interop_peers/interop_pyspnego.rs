@@ -7,7 +7,7 @@
 //! script itself when the venv is missing. A missing peer fails the test; set
 //! `NTLM_SKIP_INTEROP=1` to skip it explicitly.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;

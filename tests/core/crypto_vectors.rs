@@ -2,7 +2,7 @@
 //! sections `[ntlmv1]`, `[ntlmv1_ess]`, `[ntlmv2]`, except the encoded messages), the extra
 //! values of `test-vectors/extra-hashes.toml`, RFC 6229 for RC4 and CRC-32 check values.
 
-mod common;
+use crate::common;
 
 use common::{hex, Vectors};
 use ntlm::crypto::*;

@@ -21,7 +21,7 @@ use ntlm::store::MemoryStore;
 use ntlm::wire::AuthenticateMessage;
 use proptest::prelude::*;
 
-mod common;
+use crate::common;
 use common::handshake::{level, t0};
 
 fn guard() -> Option<Arc<ReflectionGuard>> {

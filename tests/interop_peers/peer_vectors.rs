@@ -14,7 +14,7 @@
 //!   CHALLENGE (NTProofStr, session keys, MIC: §3.3.2, §3.4.5, §3.1.5.1.2), and its exported
 //!   session key equals the one pyspnego reported.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

@@ -5,7 +5,7 @@
 //! (`ntlm::http::hyper_server`, "Staying available").
 #![cfg(feature = "hyper")]
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

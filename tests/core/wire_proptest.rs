@@ -1,6 +1,6 @@
 //! Round trips of all messages and AV lists, and decoders that never panic.
 
-mod common;
+use crate::common;
 
 use common::Vectors;
 use ntlm::wire::{
