@@ -129,10 +129,8 @@ async fn main() -> ExitCode {
         Some(dc) => {
             eprintln!("axum_server: {}", dc_flags::describe(&dc));
             // Pass-through is raw NTLM: only that scheme is offered.
-            let options = ntlm::http::auth::ServerAuthOptions {
-                schemes: vec![ntlm::http::auth::Scheme::Ntlm],
-                ..Default::default()
-            };
+            let options = ntlm::http::auth::ServerAuthOptions::default()
+                .with_schemes(vec![ntlm::http::auth::Scheme::Ntlm]);
             NtlmLayer::with_options(Arc::new(config), options, Arc::new(Metrics::new()))
                 .with_dc(Arc::new(ntlm::netlogon::DcClient::new(dc)))
         }

@@ -76,10 +76,7 @@ fn http_auth_seeds() {
         ServerDecision,
     };
     for scheme in [Scheme::Ntlm, Scheme::Negotiate] {
-        let options = ServerAuthOptions {
-            schemes: vec![scheme],
-            ..ServerAuthOptions::default()
-        };
+        let options = ServerAuthOptions::default().with_schemes(vec![scheme]);
         let mut server = ServerAuth::new(common::server_config(), options);
         let mut client = ClientAuth::new(
             common::client_config(3, "Secret1"),
@@ -123,7 +120,7 @@ fn http_auth_seeds() {
 /// NETLOGON pass-through: the PDUs, NDR answers and sealed responses our encoders produce.
 fn netlogon_seeds() {
     use ntlm::netlogon::calls::{Authenticate3Response, ReqChallengeResponse};
-    use ntlm::netlogon::channel::Connection;
+    use ntlm::netlogon::channel::Association;
     use ntlm::netlogon::credential::ChannelKey;
     use ntlm::netlogon::epm::{map_tower, EptMapResponse, Tower, EPM_SYNTAX};
     use ntlm::netlogon::logon::{GroupMembership, SamInfo, SamLogonExResponse, Sid};
@@ -131,7 +128,7 @@ fn netlogon_seeds() {
     use ntlm::netlogon::schannel::{NlAuthMessage, Schannel};
     use ntlm::netlogon::NETLOGON_SYNTAX;
 
-    let mut conn = Connection::new();
+    let mut conn = Association::new();
     write("netlogon_pdu", "bind_epm", &conn.bind(EPM_SYNTAX, None).1);
     write("netlogon_pdu", "bind_schannel", &conn.bind(NETLOGON_SYNTAX, Some(b"\0\0\0\0\x03\0\0\0CORP\0WEB1\0")).1);
     let mut client = Schannel::new(ChannelKey::from_bytes([0x42; 16]), true);

@@ -54,10 +54,7 @@ async fn start_proxy() -> (String, Arc<ProxyStats>, Arc<tokio::sync::Notify>) {
             };
             let auth = Arc::new(Mutex::new(ServerAuth::new(
                 config.clone(),
-                ServerAuthOptions {
-                    target: Target::Proxy,
-                    ..ServerAuthOptions::default()
-                },
+                ServerAuthOptions::default().with_target(Target::Proxy),
             )));
             let (stats, close) = (s.clone(), c.clone());
             let service = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {

@@ -20,10 +20,7 @@ fn server(n: u8) -> ServerAuth {
 fn client(password: &str, schemes: Vec<Scheme>) -> ClientAuth {
     ClientAuth::new(
         client_config(level(3), password),
-        ClientAuthOptions {
-            schemes,
-            ..ClientAuthOptions::default()
-        },
+        ClientAuthOptions::default().with_schemes(schemes),
     )
 }
 
@@ -202,11 +199,9 @@ fn a_bare_challenge_after_the_negotiate_is_a_refusal_of_the_negotiate() {
     // A proxy refusing the NEGOTIATE the same way.
     let mut c = ClientAuth::new(
         client_config(level(3), PASSWORD),
-        ClientAuthOptions {
-            target: Target::Proxy,
-            schemes: vec![Scheme::Ntlm],
-            ..ClientAuthOptions::default()
-        },
+        ClientAuthOptions::default()
+            .with_target(Target::Proxy)
+            .with_schemes(vec![Scheme::Ntlm]),
     );
     c.on_response(407, &["NTLM"], true, t0()).unwrap();
     assert_eq!(
@@ -336,17 +331,11 @@ fn proxy_target_uses_407_and_proxy_headers() {
     let config = Arc::new(server_config(ServerPolicy::domain_controller(level(3))));
     let mut s = ServerAuth::new(
         config,
-        ServerAuthOptions {
-            target: Target::Proxy,
-            ..ServerAuthOptions::default()
-        },
+        ServerAuthOptions::default().with_target(Target::Proxy),
     );
     let mut c = ClientAuth::new(
         client_config(level(3), PASSWORD),
-        ClientAuthOptions {
-            target: Target::Proxy,
-            ..ClientAuthOptions::default()
-        },
+        ClientAuthOptions::default().with_target(Target::Proxy),
     );
     let mut authorization: Vec<String> = Vec::new();
     for _ in 0..4 {

@@ -102,10 +102,7 @@ where
 {
     let mut config = ClientConfig::new(level, "CORP", "alice", password);
     config.reflection_guard = guard();
-    let options = ClientAuthOptions {
-        schemes: vec![scheme],
-        ..ClientAuthOptions::default()
-    };
+    let options = ClientAuthOptions::default().with_schemes(vec![scheme]);
     let mut client = ClientAuth::new(config, options);
     let mut answer = send(service, Some(connection), None).await;
     for _ in 0..4 {
@@ -278,10 +275,7 @@ async fn proxy_target_answers_407_and_consumes_the_credentials() {
     users.add_password("CORP", "alice", "Secret1");
     let mut config = ServerConfig::new(ServerPolicy::domain_controller(L::L5), users);
     config.reflection_guard = guard();
-    let options = ServerAuthOptions {
-        target: Target::Proxy,
-        ..ServerAuthOptions::default()
-    };
+    let options = ServerAuthOptions::default().with_target(Target::Proxy);
     let layer = NtlmLayer::with_options(Arc::new(config), options, Default::default());
     let service = layer.layer(service_fn(|req: Request<Body>| async move {
         let leaked = req.headers().contains_key("Proxy-Authorization");
@@ -294,10 +288,7 @@ async fn proxy_target_answers_407_and_consumes_the_credentials() {
     client_config.reflection_guard = guard();
     let mut client = ClientAuth::new(
         client_config,
-        ClientAuthOptions {
-            target: Target::Proxy,
-            ..ClientAuthOptions::default()
-        },
+        ClientAuthOptions::default().with_target(Target::Proxy),
     );
     let mut authorization: Option<String> = None;
     for _ in 0..4 {

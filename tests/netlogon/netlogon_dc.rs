@@ -969,10 +969,7 @@ async fn tower_layer_dc_unavailable_is_503() {
     use tower::{Layer, ServiceExt};
     let mut dc_config = DcConfig::new(vec!["127.0.0.1:1".parse().unwrap()], machine());
     dc_config.connect_timeout = Duration::from_millis(500);
-    let options = ServerAuthOptions {
-        schemes: vec![Scheme::Ntlm],
-        ..ServerAuthOptions::default()
-    };
+    let options = ServerAuthOptions::default().with_schemes(vec![Scheme::Ntlm]);
     let metrics = Arc::new(ntlm::metrics::Metrics::new());
     let layer = NtlmLayer::with_options(
         pass_through_config(LmCompatibilityLevel::L5),

@@ -14,6 +14,7 @@ use crate::http::spnego::{SpnegoClient, SpnegoClientError};
 
 /// Client options.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct ClientAuthOptions {
     /// Server or proxy authentication.
     pub target: Target,

@@ -17,6 +17,7 @@ use crate::http::spnego::{SpnegoRefusal, SpnegoServer, SpnegoStep};
 
 /// Server options.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct ServerAuthOptions {
     /// Server or proxy authentication.
     pub target: Target,

@@ -72,11 +72,9 @@ async fn try_kind(config: &Config, up: &Upstream, kind: &Kind) -> Verdict {
     ntlm.policy.request_ess = kind.ess;
     let mut auth = ClientAuth::new(
         ntlm,
-        ClientAuthOptions {
-            target: Target::Proxy,
-            schemes: vec![kind.scheme],
-            ..ClientAuthOptions::default()
-        },
+        ClientAuthOptions::default()
+            .with_target(Target::Proxy)
+            .with_schemes(vec![kind.scheme]),
     );
     let mut conn = match up.open(0, config.timeout).await {
         Ok(c) => c,

@@ -90,11 +90,9 @@ impl Shared {
         }
         ClientAuth::new(
             ntlm,
-            ClientAuthOptions {
-                target: Target::Proxy,
-                schemes: self.config.schemes.clone(),
-                ..ClientAuthOptions::default()
-            },
+            ClientAuthOptions::default()
+                .with_target(Target::Proxy)
+                .with_schemes(self.config.schemes.clone()),
         )
     }
 
