@@ -17,7 +17,14 @@
 //! `--dns-computer NAME` set them.
 //! Authenticated requests get 200 and `authenticated as DOMAIN\user`; others get 401 with
 //! `WWW-Authenticate: Negotiate` and `WWW-Authenticate: NTLM`. Each handshake and each
-//! refusal (with its reason) is logged to stderr.
+//! refusal (with its reason) is logged to stderr; `--quiet` logs nothing.
+//! `--audit-level N` reports logons a server at level N would refuse
+//! ([`ServerPolicy::audit_level`]).
+//!
+//! `--no-auth` serves the same `200` response to every request with the same hyper
+//! connection settings (HTTP/1.1 keep-alive, header read timeout) and no authentication:
+//! the baseline of `benches/http_loopback.sh`, which measures what NTLM costs per
+//! connection. `--users`/`--dc` and `--level` are then not needed.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -31,7 +38,7 @@ use ntlm::Password;
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: http_server --listen ADDR:PORT (--users FILE | --dc HOST[:PORT] [--dc ...] --machine-account 'DOMAIN\\NAME$' (--machine-password-env VAR | --machine-password-file FILE)) --level N [--no-ess] [--tls-cert PEM --tls-key PEM] [--dns-domain NAME] [--dns-computer NAME]"
+        "usage: http_server --listen ADDR:PORT [--quiet] [--audit-level N] [--no-auth] (--users FILE | --dc HOST[:PORT] [--dc ...] --machine-account 'DOMAIN\\NAME$' (--machine-password-env VAR | --machine-password-file FILE)) --level N [--no-ess] [--tls-cert PEM --tls-key PEM] [--dns-domain NAME] [--dns-computer NAME]"
     );
     ExitCode::from(2)
 }
@@ -42,6 +49,7 @@ async fn main() -> ExitCode {
     let (mut listen, mut users, mut level, mut no_ess, mut cert, mut key) =
         (None, None, None, false, None, None);
     let (mut dns_domain, mut dns_computer) = (None, None);
+    let (mut quiet, mut no_auth, mut audit_level) = (false, false, None);
     let (mut dcs, mut machine_account, mut machine_env, mut machine_file) =
         (Vec::new(), None, None, None);
     while let Some(arg) = args.next() {
@@ -58,8 +66,26 @@ async fn main() -> ExitCode {
             "--tls-key" => key = args.next(),
             "--dns-domain" => dns_domain = args.next(),
             "--dns-computer" => dns_computer = args.next(),
+            "--quiet" => quiet = true,
+            "--no-auth" => no_auth = true,
+            "--audit-level" => {
+                match args
+                    .next()
+                    .and_then(|l| l.parse::<u8>().ok())
+                    .and_then(LmCompatibilityLevel::new)
+                {
+                    Some(l) => audit_level = Some(l),
+                    None => return usage(),
+                }
+            }
             _ => return usage(),
         }
+    }
+    if no_auth {
+        return match listen {
+            Some(listen) => serve_without_auth(&listen).await,
+            None => usage(),
+        };
     }
     let (Some(listen), Some(level)) = (listen, level) else {
         return usage();
@@ -89,6 +115,7 @@ async fn main() -> ExitCode {
     };
     let mut policy = ServerPolicy::domain_controller(level);
     policy.offer_ess = !no_ess;
+    policy.audit_level = audit_level;
     let mut config = ServerConfig::new(policy, store);
     if let Some(dc) = &dc {
         // A DC refuses an NTLMv2 blob naming another computer than the secure channel's.
@@ -101,6 +128,9 @@ async fn main() -> ExitCode {
     config.dns_computer = dns_computer.unwrap_or(config.dns_computer);
     #[allow(unused_mut)]
     let mut options = ServerOptions::new(Arc::new(config));
+    if quiet {
+        options.events = Arc::new(|_| {});
+    }
     if let Some(dc) = dc {
         eprintln!(
             "http_server: pass-through to {:?} as {}\\{}",
@@ -153,6 +183,52 @@ async fn main() -> ExitCode {
             eprintln!("http_server: {e}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// `--no-auth`: every request gets `200` with a body like the authenticated one's, over
+/// hyper's HTTP/1.1 connection with the settings `serve` uses (keep-alive, the same header
+/// read timeout), one task per connection on the same runtime. No NTLM, no connection cap.
+async fn serve_without_auth(listen: &str) -> ExitCode {
+    use hyper::service::service_fn;
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let listener = match tokio::net::TcpListener::bind(listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("http_server: bind {listen}: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let header_read_timeout = ServerOptions::new(Arc::new(ServerConfig::new(
+        ServerPolicy::domain_controller(LmCompatibilityLevel::L3),
+        MemoryStore::new(),
+    )))
+    .header_read_timeout;
+    eprintln!("http_server: listening on http://{listen} without authentication");
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("http_server: accept: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(async move {
+            let service = service_fn(|_req| async {
+                Ok::<_, std::convert::Infallible>(ntlm::http::hyper_server::text(
+                    hyper::StatusCode::OK,
+                    "authenticated as CORP\\alice\n".to_string(),
+                ))
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .keep_alive(true)
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_read_timeout)
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
     }
 }
 
