@@ -14,7 +14,9 @@
 //! AUTHENTICATE), `verify N` (the same, then `ServerContext::accept`). Per-operation counts
 //! are differences: (count(2N) − count(N)) / N, and verify − ready for the server's
 //! verification alone. `bound_server`, `bound_server_no_seal`, `bound_handshake_no_seal`:
-//! the bounds of common/mod.rs, for instruction-count ratios. Without arguments (as `cargo bench` runs it) it does one of each.
+//! the bounds of common/mod.rs, for instruction-count ratios. `decode_challenge N`: N
+//! decodes of the MS-NLMP §4.2.4 CHALLENGE (the `benches/peers` input);
+//! `decode_authenticate N`: N decodes of the level-3 AUTHENTICATE of `verify`. Without arguments (as `cargo bench` runs it) it does one of each.
 use std::hint::black_box;
 
 #[path = "common/mod.rs"]
@@ -34,6 +36,8 @@ fn main() {
                 "bound_server",
                 "bound_server_no_seal",
                 "bound_handshake_no_seal",
+                "decode_challenge",
+                "decode_authenticate",
             ]
             .contains(m)
         })
@@ -58,8 +62,18 @@ fn main() {
         }
         black_box(r);
     };
+    let challenge = nlmp_v2_challenge();
+    let authenticate = common::ready(&config, 3).authenticate;
     for _ in 0..n {
         match mode {
+            "decode_challenge" => {
+                let m = ntlm::wire::ChallengeMessage::decode(black_box(&challenge)).unwrap();
+                black_box(m);
+            }
+            "decode_authenticate" => {
+                let m = ntlm::wire::AuthenticateMessage::decode(black_box(&authenticate)).unwrap();
+                black_box(m);
+            }
             "handshake" => handshake(),
             "ready" => verify(false),
             "verify" => verify(true),
@@ -75,4 +89,18 @@ fn main() {
             }
         }
     }
+}
+
+/// The CHALLENGE_MESSAGE of MS-NLMP §4.2.4 (NTLMv2), as `benches/peers` decodes it.
+fn nlmp_v2_challenge() -> Vec<u8> {
+    let hex = concat!(
+        "4e544c4d53535000020000000c000c003800000033828ae20123456789abcdef",
+        "00000000000000002400240044000000060070170000000f5300650072007600",
+        "6500720002000c0044006f006d00610069006e0001000c005300650072007600",
+        "6500720000000000",
+    );
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect()
 }

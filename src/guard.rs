@@ -129,6 +129,22 @@ impl<const N: usize> ExpiringSet<N> {
     fn insert(&self, key: [u8; N], now: SystemTime, expires: SystemTime) -> bool {
         let mut shard = self.shard(&key);
         shard.expire(now);
+        if shard.live.len() < self.cap_per_shard && shard.order.len() < 2 * self.cap_per_shard {
+            // Room without evicting or compacting: look the key up and insert it with one
+            // hash instead of two.
+            let Shard { live, order } = &mut *shard;
+            match live.entry(key) {
+                Entry::Occupied(e) if *e.get() > now => return false,
+                Entry::Occupied(mut e) => {
+                    e.insert(expires);
+                }
+                Entry::Vacant(e) => {
+                    e.insert(expires);
+                }
+            }
+            order.push_back((key, expires));
+            return true;
+        }
         if shard.live.get(&key).is_some_and(|until| *until > now) {
             return false;
         }

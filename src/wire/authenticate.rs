@@ -168,6 +168,110 @@ impl<'a> AuthenticateMessage<'a> {
     }
 
     fn decode_strings(bytes: &'a [u8], unicode: Option<bool>) -> Result<Self, DecodeError> {
+        match Self::decode_valid(bytes, unicode) {
+            Some(m) => Ok(m),
+            None => Self::decode_checked(bytes, unicode),
+        }
+    }
+
+    /// The rules of [`decode_checked`](Self::decode_checked) for the 64-byte header in one
+    /// pass, without building errors: the same message for every input it accepts; `None`
+    /// for every input that one refuses (which then names the field, offset and rule) and
+    /// for MS-NLMP's earlier 52-byte layout, which only that one reads. Every length and
+    /// offset is checked before use.
+    fn decode_valid(bytes: &'a [u8], unicode: Option<bool>) -> Option<Self> {
+        let h: &[u8; BASE_HEADER] = bytes.first_chunk()?;
+        let le16 =
+            |at: usize| -> Option<u16> { Some(u16::from_le_bytes(*h.get(at..)?.first_chunk()?)) };
+        let le32 =
+            |at: usize| -> Option<u32> { Some(u32::from_le_bytes(*h.get(at..)?.first_chunk()?)) };
+        let field = |at: usize| -> Option<FieldPos> {
+            Some(FieldPos {
+                len: le16(at)?,
+                max_len: le16(at + 2)?,
+                offset: le32(at + 4)?,
+            })
+        };
+        if h.first_chunk::<8>()? != &SIGNATURE || le32(8)? != Self::MESSAGE_TYPE {
+            return None;
+        }
+        let pos = [
+            field(12)?,
+            field(20)?,
+            field(28)?,
+            field(36)?,
+            field(44)?,
+            field(52)?,
+        ];
+        // The earlier 52-byte layout (payload of the first five fields before byte 64) is
+        // left to `decode_checked`.
+        let starts_early = pos
+            .iter()
+            .take(KEY)
+            .any(|p| p.len != 0 && usize::try_from(p.offset).is_ok_and(|o| o < BASE_HEADER));
+        if starts_early {
+            return None;
+        }
+        let flags = NegotiateFlags::from_bits(le32(60)?);
+        let r = resolve(bytes, &NAMES, pos, BASE_HEADER).ok()?;
+        let [lm, nt, domain, user, workstation, key] = r.slices;
+        let unicode = unicode.unwrap_or(flags.contains(NegotiateFlags::NEGOTIATE_UNICODE));
+        let names_ok = [domain, user, workstation]
+            .iter()
+            .all(|s| s.len() <= MAX_NAME_LEN && (!unicode || s.len() % 2 == 0));
+        if !LM_CHALLENGE_RESPONSE_LENS.contains(&lm.len())
+            || nt.len() > MAX_NT_CHALLENGE_RESPONSE_LEN
+            || !names_ok
+            || !ENCRYPTED_RANDOM_SESSION_KEY_LENS.contains(&key.len())
+        {
+            return None;
+        }
+        let string = |s: &'a [u8]| WireString::new(unicode, s);
+        let has_version_flag = flags.contains(NegotiateFlags::NEGOTIATE_VERSION);
+        let p = r.payload_start;
+        let (header_len, version_at, mic_at) = if p >= 88 {
+            (88, has_version_flag.then_some(64), Some(72))
+        } else if p >= 80 && !has_version_flag {
+            (80, None, Some(64))
+        } else if p >= 72 && has_version_flag {
+            (72, Some(64), None)
+        } else {
+            (64, None, None)
+        };
+        let version = match version_at {
+            Some(at) => Some(Version::decode(bytes.get(at..)?).ok()?),
+            None => None,
+        };
+        let mic = match mic_at {
+            Some(at) => Some(*bytes.get(at..)?.first_chunk::<16>()?),
+            None => None,
+        };
+        let unread_version = match (version, mic_at) {
+            (None, None | Some(72)) => unread_version(bytes, 64, p),
+            _ => None,
+        };
+        Some(Self {
+            flags,
+            lm_challenge_response: lm,
+            nt_challenge_response: nt,
+            domain_name: string(domain),
+            user_name: string(user),
+            workstation: string(workstation),
+            encrypted_random_session_key: key,
+            version,
+            mic,
+            layout: Recorded(Some(Layout {
+                header_len,
+                fields: r.pos,
+                total_len: bytes.len(),
+                unread_version,
+            })),
+        })
+    }
+
+    /// [`decode_strings`](Self::decode_strings) field by field, naming the field, offset
+    /// and rule of the first failure.
+    fn decode_checked(bytes: &'a [u8], unicode: Option<bool>) -> Result<Self, DecodeError> {
         expect_header(bytes, Self::MESSAGE_TYPE)?;
         let mut pos = [FieldPos::default(); 6];
         for ((p, name), at) in pos.iter_mut().zip(NAMES).zip((12..SHORT_HEADER).step_by(8)) {
@@ -393,5 +497,90 @@ impl<'a> AuthenticateMessage<'a> {
         }
         let claims = claims_version(self.version.is_some(), self.flags);
         put_payload(out, start, &layout, &payloads, claims);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    /// A level-3 AUTHENTICATE (VERSION, MIC, names, NTLMv2-sized response, session key),
+    /// one without VERSION or MIC, and an OEM one.
+    fn seeds() -> Vec<Vec<u8>> {
+        let f = NegotiateFlags::NEGOTIATE_UNICODE
+            | NegotiateFlags::NEGOTIATE_VERSION
+            | NegotiateFlags::NEGOTIATE_KEY_EXCH;
+        let nt = [5u8; 90];
+        let mut m = AuthenticateMessage::new(f);
+        m.lm_challenge_response = &[0; 24];
+        m.nt_challenge_response = &nt;
+        m.domain_name = WireString::Utf16(b"C\0O\0R\0P\0");
+        m.user_name = WireString::Utf16(b"a\0l\0i\0c\0e\0");
+        m.workstation = WireString::Utf16(b"W\0S\0");
+        m.encrypted_random_session_key = &[7; 16];
+        m.version = Some(Version::WINDOWS_VISTA);
+        m.mic = Some([9; 16]);
+        let mut plain = m.clone();
+        plain.version = None;
+        plain.mic = None;
+        let mut oem = AuthenticateMessage::new(NegotiateFlags::NEGOTIATE_OEM);
+        oem.user_name = WireString::Oem(b"bob");
+        oem.nt_challenge_response = &[1; 24];
+        vec![m.encode(), plain.encode(), oem.encode()]
+    }
+
+    /// `decode_valid` never accepts what `decode_checked` refuses, and gives the same message
+    /// and layout for what it accepts; it accepts every 64-byte-header message.
+    #[test]
+    fn one_pass_decode_equals_the_checked_decode() {
+        let mut state = 0x5851_f42d_4c95_7f2du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let (mut accepted, mut refused) = (0, 0);
+        for seed in seeds() {
+            for _ in 0..20_000 {
+                let mut b = seed.clone();
+                for _ in 0..=(next() % 3) {
+                    let at = if next() % 2 == 0 {
+                        usize::try_from(next() % 96).unwrap()
+                    } else {
+                        usize::try_from(next()).unwrap() % b.len().max(1)
+                    };
+                    if let Some(x) = b.get_mut(at) {
+                        *x = match next() % 4 {
+                            0 => 0,
+                            1 => x.wrapping_add(1),
+                            2 => x.wrapping_sub(1),
+                            _ => u8::try_from(next() & 0xff).unwrap(),
+                        };
+                    }
+                }
+                if next() % 8 == 0 {
+                    b.truncate(usize::try_from(next()).unwrap() % (b.len() + 1));
+                }
+                let unicode = [None, Some(true), Some(false)][usize::try_from(next() % 3).unwrap()];
+                let fast = AuthenticateMessage::decode_valid(&b, unicode);
+                let checked = AuthenticateMessage::decode_checked(&b, unicode);
+                match (&fast, &checked) {
+                    (Some(f), Ok(c)) => {
+                        assert_eq!(format!("{f:?}"), format!("{c:?}"), "{b:02x?}");
+                        assert_eq!(f.encode(), c.encode());
+                        accepted += 1;
+                    }
+                    (None, Err(_)) => refused += 1,
+                    (None, Ok(c)) => assert_eq!(c.header_len(), SHORT_HEADER, "{b:02x?}"),
+                    (Some(_), Err(_)) => panic!("{b:02x?}: one pass {fast:?}, checked {checked:?}"),
+                }
+            }
+        }
+        assert!(
+            accepted > 1_000 && refused > 1_000,
+            "{accepted} / {refused}"
+        );
     }
 }

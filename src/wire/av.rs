@@ -281,15 +281,84 @@ fn read_pair(bytes: &[u8], pos: usize) -> Result<(Option<AvPair<'_>>, usize), De
     Ok((Some(AvPair::parse(id, value, value_at)?), next))
 }
 
+/// Where the value of each pair MS-NLMP defines (AvId 1..=10) starts in a validated list,
+/// recorded by the validating pass so that the accessors read their pair at once instead
+/// of walking the list: 0 when the pair is absent, [`FAR`] when its value starts beyond
+/// what a `u16` holds (then the accessor walks the list).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct AvIndex([u16; 10]);
+
+/// [`AvIndex`] entry of a pair whose value starts at offset 65535 or later.
+const FAR: u16 = u16::MAX;
+
+impl AvIndex {
+    const NONE: Self = Self([0; 10]);
+
+    /// Records a known pair (AvId 1..=10) whose value starts at `value_at`; false when
+    /// the AvId was already recorded (a duplicate).
+    fn record(&mut self, id: u16, value_at: usize) -> bool {
+        let Some(slot) = id
+            .checked_sub(1)
+            .and_then(|i| self.0.get_mut(usize::from(i)))
+        else {
+            return true;
+        };
+        if *slot != 0 {
+            return false;
+        }
+        *slot = u16::try_from(value_at).unwrap_or(FAR);
+        true
+    }
+}
+
+/// The validating pass of [`TargetInfo::decode_prefix`] in one walk, without building
+/// errors: the length of the list up to and including MsvAvEOL, and where each known
+/// pair's value is; `None` when any rule fails (the caller then reruns the checks that
+/// name the failure). Accepts exactly what [`read_pair`] and the duplicate check accept.
+fn scan(bytes: &[u8]) -> Option<(usize, AvIndex)> {
+    let mut index = AvIndex::NONE;
+    let mut pos = 0usize;
+    loop {
+        let value_at = pos.checked_add(4)?;
+        let [i0, i1, l0, l1] = <[u8; 4]>::try_from(bytes.get(pos..value_at)?).ok()?;
+        let id = u16::from_le_bytes([i0, i1]);
+        let len = u16::from_le_bytes([l0, l1]);
+        let next = value_at.checked_add(usize::from(len))?;
+        if next > bytes.len() {
+            return None;
+        }
+        let fits = match id {
+            0 => return (len == 0).then_some((next, index)),
+            // MsvAvFlags, MsvAvTimestamp, MsvAvChannelBindings: fixed sizes.
+            6 => len == 4,
+            7 => len == 8,
+            10 => len == 16,
+            // MsvAvSingleHost, and AvIds MS-NLMP does not define: any value.
+            8 | 11.. => true,
+            // The names: UTF-16LE.
+            _ => len % 2 == 0,
+        };
+        if !fits || !index.record(id, value_at) {
+            return None;
+        }
+        pos = next;
+    }
+}
+
 /// A validated AV pair list (MS-NLMP §2.2.2.1), borrowed: the TargetInfo of a
 /// CHALLENGE_MESSAGE (§2.2.1.2) or the AvPairs of an NTLMv2_CLIENT_CHALLENGE (§2.2.2.7).
 ///
 /// Validation guarantees: the list ends with MsvAvEOL of length 0; every known pair has
 /// its fixed length (MsvAvFlags 4, MsvAvTimestamp 8, MsvAvChannelBindings 16) and names
 /// are even-length UTF-16LE; no known AvId appears twice (unknown ids may repeat).
+///
+/// Validation is one pass over the list that also records where each pair MS-NLMP defines
+/// sits, so [`get`](Self::get) and the accessors built on it read their pair directly.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct TargetInfo<'a> {
     bytes: &'a [u8],
+    /// A function of `bytes`, so the derived equality is that of the bytes.
+    index: AvIndex,
 }
 
 impl<'a> TargetInfo<'a> {
@@ -306,28 +375,43 @@ impl<'a> TargetInfo<'a> {
         Ok(list)
     }
 
+    /// [`decode`](Self::decode) without building an error: `None` for a list it refuses.
+    pub(super) fn decode_valid(bytes: &'a [u8]) -> Option<Self> {
+        let (end, index) = scan(bytes)?;
+        (end == bytes.len()).then_some(Self { bytes, index })
+    }
+
     /// Decodes an AV pair list at the start of `bytes` up to and including MsvAvEOL, and
     /// returns the bytes after it (the padding that follows the list in an NTLMv2 blob) (MS-NLMP §2.2.2.1).
     pub fn decode_prefix(bytes: &'a [u8]) -> Result<(Self, &'a [u8]), DecodeError> {
-        let mut seen: u32 = 0;
+        if let Some((end, index)) = scan(bytes) {
+            if let Some((list, rest)) = bytes.split_at_checked(end) {
+                return Ok((Self { bytes: list, index }, rest));
+            }
+        }
+        Self::decode_prefix_checked(bytes)
+    }
+
+    /// [`decode_prefix`](Self::decode_prefix) pair by pair, naming the field, offset and
+    /// rule of the first failure: run when [`scan`] refused the list.
+    fn decode_prefix_checked(bytes: &'a [u8]) -> Result<(Self, &'a [u8]), DecodeError> {
+        let mut index = AvIndex::NONE;
         let mut pos = 0;
         loop {
             let (pair, next) = read_pair(bytes, pos)?;
             let Some(pair) = pair else {
                 let (list, rest) = bytes.split_at_checked(next).unwrap_or((bytes, &[]));
-                return Ok((Self { bytes: list }, rest));
+                return Ok((Self { bytes: list, index }, rest));
             };
             let id = pair.id();
             if let Some(known) = AvId::from_u16(id) {
-                let bit = 1u32 << (id & 31);
-                if seen & bit != 0 {
+                if !index.record(id, pos.saturating_add(4)) {
                     return Err(DecodeError::new(
                         known.name(),
                         pos,
                         DecodeErrorKind::DuplicateAvPair { id },
                     ));
                 }
-                seen |= bit;
             }
             pos = next;
         }
@@ -337,6 +421,7 @@ impl<'a> TargetInfo<'a> {
     pub const fn empty() -> TargetInfo<'static> {
         TargetInfo {
             bytes: &[0, 0, 0, 0],
+            index: AvIndex::NONE,
         }
     }
 
@@ -348,9 +433,21 @@ impl<'a> TargetInfo<'a> {
         }
     }
 
-    /// The pair with AvId `id` (the first, for an unknown id) (MS-NLMP §2.2.2.1).
+    /// The pair with AvId `id` (MS-NLMP §2.2.2.1): read where validation found it, without
+    /// walking the list. `None` for MsvAvEOL, which is not a pair of the list.
     pub fn get(&self, id: AvId) -> Option<AvPair<'a>> {
-        self.iter().find(|p| p.id() == id as u16)
+        let id = id as u16;
+        let at = *self.index.0.get(usize::from(id.checked_sub(1)?))?;
+        match at {
+            0 => None,
+            FAR => self.iter().find(|p| p.id() == id),
+            at => {
+                let at = usize::from(at);
+                let len = usize::from(u16_at(self.bytes, at.checked_sub(2)?, "AvLen").ok()?);
+                let value = self.bytes.get(at..at.checked_add(len)?)?;
+                AvPair::parse(id, value, at).ok()
+            }
+        }
     }
 
     /// MsvAvTimestamp (MS-NLMP §2.2.2.1).
@@ -657,5 +754,90 @@ impl fmt::Debug for TargetInfoBuilder {
                     .map(|(i, s, e)| (i, self.bytes.get(s + 4..e).unwrap_or(&[]))),
             )
             .finish()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    /// `scan` accepts exactly the lists `decode_prefix_checked` accepts, with the same end,
+    /// and the index it records gives each accessor the pair the walk finds.
+    #[test]
+    fn one_pass_validation_equals_the_checked_walk() {
+        let mut list = TargetInfoBuilder::new();
+        list.set_str(AvId::NbDomainName, "CORP");
+        list.set_str(AvId::NbComputerName, "WEB1");
+        list.set(AvPair::Flags(AvFlags::MIC_PRESENT));
+        list.set(AvPair::Timestamp(42));
+        list.set(AvPair::ChannelBindings([3; 16]));
+        list.set_str(AvId::TargetName, "HTTP/web1");
+        list.push(AvPair::Unknown {
+            id: 0x1234,
+            value: b"xyz",
+        });
+        list.set(AvPair::SingleHost(&[1; 48]));
+        let mut seed = list.encode();
+        seed.extend_from_slice(&[0; 4]); // padding after the list, as in an NTLMv2 blob
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let (mut accepted, mut refused) = (0, 0);
+        for _ in 0..50_000 {
+            let mut b = seed.clone();
+            for _ in 0..=(next() % 2) {
+                let at = usize::try_from(next()).unwrap() % b.len();
+                b[at] = match next() % 4 {
+                    0 => 0,
+                    1 => b[at].wrapping_add(1),
+                    2 => b[at].wrapping_sub(1),
+                    _ => u8::try_from(next() & 0x0f).unwrap(),
+                };
+            }
+            let fast = scan(&b);
+            let checked = TargetInfo::decode_prefix_checked(&b);
+            match (fast, &checked) {
+                (Some((end, index)), Ok((list, rest))) => {
+                    assert_eq!((end, index), (list.bytes.len(), list.index), "{b:02x?}");
+                    assert_eq!(rest.len(), b.len() - end);
+                    for id in 0..=12u16 {
+                        if let Some(known) = AvId::from_u16(id) {
+                            let walked = list.iter().find(|p| p.id() == id);
+                            assert_eq!(list.get(known), walked, "{b:02x?}");
+                        }
+                    }
+                    accepted += 1;
+                }
+                (None, Err(_)) => refused += 1,
+                _ => panic!("{b:02x?}: one pass {fast:?}, checked {checked:?}"),
+            }
+        }
+        assert!(
+            accepted > 1_000 && refused > 1_000,
+            "{accepted} / {refused}"
+        );
+    }
+
+    /// An accessor reads a pair whose value starts beyond a `u16` offset by walking.
+    #[test]
+    fn far_pairs_are_found_by_walking() {
+        let mut list = TargetInfoBuilder::new();
+        for _ in 0..2 {
+            list.push(AvPair::Unknown {
+                id: 0x4000,
+                value: &[0; 40_000],
+            });
+        }
+        list.set(AvPair::Timestamp(7));
+        let bytes = list.encode();
+        let info = TargetInfo::decode(&bytes).unwrap();
+        assert_eq!(info.index.0[6], FAR);
+        assert_eq!(info.timestamp(), Some(7));
+        assert_eq!(info.flags(), None);
     }
 }

@@ -96,6 +96,98 @@ impl<'a> ChallengeMessage<'a> {
 
     /// Decodes MS-NLMP §2.2.1.2 bytes; see the type documentation for the rules.
     pub fn decode(bytes: &'a [u8]) -> Result<Self, DecodeError> {
+        match Self::decode_valid(bytes) {
+            Some(m) => Ok(m),
+            None => Self::decode_checked(bytes),
+        }
+    }
+
+    /// The rules of [`decode_checked`](Self::decode_checked) in one pass over the fixed
+    /// header and the AV pairs, without building errors: the same message for every input
+    /// it accepts, `None` for every input that one refuses (which then names the field,
+    /// offset and rule). Nothing is trusted: each length and offset is checked before use.
+    fn decode_valid(bytes: &'a [u8]) -> Option<Self> {
+        let h: &[u8; BASE_HEADER] = bytes.first_chunk()?;
+        let le16 =
+            |at: usize| -> Option<u16> { Some(u16::from_le_bytes(*h.get(at..)?.first_chunk()?)) };
+        let le32 =
+            |at: usize| -> Option<u32> { Some(u32::from_le_bytes(*h.get(at..)?.first_chunk()?)) };
+        let field = |at: usize| -> Option<FieldPos> {
+            Some(FieldPos {
+                len: le16(at)?,
+                max_len: le16(at + 2)?,
+                offset: le32(at + 4)?,
+            })
+        };
+        if h.first_chunk::<8>()? != &SIGNATURE || le32(8)? != Self::MESSAGE_TYPE {
+            return None;
+        }
+        let (name_pos, info_pos) = (field(12)?, field(40)?);
+        let flags = NegotiateFlags::from_bits(le32(20)?);
+        let server_challenge: [u8; 8] = *h.get(24..)?.first_chunk()?;
+        let reserved: [u8; 8] = *h.get(32..)?.first_chunk()?;
+        // `resolve`: in bounds, outside the header, not overlapping.
+        let span = |p: FieldPos| -> Option<(usize, usize)> {
+            let start = usize::try_from(p.offset).ok()?;
+            let end = start.checked_add(usize::from(p.len))?;
+            (end <= bytes.len() && (p.len == 0 || start >= BASE_HEADER)).then_some((start, end))
+        };
+        let ((ns, ne), (is, ie)) = (span(name_pos)?, span(info_pos)?);
+        if name_pos.len != 0 && info_pos.len != 0 && ns < ie && is < ne {
+            return None;
+        }
+        let payload_start = [(name_pos.len, ns), (info_pos.len, is)]
+            .iter()
+            .filter(|(len, _)| *len != 0)
+            .map(|&(_, start)| start)
+            .fold(bytes.len(), usize::min);
+        let (name, info) = (bytes.get(ns..ne)?, bytes.get(is..ie)?);
+        let unicode = flags.contains(NegotiateFlags::NEGOTIATE_UNICODE);
+        if name.len() > MAX_NAME_LEN || info.len() > MAX_TARGET_INFO_LEN {
+            return None;
+        }
+        let target_name = if unicode {
+            if name.len() % 2 != 0 {
+                return None;
+            }
+            WireString::Utf16(name)
+        } else {
+            WireString::Oem(name)
+        };
+        let target_info = if info.is_empty() {
+            None
+        } else {
+            Some(TargetInfo::decode_valid(info)?)
+        };
+        let (version, header_len) =
+            if flags.contains(NegotiateFlags::NEGOTIATE_VERSION) && payload_start >= 56 {
+                (Some(Version::decode(bytes.get(48..)?).ok()?), 56)
+            } else {
+                (None, BASE_HEADER)
+            };
+        let unread_version = match version {
+            Some(_) => None,
+            None => unread_version(bytes, BASE_HEADER, payload_start),
+        };
+        Some(Self {
+            flags,
+            server_challenge,
+            reserved,
+            target_name,
+            target_info,
+            version,
+            layout: Recorded(Some(Layout {
+                header_len,
+                fields: [name_pos, info_pos],
+                total_len: bytes.len(),
+                unread_version,
+            })),
+        })
+    }
+
+    /// [`decode`](Self::decode) field by field, naming the field, offset and rule of the
+    /// first failure: run when [`decode_valid`](Self::decode_valid) refused the bytes.
+    fn decode_checked(bytes: &'a [u8]) -> Result<Self, DecodeError> {
         expect_header(bytes, Self::MESSAGE_TYPE)?;
         let name_pos = FieldPos::read(bytes, 12, NAMES[0])?;
         let flags = NegotiateFlags::from_bits(u32_at(bytes, 20, "NegotiateFlags")?);
@@ -197,5 +289,95 @@ impl<'a> ChallengeMessage<'a> {
         }
         let claims = claims_version(self.version.is_some(), self.flags);
         put_payload(out, start, &layout, &payloads, claims);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::wire::{AvPair, TargetInfoBuilder};
+
+    /// The §4.2.4 CHALLENGE, and a Windows-like one (DNS names, timestamp, VERSION).
+    fn seeds() -> Vec<Vec<u8>> {
+        let hex = concat!(
+            "4e544c4d53535000020000000c000c003800000033828ae20123456789abcdef",
+            "00000000000000002400240044000000060070170000000f5300650072007600",
+            "6500720002000c0044006f006d00610069006e0001000c005300650072007600",
+            "6500720000000000",
+        );
+        let nlmp: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect();
+        let mut info = TargetInfoBuilder::new();
+        info.set_str(crate::wire::AvId::NbDomainName, "CORP");
+        info.set_str(crate::wire::AvId::NbComputerName, "WEB1");
+        info.set_str(crate::wire::AvId::DnsDomainName, "corp.example");
+        info.set(AvPair::Timestamp(0x01d9_0000_0000_0000));
+        let info = info.encode();
+        let flags = NegotiateFlags::NEGOTIATE_UNICODE
+            | NegotiateFlags::NEGOTIATE_VERSION
+            | NegotiateFlags::NEGOTIATE_TARGET_INFO;
+        let mut m = ChallengeMessage::new(flags, [7; 8]);
+        m.target_name = WireString::Utf16(b"C\0O\0R\0P\0");
+        m.target_info = Some(TargetInfo::decode(&info).unwrap());
+        m.version = Some(Version::WINDOWS_VISTA);
+        let mut oem = ChallengeMessage::new(NegotiateFlags::NEGOTIATE_OEM, [9; 8]);
+        oem.target_name = WireString::Oem(b"ODD");
+        vec![nlmp, m.encode(), oem.encode()]
+    }
+
+    /// `decode_valid` accepts exactly what `decode_checked` accepts, with the same message
+    /// and layout, over byte changes biased to the header and the AV pair heads.
+    #[test]
+    fn one_pass_decode_equals_the_checked_decode() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let (mut accepted, mut refused) = (0, 0);
+        for seed in seeds() {
+            for _ in 0..20_000 {
+                let mut b = seed.clone();
+                for _ in 0..=(next() % 3) {
+                    let at = if next() % 2 == 0 {
+                        usize::try_from(next() % 64).unwrap()
+                    } else {
+                        usize::try_from(next()).unwrap() % b.len().max(1)
+                    };
+                    if let Some(x) = b.get_mut(at) {
+                        *x = match next() % 4 {
+                            0 => 0,
+                            1 => x.wrapping_add(1),
+                            2 => x.wrapping_sub(1),
+                            _ => u8::try_from(next() & 0xff).unwrap(),
+                        };
+                    }
+                }
+                if next() % 8 == 0 {
+                    b.truncate(usize::try_from(next()).unwrap() % (b.len() + 1));
+                }
+                let fast = ChallengeMessage::decode_valid(&b);
+                let checked = ChallengeMessage::decode_checked(&b);
+                match (&fast, &checked) {
+                    (Some(f), Ok(c)) => {
+                        assert_eq!(format!("{f:?}"), format!("{c:?}"), "{b:02x?}");
+                        assert_eq!(f.target_info, c.target_info);
+                        assert_eq!(f.encode(), c.encode());
+                        accepted += 1;
+                    }
+                    (None, Err(_)) => refused += 1,
+                    _ => panic!("{b:02x?}: one pass {fast:?}, checked {checked:?}"),
+                }
+            }
+        }
+        assert!(
+            accepted > 1_000 && refused > 1_000,
+            "{accepted} / {refused}"
+        );
     }
 }

@@ -161,6 +161,56 @@ pub(crate) fn resolve<'a, const N: usize>(
     pos: [FieldPos; N],
     base_header: usize,
 ) -> Result<Resolved<'a, N>, DecodeError> {
+    match resolve_valid(bytes, pos, base_header) {
+        Some(r) => Ok(r),
+        None => resolve_checked(bytes, names, pos, base_header),
+    }
+}
+
+/// [`resolve`] without building errors: the same result for the fields it accepts, `None`
+/// for fields [`resolve_checked`] refuses (which then names the rule). Every offset and
+/// length is checked before use; the overlap test runs over all pairs without branching
+/// on emptiness (an empty field's span is placed at `usize::MAX`, where nothing overlaps it).
+fn resolve_valid<'a, const N: usize>(
+    bytes: &'a [u8],
+    pos: [FieldPos; N],
+    base_header: usize,
+) -> Option<Resolved<'a, N>> {
+    let mut slices: [&'a [u8]; N] = [&[]; N];
+    let mut spans = [(usize::MAX, usize::MAX); N];
+    let mut payload_start = bytes.len();
+    for ((slot, span), p) in slices.iter_mut().zip(spans.iter_mut()).zip(&pos) {
+        let start = p.start();
+        let end = start.checked_add(usize::from(p.len))?;
+        *slot = bytes.get(start..end)?;
+        if p.len != 0 {
+            if start < base_header {
+                return None;
+            }
+            payload_start = payload_start.min(start);
+            *span = (start, end);
+        }
+    }
+    let mut overlap = false;
+    for (j, &(sj, ej)) in spans.iter().enumerate() {
+        for &(si, ei) in spans.iter().take(j) {
+            overlap |= si < ej && sj < ei;
+        }
+    }
+    (!overlap).then_some(Resolved {
+        slices,
+        pos,
+        payload_start,
+    })
+}
+
+/// [`resolve`] field by field, naming the field, offset and rule of the first failure.
+fn resolve_checked<'a, const N: usize>(
+    bytes: &'a [u8],
+    names: &[&'static str; N],
+    pos: [FieldPos; N],
+    base_header: usize,
+) -> Result<Resolved<'a, N>, DecodeError> {
     let mut slices: [&'a [u8]; N] = [&[]; N];
     for ((slot, p), name) in slices.iter_mut().zip(&pos).zip(names) {
         let start = p.start();
@@ -355,5 +405,57 @@ pub(crate) fn put_payload<const N: usize>(
         if let Some(dst) = out.get_mut(o..o + p.len()) {
             dst.copy_from_slice(p);
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    /// `resolve_valid` accepts exactly the field sets `resolve_checked` accepts, with the
+    /// same slices and payload start: random descriptors over a 96-byte message, biased
+    /// towards touching, overlapping, empty and out-of-bounds fields.
+    #[test]
+    fn one_pass_resolve_equals_the_checked_resolve() {
+        let bytes = [0u8; 96];
+        let names = ["A", "B", "C", "D"];
+        let mut state = 0x1234_5678_9abc_def1u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let (mut accepted, mut refused) = (0, 0);
+        for _ in 0..100_000 {
+            let pos: [FieldPos; 4] = core::array::from_fn(|_| FieldPos {
+                len: u16::try_from(next() % 24).unwrap() * u16::from(next() % 4 != 0),
+                max_len: 0,
+                offset: u32::try_from(40 + next() % 64).unwrap(),
+            });
+            let fast = resolve_valid(&bytes, pos, 48);
+            let checked = resolve_checked(&bytes, &names, pos, 48);
+            match (fast, checked) {
+                (Some(f), Ok(c)) => {
+                    assert_eq!(f.payload_start, c.payload_start, "{pos:?}");
+                    for (a, b) in f.slices.iter().zip(&c.slices) {
+                        assert_eq!(a.as_ptr(), b.as_ptr());
+                        assert_eq!(a.len(), b.len());
+                    }
+                    accepted += 1;
+                }
+                (None, Err(_)) => refused += 1,
+                (f, c) => panic!(
+                    "{pos:?}: one pass {:?}, checked {:?}",
+                    f.is_some(),
+                    c.is_ok()
+                ),
+            }
+        }
+        assert!(
+            accepted > 1_000 && refused > 1_000,
+            "{accepted} / {refused}"
+        );
     }
 }
