@@ -534,36 +534,14 @@ mod tests {
     /// and layout for what it accepts; it accepts every 64-byte-header message.
     #[test]
     fn one_pass_decode_equals_the_checked_decode() {
-        let mut state = 0x5851_f42d_4c95_7f2du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::wire::mutate::XorShift::new(0x5851_f42d_4c95_7f2du64);
         let (mut accepted, mut refused) = (0, 0);
         for seed in seeds() {
             for _ in 0..20_000 {
                 let mut b = seed.clone();
-                for _ in 0..=(next() % 3) {
-                    let at = if next() % 2 == 0 {
-                        usize::try_from(next() % 96).unwrap()
-                    } else {
-                        usize::try_from(next()).unwrap() % b.len().max(1)
-                    };
-                    if let Some(x) = b.get_mut(at) {
-                        *x = match next() % 4 {
-                            0 => 0,
-                            1 => x.wrapping_add(1),
-                            2 => x.wrapping_sub(1),
-                            _ => u8::try_from(next() & 0xff).unwrap(),
-                        };
-                    }
-                }
-                if next() % 8 == 0 {
-                    b.truncate(usize::try_from(next()).unwrap() % (b.len() + 1));
-                }
-                let unicode = [None, Some(true), Some(false)][usize::try_from(next() % 3).unwrap()];
+                crate::wire::mutate::mutate_message(&mut b, &mut rng, 96);
+                let unicode =
+                    [None, Some(true), Some(false)][usize::try_from(rng.next() % 3).unwrap()];
                 let fast = AuthenticateMessage::decode_valid(&b, unicode);
                 let checked = AuthenticateMessage::decode_checked(&b, unicode);
                 match (&fast, &checked) {

@@ -780,23 +780,17 @@ mod tests {
         list.set(AvPair::SingleHost(&[1; 48]));
         let mut seed = list.encode();
         seed.extend_from_slice(&[0; 4]); // padding after the list, as in an NTLMv2 blob
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::wire::mutate::XorShift::new(0x2545_f491_4f6c_dd1du64);
         let (mut accepted, mut refused) = (0, 0);
         for _ in 0..50_000 {
             let mut b = seed.clone();
-            for _ in 0..=(next() % 2) {
-                let at = usize::try_from(next()).unwrap() % b.len();
-                b[at] = match next() % 4 {
+            for _ in 0..=(rng.next() % 2) {
+                let at = rng.next_usize() % b.len();
+                b[at] = match rng.next() % 4 {
                     0 => 0,
                     1 => b[at].wrapping_add(1),
                     2 => b[at].wrapping_sub(1),
-                    _ => u8::try_from(next() & 0x0f).unwrap(),
+                    _ => u8::try_from(rng.next() & 0x0f).unwrap(),
                 };
             }
             let fast = scan(&b);

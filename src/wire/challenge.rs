@@ -332,35 +332,12 @@ mod tests {
     /// and layout, over byte changes biased to the header and the AV pair heads.
     #[test]
     fn one_pass_decode_equals_the_checked_decode() {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::wire::mutate::XorShift::new(0x9e37_79b9_7f4a_7c15u64);
         let (mut accepted, mut refused) = (0, 0);
         for seed in seeds() {
             for _ in 0..20_000 {
                 let mut b = seed.clone();
-                for _ in 0..=(next() % 3) {
-                    let at = if next() % 2 == 0 {
-                        usize::try_from(next() % 64).unwrap()
-                    } else {
-                        usize::try_from(next()).unwrap() % b.len().max(1)
-                    };
-                    if let Some(x) = b.get_mut(at) {
-                        *x = match next() % 4 {
-                            0 => 0,
-                            1 => x.wrapping_add(1),
-                            2 => x.wrapping_sub(1),
-                            _ => u8::try_from(next() & 0xff).unwrap(),
-                        };
-                    }
-                }
-                if next() % 8 == 0 {
-                    b.truncate(usize::try_from(next()).unwrap() % (b.len() + 1));
-                }
+                crate::wire::mutate::mutate_message(&mut b, &mut rng, 64);
                 let fast = ChallengeMessage::decode_valid(&b);
                 let checked = ChallengeMessage::decode_checked(&b);
                 match (&fast, &checked) {

@@ -420,19 +420,13 @@ mod tests {
     fn one_pass_resolve_equals_the_checked_resolve() {
         let bytes = [0u8; 96];
         let names = ["A", "B", "C", "D"];
-        let mut state = 0x1234_5678_9abc_def1u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::wire::mutate::XorShift::new(0x1234_5678_9abc_def1u64);
         let (mut accepted, mut refused) = (0, 0);
         for _ in 0..100_000 {
             let pos: [FieldPos; 4] = core::array::from_fn(|_| FieldPos {
-                len: u16::try_from(next() % 24).unwrap() * u16::from(next() % 4 != 0),
+                len: u16::try_from(rng.next() % 24).unwrap() * u16::from(rng.next() % 4 != 0),
                 max_len: 0,
-                offset: u32::try_from(40 + next() % 64).unwrap(),
+                offset: u32::try_from(40 + rng.next() % 64).unwrap(),
             });
             let fast = resolve_valid(&bytes, pos, 48);
             let checked = resolve_checked(&bytes, &names, pos, 48);

@@ -14,6 +14,8 @@ mod av;
 mod challenge;
 pub mod flags;
 mod layout;
+#[cfg(test)]
+mod mutate;
 mod negotiate;
 mod ntlmv2;
 mod single_host;
