@@ -70,6 +70,7 @@ impl Established {
     /// restarted, MS-NLMP §3.4.4) at sequence number `seq_num`, leaving this context's own
     /// state untouched: SPNEGO's mechListMIC (MS-SPNG §3.1.5.1), which pyspnego and Windows
     /// make on a reset handle.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))] // SPNEGO's mechListMIC
     pub(crate) fn sign_fresh(&self, signer: Side, seq_num: u32, message: &[u8]) -> [u8; 16] {
         SessionSecurity::new(self.flags, &self.exported_session_key, signer)
             .sign_at(seq_num, message)

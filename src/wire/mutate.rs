@@ -1,5 +1,7 @@
 //! Test support for the one-pass decoders: a reproducible xorshift generator and the byte
 //! changes with which each one-pass decoder is checked against its field-by-field decoder.
+//! Test-only (`#[cfg(test)]` in `wire`), where a failed conversion may panic.
+#![allow(clippy::unwrap_used)]
 
 /// Marsaglia's xorshift64: reproducible, no dependency, good enough to pick bytes to change.
 pub(crate) struct XorShift(u64);

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use ntlm::client::{ClientConfig, ClientContext, ClientError};
 use ntlm::policy::LmCompatibilityLevel;
-use ntlm::{DecodeError, DecodeErrorKind};
+use ntlm::DecodeError;
 
 /// `e`'s source, which must exist and be a `T`.
 fn source_is<T: Error + 'static>(e: &dyn Error) -> &T {
@@ -20,11 +20,12 @@ fn source_is<T: Error + 'static>(e: &dyn Error) -> &T {
         .unwrap_or_else(|| panic!("{e}: source() is {source:?}, not the wrapped error"))
 }
 
+#[cfg(feature = "netlogon")]
 fn decode_error() -> DecodeError {
     DecodeError::new(
         "MessageType",
         8,
-        DecodeErrorKind::UnknownMessageType { found: 7 },
+        ntlm::DecodeErrorKind::UnknownMessageType { found: 7 },
     )
 }
 
