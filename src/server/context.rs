@@ -8,8 +8,8 @@ use std::time::{Duration, SystemTime};
 use subtle::ConstantTimeEq;
 
 use super::verify::{
-    check_echo, check_response, exported_key, replay_key, verify_password, Mismatch,
-    PasswordRefusal, NAME_BUF,
+    check_echo, check_response, exported_key, replay_key, verify_password, Mismatch, NameScratch,
+    PasswordRefusal,
 };
 use super::{challenge, ChannelBindingFailure, MicFailure, Refusal, ServerConfig, ServerError};
 use crate::channel_bindings::ChannelBindings;
@@ -259,15 +259,13 @@ impl ServerContext {
             verify,
             replay_key,
         } = self.screen(pending, bytes, now)?;
-        // Names decoded into stack buffers: verification allocates only its result.
-        let (mut user_buf, mut domain_buf) = ([0u8; NAME_BUF], [0u8; NAME_BUF]);
-        let user = auth
-            .user_name
-            .to_str_in(&mut user_buf)
+        // Names decoded into short stack buffers: verification allocates only its result.
+        let (mut user_buf, mut domain_buf) = (NameScratch::new(), NameScratch::new());
+        let user = user_buf
+            .decode(&auth.user_name)
             .ok_or(Refusal::UnknownUser)?;
-        let domain = auth
-            .domain_name
-            .to_str_in(&mut domain_buf)
+        let domain = domain_buf
+            .decode(&auth.domain_name)
             .ok_or(Refusal::UnknownUser)?;
         if verify == Verify::Anonymous {
             return self.accept_anonymous(&auth, flags, kinds, domain);

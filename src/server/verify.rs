@@ -89,6 +89,52 @@ pub(super) fn replay_key(auth: &AuthenticateMessage<'_>) -> [u8; 16] {
 /// bytes of UTF-8.
 pub(super) const NAME_BUF: usize = 1024;
 
+/// Bytes of a name kept on the stack: user, domain and workstation names are far shorter in
+/// practice (Windows: 20-character accounts, 15-character NetBIOS names, 255-byte UPNs at
+/// most).
+const SHORT_NAME: usize = 128;
+
+/// Room for one decoded or uppercased name: a short stack buffer, zeroed up front (not
+/// [`NAME_BUF`] bytes per name on every logon), and a heap buffer of [`NAME_BUF`] bytes
+/// allocated only for a longer name. Either way a name up to [`NAME_BUF`] bytes of UTF-8 is
+/// accepted, as before.
+pub(super) struct NameScratch {
+    short: [u8; SHORT_NAME],
+    long: Vec<u8>,
+}
+
+impl NameScratch {
+    /// Empty scratch; allocates nothing.
+    pub(super) fn new() -> Self {
+        Self {
+            short: [0; SHORT_NAME],
+            long: Vec::new(),
+        }
+    }
+
+    /// `name` as UTF-8 (MS-NLMP §2.2.1.3: UTF-16LE or OEM as negotiated); `None` when it
+    /// needs more than [`NAME_BUF`] bytes.
+    pub(super) fn decode<'b>(&'b mut self, name: &crate::wire::WireString<'_>) -> Option<&'b str> {
+        let Self { short, long } = self;
+        if let Some(s) = name.to_str_in(short) {
+            return Some(s);
+        }
+        long.resize(NAME_BUF, 0);
+        name.to_str_in(long)
+    }
+
+    /// `s` uppercased as Windows does ([`crypto::windows_uppercase_into`]); `None` when it
+    /// needs more than [`NAME_BUF`] bytes.
+    pub(super) fn uppercase<'b>(&'b mut self, s: &str) -> Option<&'b str> {
+        let Self { short, long } = self;
+        if let Some(upper) = crypto::windows_uppercase_into(s, short) {
+            return Some(upper);
+        }
+        long.resize(NAME_BUF, 0);
+        crypto::windows_uppercase_into(s, long)
+    }
+}
+
 /// Calls `f` with the domains NTOWFv2 is tried with, until it returns `Some`: as sent,
 /// uppercased, and empty (as Windows and Samba try them). `exhaustive` tries every variant
 /// even after a match (the first match is returned), so that the work does not tell which
@@ -103,8 +149,8 @@ pub(super) fn with_domain_variants<T>(
         // A right password as sent: the accept path needs no other variant.
         return found;
     }
-    let mut buf = [0u8; NAME_BUF];
-    if let Some(upper) = crypto::windows_uppercase_into(domain, &mut buf) {
+    let mut scratch = NameScratch::new();
+    if let Some(upper) = scratch.uppercase(domain) {
         if upper != domain && (found.is_none() || exhaustive) {
             let other = f(upper);
             found = found.or(other);
