@@ -5,11 +5,9 @@ use core::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use subtle::ConstantTimeEq;
-
 use super::verify::{
-    check_echo, check_response, exported_key, replay_key, verify_password, Mismatch, NameScratch,
-    PasswordRefusal,
+    check_echo, check_response, ct_eq_16, exported_key, replay_key, verify_password, Mismatch,
+    NameScratch, PasswordRefusal,
 };
 use super::{challenge, ChannelBindingFailure, MicFailure, Refusal, ServerConfig, ServerError};
 use crate::channel_bindings::ChannelBindings;
@@ -502,7 +500,7 @@ impl ServerContext {
                 bytes,
                 offset,
             );
-            if !bool::from(expected.ct_eq(&mic)) {
+            if !ct_eq_16(&expected, &mic) {
                 return Err(Refusal::Mic(MicFailure::Invalid));
             }
             true
@@ -527,7 +525,7 @@ impl ServerContext {
         ) {
             (ChannelBindingPolicy::Never, _, _) => {}
             (ChannelBindingPolicy::WhenSupported, None, _) => {}
-            (_, Some(sent), Some(expected)) if bool::from(sent.ct_eq(&expected)) => {}
+            (_, Some(sent), Some(expected)) if ct_eq_16(&sent, &expected) => {}
             (_, Some(_), _) => {
                 return Err(Refusal::ChannelBindings(ChannelBindingFailure::Mismatch))
             }
