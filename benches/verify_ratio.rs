@@ -9,7 +9,12 @@
 //! ```text
 //! cargo bench --bench verify_ratio            # ROUNDS=20000 by default
 //! ROUNDS=5000 cargo bench --bench verify_ratio
+//! NO_REPLAY_CACHE=1 cargo bench --bench verify_ratio   # diagnosis only, see below
 //! ```
+//!
+//! `NO_REPLAY_CACHE` runs the same with the server's replay cache switched off, to measure
+//! what that cache costs in time (the benchmark's clock is fixed, so every accepted logon
+//! stays in it: 3 × ROUNDS entries by the end). Not a configuration to deploy.
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -34,7 +39,13 @@ fn main() {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(20_000);
-    let config = common::server_config(3);
+    let mut config = common::server_config(3);
+    if std::env::var_os("NO_REPLAY_CACHE").is_some() {
+        if let Some(c) = std::sync::Arc::get_mut(&mut config) {
+            c.replay = None;
+        }
+        eprintln!("replay cache off (NO_REPLAY_CACHE): diagnosis only");
+    }
     let [server, server_no_seal, _client, client_no_seal] = common::level3_bounds(&config);
     let hs_no_seal = client_no_seal.plus(server_no_seal);
     for (name, b) in [

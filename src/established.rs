@@ -17,8 +17,11 @@ pub struct Established {
     exported_session_key: SessionKey,
     anonymous: bool,
     side: Side,
-    /// Built by the first call that signs, seals or takes it out.
-    security: Option<SessionSecurity>,
+    /// Built by the first call that signs, seals or takes it out. Boxed: the RC4 states and
+    /// HMAC keys take about a kilobyte, which every move of an `Established` (and of the
+    /// server's `Authenticated` holding it) would otherwise copy, used or not; one allocation
+    /// when sign/seal is first used, none for HTTP authentication.
+    security: Option<Box<SessionSecurity>>,
 }
 
 impl Established {
@@ -63,7 +66,9 @@ impl Established {
             security,
             ..
         } = self;
-        security.get_or_insert_with(|| SessionSecurity::new(*flags, exported_session_key, *side))
+        security.get_or_insert_with(|| {
+            Box::new(SessionSecurity::new(*flags, exported_session_key, *side))
+        })
     }
 
     /// `GSS_GetMIC` of `message` by `signer` on a *fresh* session security state (RC4
@@ -79,7 +84,7 @@ impl Established {
     /// Takes the session security out (derived now if it was not used yet).
     pub fn into_security(self) -> SessionSecurity {
         match self.security {
-            Some(security) => security,
+            Some(security) => *security,
             None => SessionSecurity::new(self.flags, &self.exported_session_key, self.side),
         }
     }

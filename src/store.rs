@@ -176,9 +176,11 @@ impl MemoryStore {
 }
 
 impl CredentialStore for MemoryStore {
-    /// No allocation for names up to 256 characters (the wire limit is 256 UTF-16 units).
+    /// No allocation for user names up to 128 bytes of UTF-8 (every realistic one; a longer
+    /// name is uppercased on the heap). The buffer is short so that each lookup does not
+    /// zero a kilobyte of stack.
     fn lookup(&self, user: &str, domain: &str) -> Option<Cow<'_, UserRecord>> {
-        let mut buf = [0u8; 1024];
+        let mut buf = [0u8; 128];
         let list = match windows_uppercase_into(user, &mut buf) {
             Some(key) => self.users.get(key),
             None => self.users.get(&windows_uppercase(user)),

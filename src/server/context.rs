@@ -5,11 +5,9 @@ use core::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use subtle::ConstantTimeEq;
-
 use super::verify::{
-    check_echo, check_response, exported_key, replay_key, verify_password, Mismatch,
-    PasswordRefusal, NAME_BUF,
+    check_echo, check_response, ct_eq_16, exported_key, replay_key, verify_password, Mismatch,
+    NameScratch, PasswordRefusal,
 };
 use super::{challenge, ChannelBindingFailure, MicFailure, Refusal, ServerConfig, ServerError};
 use crate::channel_bindings::ChannelBindings;
@@ -259,15 +257,13 @@ impl ServerContext {
             verify,
             replay_key,
         } = self.screen(pending, bytes, now)?;
-        // Names decoded into stack buffers: verification allocates only its result.
-        let (mut user_buf, mut domain_buf) = ([0u8; NAME_BUF], [0u8; NAME_BUF]);
-        let user = auth
-            .user_name
-            .to_str_in(&mut user_buf)
+        // Names decoded into short stack buffers: verification allocates only its result.
+        let (mut user_buf, mut domain_buf) = (NameScratch::new(), NameScratch::new());
+        let user = user_buf
+            .decode(&auth.user_name)
             .ok_or(Refusal::UnknownUser)?;
-        let domain = auth
-            .domain_name
-            .to_str_in(&mut domain_buf)
+        let domain = domain_buf
+            .decode(&auth.domain_name)
             .ok_or(Refusal::UnknownUser)?;
         if verify == Verify::Anonymous {
             return self.accept_anonymous(&auth, flags, kinds, domain);
@@ -504,7 +500,7 @@ impl ServerContext {
                 bytes,
                 offset,
             );
-            if !bool::from(expected.ct_eq(&mic)) {
+            if !ct_eq_16(&expected, &mic) {
                 return Err(Refusal::Mic(MicFailure::Invalid));
             }
             true
@@ -529,7 +525,7 @@ impl ServerContext {
         ) {
             (ChannelBindingPolicy::Never, _, _) => {}
             (ChannelBindingPolicy::WhenSupported, None, _) => {}
-            (_, Some(sent), Some(expected)) if bool::from(sent.ct_eq(&expected)) => {}
+            (_, Some(sent), Some(expected)) if ct_eq_16(&sent, &expected) => {}
             (_, Some(_), _) => {
                 return Err(Refusal::ChannelBindings(ChannelBindingFailure::Mismatch))
             }

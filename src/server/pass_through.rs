@@ -22,7 +22,7 @@
 use std::time::SystemTime;
 
 use super::context::{Pending, Screened, State};
-use super::verify::{exported_key, NAME_BUF};
+use super::verify::{exported_key, NameScratch};
 use super::{Authenticated, Refusal, ServerContext};
 use crate::classify::ResponseKinds;
 use crate::crypto::Side;
@@ -76,14 +76,12 @@ impl ServerContext {
             verify,
             replay_key,
         } = self.screen(&pending, authenticate, now)?;
-        let (mut user_buf, mut domain_buf) = ([0u8; NAME_BUF], [0u8; NAME_BUF]);
-        let user = auth
-            .user_name
-            .to_str_in(&mut user_buf)
+        let (mut user_buf, mut domain_buf) = (NameScratch::new(), NameScratch::new());
+        let user = user_buf
+            .decode(&auth.user_name)
             .ok_or(Refusal::UnknownUser)?;
-        let domain = auth
-            .domain_name
-            .to_str_in(&mut domain_buf)
+        let domain = domain_buf
+            .decode(&auth.domain_name)
             .ok_or(Refusal::UnknownUser)?;
         if verify == Verify::Anonymous {
             let accepted = self.accept_anonymous(&auth, flags, kinds, domain)?;

@@ -89,6 +89,52 @@ pub(super) fn replay_key(auth: &AuthenticateMessage<'_>) -> [u8; 16] {
 /// bytes of UTF-8.
 pub(super) const NAME_BUF: usize = 1024;
 
+/// Bytes of a name kept on the stack: user, domain and workstation names are far shorter in
+/// practice (Windows: 20-character accounts, 15-character NetBIOS names, 255-byte UPNs at
+/// most).
+const SHORT_NAME: usize = 128;
+
+/// Room for one decoded or uppercased name: a short stack buffer, zeroed up front (not
+/// [`NAME_BUF`] bytes per name on every logon), and a heap buffer of [`NAME_BUF`] bytes
+/// allocated only for a longer name. Either way a name up to [`NAME_BUF`] bytes of UTF-8 is
+/// accepted, as before.
+pub(super) struct NameScratch {
+    short: [u8; SHORT_NAME],
+    long: Vec<u8>,
+}
+
+impl NameScratch {
+    /// Empty scratch; allocates nothing.
+    pub(super) fn new() -> Self {
+        Self {
+            short: [0; SHORT_NAME],
+            long: Vec::new(),
+        }
+    }
+
+    /// `name` as UTF-8 (MS-NLMP §2.2.1.3: UTF-16LE or OEM as negotiated); `None` when it
+    /// needs more than [`NAME_BUF`] bytes.
+    pub(super) fn decode<'b>(&'b mut self, name: &crate::wire::WireString<'_>) -> Option<&'b str> {
+        let Self { short, long } = self;
+        if let Some(s) = name.to_str_in(short) {
+            return Some(s);
+        }
+        long.resize(NAME_BUF, 0);
+        name.to_str_in(long)
+    }
+
+    /// `s` uppercased as Windows does ([`crypto::windows_uppercase_into`]); `None` when it
+    /// needs more than [`NAME_BUF`] bytes.
+    pub(super) fn uppercase<'b>(&'b mut self, s: &str) -> Option<&'b str> {
+        let Self { short, long } = self;
+        if let Some(upper) = crypto::windows_uppercase_into(s, short) {
+            return Some(upper);
+        }
+        long.resize(NAME_BUF, 0);
+        crypto::windows_uppercase_into(s, long)
+    }
+}
+
 /// Calls `f` with the domains NTOWFv2 is tried with, until it returns `Some`: as sent,
 /// uppercased, and empty (as Windows and Samba try them). `exhaustive` tries every variant
 /// even after a match (the first match is returned), so that the work does not tell which
@@ -103,8 +149,8 @@ pub(super) fn with_domain_variants<T>(
         // A right password as sent: the accept path needs no other variant.
         return found;
     }
-    let mut buf = [0u8; NAME_BUF];
-    if let Some(upper) = crypto::windows_uppercase_into(domain, &mut buf) {
+    let mut scratch = NameScratch::new();
+    if let Some(upper) = scratch.uppercase(domain) {
         if upper != domain && (found.is_none() || exhaustive) {
             let other = f(upper);
             found = found.or(other);
@@ -239,7 +285,7 @@ pub(super) fn check_response(
             with_domain_variants(domain, exhaustive, |d| {
                 let key = ResponseKeyV2::new(&keyed_user.domain(d));
                 let proof = key.nt_proof_str(server_challenge, response.blob);
-                if !bool::from(proof.ct_eq(&response.nt_proof_str)) {
+                if !ct_eq_16(&proof, &response.nt_proof_str) {
                     return None;
                 }
                 if check_lmv2 {
@@ -301,6 +347,18 @@ pub(super) fn check_response(
     }
 }
 
+/// `a == b` in constant time, for the 16-byte values a logon is decided on (NTProofStr,
+/// MIC, channel bindings hash; MS-NLMP §3.3.2, §3.1.5.1.2): the bytes are folded into one
+/// 64-bit difference by XOR and OR, which never branch on them, and only that word goes
+/// through `subtle`'s constant-time equality: one optimisation barrier instead of one per
+/// byte as `subtle`'s slice comparison has.
+pub(super) fn ct_eq_16(a: &[u8; 16], b: &[u8; 16]) -> bool {
+    let diff = u128::from_le_bytes(*a) ^ u128::from_le_bytes(*b);
+    // Both halves kept: the truncating casts take the low and the high 64 bits.
+    let folded = (diff as u64) | ((diff >> 64) as u64);
+    bool::from(folded.ct_eq(&0))
+}
+
 /// The first 8 bytes of the LM field (the client challenge under ESS).
 pub(super) fn lm_head(lm_field: &[u8]) -> Option<[u8; 8]> {
     lm_field.get(..8)?.try_into().ok()
@@ -309,4 +367,29 @@ pub(super) fn lm_head(lm_field: &[u8]) -> Option<[u8; 8]> {
 /// The last 8 bytes of a 24-byte LM field (the LMv2 client challenge).
 pub(super) fn lm_tail(lm_field: &[u8]) -> Option<[u8; 8]> {
     lm_field.get(16..24)?.try_into().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ct_eq_16;
+
+    #[test]
+    fn ct_eq_16_sees_every_bit_of_both_halves() {
+        let a: [u8; 16] = core::array::from_fn(|i| (i as u8).wrapping_mul(37) ^ 0xA5);
+        assert!(ct_eq_16(&a, &a));
+        assert!(ct_eq_16(&[0; 16], &[0; 16]));
+        for byte in 0..16 {
+            for bit in 0..8 {
+                let mut b = a;
+                b[byte] ^= 1 << bit;
+                assert!(!ct_eq_16(&a, &b), "byte {byte} bit {bit}");
+                assert!(!ct_eq_16(&b, &a), "byte {byte} bit {bit}");
+            }
+        }
+        // A difference in each half at once must not cancel out.
+        let mut b = a;
+        b[0] ^= 1;
+        b[8] ^= 1;
+        assert!(!ct_eq_16(&a, &b));
+    }
 }
