@@ -392,23 +392,6 @@ impl ServerPolicy {
         at_audit.allow_anonymous = self.allow_anonymous;
         at_audit.judge_responses(kinds).err()
     }
-
-    /// [`audit`](Self::audit) when only the verified response is known (an HTTP `Principal`
-    /// carries no more): judged as the fields a client sends with that response.
-    pub fn audit_verified(&self, verified: Verify) -> Option<PolicyRefusal> {
-        let (lm, nt) = match verified {
-            Verify::NtlmV2 => (LmKind::Zero24, NtKind::NtlmV2),
-            Verify::Ess => (LmKind::EssClientChallenge, NtKind::Ess),
-            Verify::NtlmV1 => (LmKind::LmV1OrV2, NtKind::NtlmV1),
-            Verify::LmV2Only | Verify::LmOnly => (LmKind::LmV1OrV2, NtKind::Empty),
-            Verify::Anonymous => (LmKind::Anonymous, NtKind::Empty),
-        };
-        self.audit(&ResponseKinds {
-            lm,
-            nt,
-            anonymous: verified == Verify::Anonymous,
-        })
-    }
 }
 
 /// Which response the server verifies, as decided by [`ServerPolicy::judge_responses`].
@@ -597,22 +580,17 @@ mod tests {
         p.audit_level = Some(LmCompatibilityLevel::L4);
         assert_eq!(p.audit(&v1), None, "level 4 still accepts NTLMv1");
         assert_eq!(p.audit(&lm).unwrap().refused, RefusedKind::Lm);
-        assert_eq!(
-            p.audit_verified(Verify::LmOnly).unwrap().refused,
-            RefusedKind::Lm
-        );
-        assert_eq!(p.audit_verified(Verify::NtlmV2), None);
         // The preset is kept: symmetric level 3 refuses NTLMv1-ESS.
         let mut s = ServerPolicy::symmetric(LmCompatibilityLevel::L2);
         s.audit_level = Some(LmCompatibilityLevel::L3);
-        assert_eq!(
-            s.audit_verified(Verify::Ess).unwrap().preset,
-            ServerPreset::Symmetric
-        );
+        let ess = kinds(LmKind::EssClientChallenge, NtKind::Ess);
+        assert_eq!(s.audit(&ess).unwrap().preset, ServerPreset::Symmetric);
         // Anonymous is judged with this policy's permission, not the preset's.
         let mut a = ServerPolicy::domain_controller(LmCompatibilityLevel::L3);
         a.allow_anonymous = true;
         a.audit_level = Some(LmCompatibilityLevel::L5);
-        assert_eq!(a.audit_verified(Verify::Anonymous), None);
+        let mut anon = kinds(LmKind::Anonymous, NtKind::Empty);
+        anon.anonymous = true;
+        assert_eq!(a.audit(&anon), None);
     }
 }

@@ -2,7 +2,7 @@
 //! NegTokenResp), for the log of a refused logon: MS-NLMP §2.2.1.3 UserName, DomainName and
 //! Workstation. Unverified by definition (the logon was refused); never a secret.
 
-use crate::policy::{PolicyRefusal, ServerPolicy};
+use crate::policy::PolicyRefusal;
 use crate::wire::AuthenticateMessage;
 
 use super::auth::{Principal, ServerAuthRefusal};
@@ -78,11 +78,10 @@ pub(crate) fn refusal_rule(refusal: &ServerAuthRefusal) -> &'static str {
     }
 }
 
-/// The `logon accepted` event (INFO) of a completed handshake and, when the audit level of
-/// `policy` would refuse the response verified, the audit event (WARN); returns the audit
-/// finding. The fields are those of the `tower` layer's events; no secret is a field.
+/// The `logon accepted` event (INFO) of a completed handshake and, when the principal carries
+/// an audit finding ([`Principal::audit`]), the audit event (WARN); returns the finding. The
+/// fields are those of the `tower` layer's events; no secret is a field.
 pub(crate) fn log_accepted(
-    policy: &ServerPolicy,
     peer: &str,
     principal: &Principal,
     handshakes: u64,
@@ -99,7 +98,7 @@ pub(crate) fn log_accepted(
         handshakes,
         "logon accepted"
     );
-    let audit = policy.audit_verified(p.verified);
+    let audit = p.audit;
     if let Some(finding) = &audit {
         tracing::warn!(
             peer = %peer,

@@ -358,7 +358,7 @@ fn report(
             ..
         } => {
             let span = current.take().unwrap_or_else(tracing::Span::none);
-            span.in_scope(|| log_accepted(&options.ntlm.policy, &peer_text, principal, handshakes));
+            span.in_scope(|| log_accepted(&peer_text, principal, handshakes));
             (options.events)(ServerEvent::Authenticated {
                 peer,
                 principal: principal.clone(),

@@ -563,7 +563,7 @@ fn decide(
 }
 
 fn accepted(shared: &Shared, peer: &str, principal: &Principal, handshakes: u64) {
-    let audit = log_accepted(&shared.config.policy, peer, principal, handshakes);
+    let audit = log_accepted(peer, principal, handshakes);
     shared
         .metrics
         .record_accepted(principal.verified, audit.as_ref());

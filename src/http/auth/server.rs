@@ -74,6 +74,10 @@ pub struct Principal {
     pub verified: Verify,
     /// True when the NTLM MIC was present and verified.
     pub mic_verified: bool,
+    /// The audit finding ([`Authenticated::audit`]): the refusal a server at the policy's
+    /// audit level would have given, judged on every response the client sent; `None` when
+    /// that level accepts the logon too, or without an audit level.
+    pub audit: Option<crate::policy::PolicyRefusal>,
 }
 
 impl Principal {
@@ -85,6 +89,7 @@ impl Principal {
             workstation: logon.workstation.clone(),
             verified: logon.verified,
             mic_verified: logon.mic_verified,
+            audit: logon.audit,
         }
     }
 
