@@ -10,20 +10,40 @@ usage: pyspnego_http_dc.py   (environment: NTLM, HTTP_SERVER, WORK, DC_DIR,
 For each client: a wrong password for alice gets 401 and is counted by the DC (badPwdCount
 0 -> 1); then her right password gets 200 `authenticated as CORP\\alice` (for Negotiate, the
 client accepts our final token: its mechListMIC is made with the DC's session key), and that
-logon resets her badPwdCount to 0, so the lockout threshold (3) is never reached. Exits 1
+logon resets her badPwdCount to 0, so the lockout threshold (3) is never reached. Six more
+Negotiate logons all complete (the session key the DC returns is right on every logon). Exits 1
 when a case differs from its expectation.
 """
 
 import os
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..", "..", "..")
 CLIENT = os.path.join(ROOT, "tests", "interop", "http", "pyspnego_http_client.py")
-import squid_dc  # noqa: E402  (dc, row, start_http; its __main__ does not run)
+import squid_dc  # noqa: E402  (dc, row; its __main__ does not run)
 
 dc, row = squid_dc.dc, squid_dc.row
+
+
+def start_http(log):
+    """examples/http_server --dc on a free port, its stderr in `log`; returns (process, port)."""
+    proc = subprocess.Popen([
+        os.environ["HTTP_SERVER"], "--listen", "127.0.0.1:0", "--level", "5", "--dc", "127.0.0.1",
+        "--machine-account", "CORP\\WEB1$", "--machine-password-env", "NTLM_DC_MACHINE_PASSWORD",
+    ], stdout=subprocess.DEVNULL, stderr=open(log, "w"))
+    for _ in range(200):
+        with open(log) as f:
+            for line in f:
+                if "listening on http://" in line:
+                    return proc, int(line.split("http://", 1)[1].split()[0].rsplit(":", 1)[1])
+        if proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("http_server did not start")
 
 
 def last_status(text):
@@ -66,7 +86,8 @@ if __name__ == "__main__":
     setup = subprocess.run(["bash", os.path.join(ROOT, "tests", "interop", "setup-pyspnego.sh")],
                            capture_output=True, text=True, timeout=600, check=True)
     vpy = setup.stdout.strip().splitlines()[-1]
-    http, port = squid_dc.start_http(os.environ["HTTP_SERVER"])
+    log = os.path.join(os.environ["WORK"], "pyspnego_http_dc.log")
+    http, port = start_http(log)
     try:
         for proto in ("ntlm", "negotiate"):
             complete = []
@@ -78,6 +99,10 @@ if __name__ == "__main__":
 
             wrong_then_right(f"pyspnego {proto}", logon)
             row(f"  pyspnego {proto}: client's context complete", str(complete[-1]), "True")
+        # Logons over every secure channel the server holds: the DC encrypts the session key
+        # with its newest channel's key for WEB1$, so a second channel breaks the MIC.
+        ok = sum(pyspnego(vpy, port, "negotiate", "Alice-Pass-1")[1] for _ in range(6))
+        row("pyspnego negotiate alice 6 times: context complete", f"{ok}/6", "6/6")
         if os.path.exists("/etc/gss/mech.d/mech.ntlmssp.conf"):
             wrong_then_right("curl --negotiate (gss-ntlmssp)", lambda pw: curl_negotiate(port, pw))
         else:
@@ -85,4 +110,7 @@ if __name__ == "__main__":
     finally:
         http.kill()
         http.wait()
+        if squid_dc.failures:
+            with open(log) as f:
+                print("|   http_server stderr:", " / ".join(f.read().strip().splitlines()[-4:]))
     sys.exit(1 if squid_dc.failures else 0)
