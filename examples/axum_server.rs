@@ -7,8 +7,8 @@
 //! ```
 //!
 //! The same flags as `http_server` (with `--dc`, `--machine-account` and
-//! `--machine-password-env`/`--machine-password-file` for pass-through to a DC, 503 when it
-//! cannot be reached), plus `--audit-level N` (accepted logons that level would
+//! `--machine-password-env`/`--machine-password-file` for pass-through to a DC, which verifies
+//! `NTLM` and the NTLM inside `Negotiate` alike, 503 when it cannot be reached), plus `--audit-level N` (accepted logons that level would
 //! refuse are logged as audit findings). `--users` is an `NTLM_USER_FILE`
 //! (`DOMAIN:USER:PASSWORD` lines, or smbpasswd lines). `GET /` answers
 //! `authenticated as DOMAIN\user` to an authenticated connection; `GET /metrics` the
@@ -128,11 +128,8 @@ async fn main() -> ExitCode {
         None => NtlmLayer::new(Arc::new(config)),
         Some(dc) => {
             eprintln!("axum_server: {}", dc_flags::describe(&dc));
-            // Pass-through is raw NTLM: only that scheme is offered.
-            let options = ntlm::http::auth::ServerAuthOptions::default()
-                .with_schemes(vec![ntlm::http::auth::Scheme::Ntlm]);
-            NtlmLayer::with_options(Arc::new(config), options, Arc::new(Metrics::new()))
-                .with_dc(Arc::new(ntlm::netlogon::DcClient::new(dc)))
+            // Both schemes, as with `--users`: the NTLM inside Negotiate is passed through too.
+            NtlmLayer::new(Arc::new(config)).with_dc(Arc::new(ntlm::netlogon::DcClient::new(dc)))
         }
     };
     let metrics = layer.metrics().clone();

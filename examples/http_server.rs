@@ -8,8 +8,9 @@
 //!
 //! Pass-through to Active Directory instead of a user file (`netlogon` feature): `--dc HOST[:PORT]`
 //! (repeat for failover), `--machine-account 'CORP\WEB1$'` and `--machine-password-env VAR` or
-//! `--machine-password-file FILE`; the DC verifies each NTLM logon, a DC that cannot be reached
-//! is answered with 503, and only the `NTLM` scheme is offered.
+//! `--machine-password-file FILE`; the DC verifies each logon, `NTLM` or the NTLM inside
+//! `Negotiate` (both schemes are offered, as with `--users`), and a DC that cannot be reached
+//! is answered with 503.
 //!
 //! `--users` is an `NTLM_USER_FILE` (`DOMAIN:USER:PASSWORD` lines, or smbpasswd lines).
 //! The CHALLENGE carries MsvAvDnsDomainName and MsvAvDnsComputerName
@@ -133,7 +134,6 @@ async fn main() -> ExitCode {
     let mut options = ServerOptions::new(Arc::new(config));
     if let Some(dc) = dc {
         eprintln!("http_server: {}", dc_flags::describe(&dc));
-        options.auth.schemes = vec![ntlm::http::auth::Scheme::Ntlm];
         options.dc = Some(Arc::new(DcClient::new(dc)));
     }
     match (cert, key) {

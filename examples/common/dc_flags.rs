@@ -68,7 +68,10 @@ impl DcFlags {
         let mut config = DcConfig::new(dcs, machine);
         config.connect_timeout = std::time::Duration::from_secs(3);
         config.call_timeout = std::time::Duration::from_secs(5);
-        config.pool_size = 4;
+        // One secure channel: a DC keeps one session key per machine account (the newest
+        // channel's) and encrypts every validation's UserSessionKey with it, so a logon on an
+        // older channel of the same account gets a key we decrypt wrongly (the MIC then fails).
+        config.pool_size = 1;
         Ok(Some(config))
     }
 }

@@ -269,8 +269,9 @@ pub struct ServerOptions {
     pub events: EventSink,
     /// Bound on the TLS handshake.
     pub handshake_timeout: Duration,
-    /// Pass-through: NTLM logons are verified by these domain controllers instead of
-    /// [`ServerConfig::store`]; a DC that cannot be reached is answered with 503.
+    /// Pass-through: NTLM logons, under `NTLM` or inside `Negotiate`, are verified by these
+    /// domain controllers instead of [`ServerConfig::store`]; a DC that cannot be reached is
+    /// answered with 503.
     #[cfg(feature = "netlogon")]
     pub dc: Option<Arc<crate::netlogon::DcClient>>,
 }

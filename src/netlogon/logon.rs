@@ -131,14 +131,13 @@ pub fn sam_logon_ex_request(
     w.bytes(&info.challenge);
     w.byte_string_header(info.nt_response);
     w.byte_string_header(info.lm_response);
+    // Each deferred body aligns itself (its first count is a u32) and is absent, with no
+    // padding, when its pointer is null: an empty LmChallengeResponse after an
+    // NtChallengeResponse of 4n+2 bytes leaves ValidationLevel at 4n+2 (NDR, C706 §14.2.2).
     w.unicode_string_body(&domain);
-    w.align(4);
     w.unicode_string_body(&user);
-    w.align(4);
     w.unicode_string_body(&workstation);
-    w.align(4);
     w.byte_string_body(info.nt_response);
-    w.align(4);
     w.byte_string_body(info.lm_response);
     w.u16(VALIDATION_SAM_INFO);
     w.u32(0); // ExtraFlags
@@ -539,5 +538,36 @@ pub(crate) mod tests {
             sam_logon_ex_request("\\\\DC", "WEB1", &info),
             Err(RequestError::NameTooLong("user"))
         );
+    }
+    /// An NT response of 4n+2 bytes and no LM response (gss-ntlmssp's NTLMv2): no padding
+    /// between the NT bytes and ValidationLevel, which a DC would read as level 0 (Samba
+    /// answered STATUS_INVALID_INFO_CLASS).
+    #[test]
+    fn request_pads_nothing_after_the_last_present_body() {
+        for (nt_len, lm_len) in [(158usize, 0usize), (156, 0), (158, 24), (24, 24)] {
+            let nt = vec![0xabu8; nt_len];
+            let lm = vec![0xcdu8; lm_len];
+            let info = NetworkInfo {
+                domain: "CORP",
+                parameter_control: parameter_control::DEFAULT,
+                logon_id: 0,
+                user: "alice",
+                workstation: "VM",
+                challenge: [0; 8],
+                nt_response: &nt,
+                lm_response: &lm,
+            };
+            let b = sam_logon_ex_request("\\\\DC", "WEB1", &info).unwrap();
+            let last = if lm_len == 0 { &nt } else { &lm };
+            // ValidationLevel (u16) right after the last body, then ExtraFlags (u32, aligned).
+            let mut after = vec![2u8, 0];
+            if last.len() % 4 == 0 {
+                after.extend([0, 0]);
+            }
+            after.extend([0, 0, 0, 0]);
+            let (body, rest) = b.split_at(b.len() - after.len());
+            assert!(body.ends_with(last), "{nt_len}/{lm_len}");
+            assert_eq!(rest, &after[..], "{nt_len}/{lm_len}");
+        }
     }
 }

@@ -92,7 +92,11 @@ pub struct DcConfig {
     pub connect_timeout: Duration,
     /// Bound on each RPC call (its writes and reads).
     pub call_timeout: Duration,
-    /// Secure channels kept open for concurrent logons (at least 1).
+    /// Secure channels kept open for concurrent logons (at least 1). Keep 1 where the
+    /// session key matters (MIC, signing, sealing, Negotiate's mechListMIC): a DC keeps one
+    /// session key per machine account, the newest channel's, and encrypts each validation's
+    /// UserSessionKey with it, so on every older channel of the same account the key is
+    /// decrypted wrongly (seen with Samba 4.17: the MIC then fails, the verdict stays right).
     pub pool_size: usize,
 }
 

@@ -3,7 +3,8 @@
 # throwaway domain CORP.EXAMPLE.COM into a temporary directory, creates the verifier's
 # computer account WEB1$ and test users, runs `ntlm dc-check`, Samba's ntlm_auth client
 # through `ntlm squid-helper --dc` and curl --ntlm through http_server and axum_server --dc
-# (squid_dc.py), and tests/netlogon/netlogon_dc.rs against it (pyspnego's session key, and the
+# (squid_dc.py), pyspnego's NTLM and Negotiate and curl --negotiate through http_server --dc
+# (pyspnego_http_dc.py), and tests/netlogon/netlogon_dc.rs against it (pyspnego's session key, and the
 # differential: samba restarted under each `ntlm auth` / `lanman auth` setting, its verdicts
 # against our levels'), and stops the DC on exit. Needs root (port 135) and Debian's samba,
 # samba-ad-dc and samba-ad-provision, installed here when missing.
@@ -55,6 +56,8 @@ NTLM="$PWD/target/debug/ntlm" HTTP_SERVER="$PWD/target/debug/examples/http_serve
     DC_DIR="$dir" timeout 300 python3 "$here/squid_dc.py"
 say "ntlm_auth gss-spnego-client through ntlm negotiate-helper --dc"
 NTLM="$PWD/target/debug/ntlm" WORK="$dir/work" timeout 120 python3 "$here/negotiate_dc.py"
+say "pyspnego (NTLM, Negotiate) and curl --negotiate through http_server --dc"
+NTLM="$PWD/target/debug/ntlm" HTTP_SERVER="$PWD/target/debug/examples/http_server" WORK="$dir/work" DC_DIR="$dir" timeout 300 python3 "$here/pyspnego_http_dc.py"
 
 say "cargo test --test netlogon netlogon_dc:: against the DC"
 NTLM_DC_DIR="$dir" cargo test -q --all-features --test netlogon netlogon_dc:: -- --nocapture --test-threads=1
