@@ -68,10 +68,9 @@ impl DcFlags {
         let mut config = DcConfig::new(dcs, machine);
         config.connect_timeout = std::time::Duration::from_secs(3);
         config.call_timeout = std::time::Duration::from_secs(5);
-        // One secure channel: a DC keeps one session key per machine account (the newest
-        // channel's) and encrypts every validation's UserSessionKey with it, so a logon on an
-        // older channel of the same account gets a key we decrypt wrongly (the MIC then fails).
-        config.pool_size = 1;
+        // Four schannel connections for concurrent logons, all bound with the one secure
+        // channel (a DC keeps one session key per machine account).
+        config.pool_size = 4;
         Ok(Some(config))
     }
 }

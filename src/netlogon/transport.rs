@@ -92,11 +92,10 @@ pub struct DcConfig {
     pub connect_timeout: Duration,
     /// Bound on each RPC call (its writes and reads).
     pub call_timeout: Duration,
-    /// Secure channels kept open for concurrent logons (at least 1). Keep 1 where the
-    /// session key matters (MIC, signing, sealing, Negotiate's mechListMIC): a DC keeps one
-    /// session key per machine account, the newest channel's, and encrypts each validation's
-    /// UserSessionKey with it, so on every older channel of the same account the key is
-    /// decrypted wrongly (seen with Samba 4.17: the MIC then fails, the verdict stays right).
+    /// Schannel connections kept open for concurrent logons (at least 1). They all use one
+    /// secure channel: a DC keeps one session key per machine account (the newest
+    /// NetrServerAuthenticate3's) and encrypts each validation's UserSessionKey with it, so
+    /// the channel is set up once and every connection binds schannel with its key.
     pub pool_size: usize,
 }
 
@@ -117,18 +116,29 @@ impl DcConfig {
 /// Receives a line per setup step (for `ntlm dc-check`); never given secrets.
 pub type StepLog<'a> = &'a mut (dyn FnMut(&str) + Send + 'a);
 
+/// The secure channel (MS-NRPC §3.1.4): set up once per DC client, shared by its
+/// schannel connections.
+struct Channel {
+    established: EstablishedChannel,
+    dc: DcAddress,
+    port: u16,
+}
+
+/// One schannel-protected connection (MS-NRPC §3.3) over the shared secure channel.
 struct Live {
     stream: TcpStream,
     conn: Association,
     schannel: Schannel,
-    channel: EstablishedChannel,
-    dc: String,
+    channel: Arc<Channel>,
 }
 
 /// A pass-through client: secure channels to the domain's DCs.
 pub struct DcClient {
     config: Arc<DcConfig>,
     pool: Vec<Mutex<Option<Live>>>,
+    /// The secure channel every pooled connection binds with; `None` until set up, and
+    /// again after the DC refused it.
+    channel: Mutex<Option<Arc<Channel>>>,
     next: AtomicUsize,
     /// Held while a channel is set up: a DC keeps one challenge and one credential per
     /// machine account, so two setups that interleave (ReqChallenge, ReqChallenge,
@@ -155,6 +165,7 @@ impl DcClient {
         Self {
             config: Arc::new(config),
             pool: (0..n).map(|_| Mutex::new(None)).collect(),
+            channel: Mutex::new(None),
             next: AtomicUsize::new(0),
             setup: Mutex::new(()),
         }
@@ -167,6 +178,7 @@ impl DcClient {
         let live = establish_any(&client.config, &mut |_| {})
             .await
             .map_err(unavailable)?;
+        *client.channel.lock().await = Some(live.channel.clone());
         if let Some(slot) = client.pool.first() {
             *slot.lock().await = Some(live);
         }
@@ -182,6 +194,7 @@ impl DcClient {
         let live = establish_any(&client.config, log)
             .await
             .map_err(unavailable)?;
+        *client.channel.lock().await = Some(live.channel.clone());
         if let Some(slot) = client.pool.first() {
             *slot.lock().await = Some(live);
         }
@@ -191,7 +204,10 @@ impl DcClient {
     /// The flags the DC granted on the first channel, if it is up.
     pub async fn granted_flags(&self) -> Option<u32> {
         let slot = self.pool.first()?;
-        slot.lock().await.as_ref().map(|l| l.channel.flags)
+        slot.lock()
+            .await
+            .as_ref()
+            .map(|l| l.channel.established.flags)
     }
 
     /// Asks the DC to verify a network logon.
@@ -208,19 +224,13 @@ impl DcClient {
             let reused = guard.is_some();
             let live = match guard.as_mut() {
                 Some(l) => l,
-                None => {
-                    let _setup = self.setup.lock().await;
-                    guard.insert(
-                        establish_any(&self.config, &mut |_| {})
-                            .await
-                            .map_err(unavailable)?,
-                    )
-                }
+                None => guard.insert(self.open().await.map_err(unavailable)?),
             };
             match call_logon(live, request, self.config.call_timeout).await {
                 Ok(Ok(v)) => return Ok(v),
                 Ok(Err(status)) if is_channel_failure(status) => {
-                    let dc = live.dc.clone();
+                    let dc = live.channel.dc.to_string();
+                    self.forget(&live.channel).await;
                     *guard = None;
                     if attempt == 1 || !reused {
                         return Err(unavailable((dc, Unavailable::ChannelStatus(status))));
@@ -232,7 +242,7 @@ impl DcClient {
                     return Err(PassThroughError::Refused(refusal));
                 }
                 Err(reason) => {
-                    let dc = live.dc.clone();
+                    let dc = live.channel.dc.to_string();
                     *guard = None;
                     // A timed-out call may have reached the DC, which then counted a wrong
                     // password: it is not sent again. A reused channel that fails at once
@@ -245,6 +255,35 @@ impl DcClient {
             }
         }
         Err(unavailable((String::new(), Unavailable::NoDc)))
+    }
+}
+
+impl DcClient {
+    /// A new schannel connection: bound with the shared secure channel when there is one
+    /// (a failed bind drops it), else over a secure channel set up now. Setups are
+    /// serialised: a DC keeps one challenge and one credential per machine account, so
+    /// two that interleave would break each other.
+    async fn open(&self) -> Result<Live, Fail> {
+        let _setup = self.setup.lock().await;
+        let shared = self.channel.lock().await.clone();
+        if let Some(channel) = shared {
+            match bind_schannel(&self.config, channel.clone()).await {
+                Ok(live) => return Ok(live),
+                Err(_) => self.forget(&channel).await,
+            }
+        }
+        let live = establish_any(&self.config, &mut |_| {}).await?;
+        *self.channel.lock().await = Some(live.channel.clone());
+        Ok(live)
+    }
+
+    /// Drops the shared secure channel if it is still `channel` (the DC no longer knows it):
+    /// the next connection sets up a new one.
+    async fn forget(&self, channel: &Arc<Channel>) {
+        let mut shared = self.channel.lock().await;
+        if shared.as_ref().is_some_and(|c| Arc::ptr_eq(c, channel)) {
+            *shared = None;
+        }
     }
 }
 
@@ -338,15 +377,30 @@ async fn establish(
         line
     });
     drop(s);
-
+    let channel = Arc::new(Channel {
+        established: channel,
+        dc: dc.clone(),
+        port,
+    });
     // 3. The schannel-protected connection.
-    let mut stream = connect(&dc.host, port, config.connect_timeout).await?;
+    let live = bind_schannel(config, channel).await?;
+    say(log, || {
+        "schannel bind: auth type 0x44, packet privacy (AES-128-CFB8 sealing, HMAC-SHA256 signatures) accepted".to_string()
+    });
+    Ok(live)
+}
+
+/// A schannel-protected connection to the NETLOGON endpoint with the secure channel's key
+/// (MS-NRPC §3.3.4.1: NL_AUTH_MESSAGE in the bind, packet privacy).
+async fn bind_schannel(config: &DcConfig, channel: Arc<Channel>) -> Result<Live, Unavailable> {
+    let t = config.call_timeout;
+    let mut stream = connect(&channel.dc.host, channel.port, config.connect_timeout).await?;
     let mut conn = Association::new();
     let answer = bind(
         &mut stream,
         &mut conn,
         NETLOGON_SYNTAX,
-        Some(&channel.nl_auth_request()),
+        Some(&channel.established.nl_auth_request()),
         t,
     )
     .await?;
@@ -356,16 +410,12 @@ async fn establish(
     {
         return Err(Unavailable::Rpc(RpcError::BadAuthAnswer));
     }
-    say(log, || {
-        "schannel bind: auth type 0x44, packet privacy (AES-128-CFB8 sealing, HMAC-SHA256 signatures) accepted".to_string()
-    });
-    let schannel = channel.schannel();
+    let schannel = channel.established.schannel();
     Ok(Live {
         stream,
         conn,
         schannel,
         channel,
-        dc: dc.to_string(),
     })
 }
 
@@ -376,8 +426,8 @@ async fn call_logon(
     t: Duration,
 ) -> Result<Result<Validation, u32>, Unavailable> {
     let stub = sam_logon_ex_request(
-        live.channel.logon_server(),
-        live.channel.computer(),
+        live.channel.established.logon_server(),
+        live.channel.established.computer(),
         &request.info(),
     )
     .map_err(Unavailable::Request)?;
@@ -396,7 +446,10 @@ async fn call_logon(
         return Ok(Err(resp.status));
     }
     match &resp.validation {
-        Some(v) => Ok(Ok(Validation::from_sam_info(v, live.channel.key()))),
+        Some(v) => Ok(Ok(Validation::from_sam_info(
+            v,
+            live.channel.established.key(),
+        ))),
         None => Err(Unavailable::Rpc(RpcError::Reassembly(
             "success without validation information",
         ))),
