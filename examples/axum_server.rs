@@ -28,8 +28,6 @@ use axum::Router;
 use ntlm::http::tower::{Connection, NtlmLayer, NtlmUser};
 use ntlm::metrics::Metrics;
 use ntlm::policy::{LmCompatibilityLevel, ServerPolicy};
-use ntlm::server::ServerConfig;
-use ntlm::store::MemoryStore;
 
 #[path = "common/dc_flags.rs"]
 mod dc_flags;
@@ -98,32 +96,17 @@ async fn main() -> ExitCode {
         eprintln!("axum_server: levels must be 0..5");
         return ExitCode::from(2);
     };
-    let dc = match dc_flags.config() {
-        Ok(dc) => dc,
-        Err(e) => {
+    let mut policy = ServerPolicy::domain_controller(level);
+    policy.offer_ess = !no_ess;
+    policy.audit_level = audit;
+    let (config, dc) = match dc_flags::verifier(dc_flags, users.as_deref(), policy) {
+        Ok(v) => v,
+        Err(dc_flags::SetupError::Usage) => return usage(),
+        Err(dc_flags::SetupError::Message(e)) => {
             eprintln!("axum_server: {e}");
             return ExitCode::from(2);
         }
     };
-    let store = match (&users, &dc) {
-        (Some(_), Some(_)) | (None, None) => return usage(),
-        // Pass-through: no local users; the DC verifies.
-        (None, Some(_)) => MemoryStore::new(),
-        (Some(users), None) => match MemoryStore::from_file(users) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("axum_server: {users}: {e}");
-                return ExitCode::from(2);
-            }
-        },
-    };
-    let mut policy = ServerPolicy::domain_controller(level);
-    policy.offer_ess = !no_ess;
-    policy.audit_level = audit;
-    let mut config = ServerConfig::new(policy, store);
-    if let Some(dc) = &dc {
-        dc_flags::name_machine(&mut config, dc);
-    }
     let layer = match dc {
         None => NtlmLayer::new(Arc::new(config)),
         Some(dc) => {

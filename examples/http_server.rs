@@ -102,32 +102,17 @@ async fn main() -> ExitCode {
         eprintln!("http_server: level must be 0..5");
         return ExitCode::from(2);
     };
-    let dc = match dc_flags.config() {
-        Ok(dc) => dc,
-        Err(e) => {
+    let mut policy = ServerPolicy::domain_controller(level);
+    policy.offer_ess = !no_ess;
+    policy.audit_level = audit_level;
+    let (mut config, dc) = match dc_flags::verifier(dc_flags, users.as_deref(), policy) {
+        Ok(v) => v,
+        Err(dc_flags::SetupError::Usage) => return usage(),
+        Err(dc_flags::SetupError::Message(e)) => {
             eprintln!("http_server: {e}");
             return ExitCode::from(2);
         }
     };
-    let store = match (&users, &dc) {
-        (Some(_), Some(_)) | (None, None) => return usage(),
-        // Pass-through: no local users; the DC verifies.
-        (None, Some(_)) => MemoryStore::new(),
-        (Some(users), None) => match MemoryStore::from_file(users) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("http_server: {users}: {e}");
-                return ExitCode::from(2);
-            }
-        },
-    };
-    let mut policy = ServerPolicy::domain_controller(level);
-    policy.offer_ess = !no_ess;
-    policy.audit_level = audit_level;
-    let mut config = ServerConfig::new(policy, store);
-    if let Some(dc) = &dc {
-        dc_flags::name_machine(&mut config, dc);
-    }
     config.dns_domain = dns_domain.unwrap_or(config.dns_domain);
     config.dns_computer = dns_computer.unwrap_or(config.dns_computer);
     #[allow(unused_mut)]

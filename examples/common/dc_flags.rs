@@ -4,8 +4,40 @@
 //! never taken from the command line).
 
 use ntlm::netlogon::{DcAddress, DcConfig, MachineAccount};
+use ntlm::policy::ServerPolicy;
 use ntlm::server::ServerConfig;
+use ntlm::store::MemoryStore;
 use ntlm::Password;
+
+/// Why the verifier could not be set up from the flags.
+pub enum SetupError {
+    /// Neither or both of `--users` and `--dc`: print the usage.
+    Usage,
+    /// A flag's value is wrong (the message names it).
+    Message(String),
+}
+
+/// The server configuration for `policy`, verifying against the user file `users` or,
+/// with `--dc`, through the DC (no local users; the CHALLENGE names the machine account),
+/// and the pass-through configuration when there is one.
+pub fn verifier(
+    flags: DcFlags,
+    users: Option<&str>,
+    policy: ServerPolicy,
+) -> Result<(ServerConfig, Option<DcConfig>), SetupError> {
+    let dc = flags.config().map_err(SetupError::Message)?;
+    let store = match (users, &dc) {
+        (Some(_), Some(_)) | (None, None) => return Err(SetupError::Usage),
+        (None, Some(_)) => MemoryStore::new(),
+        (Some(users), None) => MemoryStore::from_file(users)
+            .map_err(|e| SetupError::Message(format!("{users}: {e}")))?,
+    };
+    let mut config = ServerConfig::new(policy, store);
+    if let Some(dc) = &dc {
+        name_machine(&mut config, dc);
+    }
+    Ok((config, dc))
+}
 
 /// The flags as given, before they are checked.
 #[derive(Default)]
