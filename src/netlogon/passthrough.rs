@@ -219,6 +219,9 @@ pub enum Unavailable {
     Setup(SetupError),
     /// The DC's logon status says the secure channel is no longer valid.
     ChannelStatus(u32),
+    /// The DC's logon status says it could not process the request as sent
+    /// (STATUS_INVALID_INFO_CLASS, STATUS_NOT_SUPPORTED); the channel is kept.
+    RequestNotUnderstood(u32),
     /// The logon request could not be encoded (oversized names or responses).
     Request(super::logon::RequestError),
 }
@@ -237,6 +240,11 @@ impl fmt::Display for Unavailable {
             Self::ChannelStatus(s) => {
                 write!(f, "the DC refused the secure channel: NTSTATUS {s:#010x}")
             }
+            Self::RequestNotUnderstood(s) => write!(
+                f,
+                "the DC could not process the logon request as sent (NTSTATUS {s:#010x}): \
+                 a logon or validation level it does not take; report it with the DC's version"
+            ),
             Self::Request(e) => write!(f, "request: {e}"),
         }
     }

@@ -1,6 +1,7 @@
 //! What a DC's NTSTATUS for a network logon means (MS-ERREF §2.3.1, MS-APDS §3.1.5):
 //! every status a DC returns for NetrLogonSamLogonEx becomes a [`LogonRefusal`] rule, or
-//! says that the secure channel itself failed ([`is_channel_failure`]).
+//! says that the secure channel itself failed ([`is_channel_failure`]) or that the DC did
+//! not understand the request ([`is_request_not_understood`]).
 
 use core::fmt;
 
@@ -140,21 +141,24 @@ impl std::error::Error for LogonRefusal {}
 
 /// True for statuses of NetrLogonSamLogonEx that say the secure channel, not the user, is
 /// at fault: STATUS_ACCESS_DENIED (0xC0000022, the DC no longer knows the channel),
-/// STATUS_INVALID_INFO_CLASS (0xC0000003), STATUS_NOT_SUPPORTED (0xC00000BB),
 /// STATUS_NO_LOGON_SERVERS (0xC000005E), STATUS_TRUSTED_RELATIONSHIP_FAILURE (0xC000018D),
 /// STATUS_TRUSTED_DOMAIN_FAILURE (0xC000018C), STATUS_INTERNAL_ERROR (0xC00000E5),
 /// RPC_NT_* (0xC002xxxx). The client reconnects and retries once on these.
 pub fn is_channel_failure(status: u32) -> bool {
     matches!(
         status,
-        0xC000_0022
-            | 0xC000_0003
-            | 0xC000_00BB
-            | 0xC000_005E
-            | 0xC000_018C
-            | 0xC000_018D
-            | 0xC000_00E5
+        0xC000_0022 | 0xC000_005E | 0xC000_018C | 0xC000_018D | 0xC000_00E5
     ) || status & 0xFFFF_0000 == 0xC002_0000
+}
+
+/// True for statuses that say the DC could not process the request as it was sent, neither
+/// the user nor the channel being at fault: STATUS_INVALID_INFO_CLASS (0xC0000003: a logon
+/// or validation level it does not take, or fields it read misaligned) and
+/// STATUS_NOT_SUPPORTED (0xC00000BB). Not retried: a new channel gets the same answer. The
+/// logon is neither accepted nor refused (a DC that cannot be used); the status points at
+/// this library or at the DC's version, not at the network.
+pub fn is_request_not_understood(status: u32) -> bool {
+    matches!(status, 0xC000_0003 | 0xC000_00BB)
 }
 
 #[cfg(test)]
@@ -195,5 +199,9 @@ mod tests {
             "wrong password (NTSTATUS 0xc000006a)"
         );
         assert!(is_channel_failure(0xC000_0022) && !is_channel_failure(0xC000_006A));
+        for s in [0xC000_0003, 0xC000_00BB] {
+            assert!(is_request_not_understood(s) && !is_channel_failure(s));
+            assert_eq!(LogonRefusal::from_status(s), Some(LogonRefusal::Other(s)));
+        }
     }
 }

@@ -28,7 +28,7 @@ use super::passthrough::{NetworkLogonRequest, PassThroughError, Unavailable, Val
 use super::pdu::{frame_length, HEADER_LEN};
 use super::schannel::Schannel;
 use super::secure_channel::{ChannelSetup, EstablishedChannel, MachineAccount, DEFAULT_FLAGS};
-use super::status::{is_channel_failure, LogonRefusal};
+use super::status::{is_channel_failure, is_request_not_understood, LogonRefusal};
 use super::{NETLOGON_SYNTAX, OPNUM_AUTHENTICATE3, OPNUM_REQ_CHALLENGE};
 
 /// A DC to ask: host name or address and its endpoint mapper port.
@@ -235,6 +235,10 @@ impl DcClient {
                     if attempt == 1 || !reused {
                         return Err(unavailable((dc, Unavailable::ChannelStatus(status))));
                     }
+                }
+                Ok(Err(status)) if is_request_not_understood(status) => {
+                    let dc = live.channel.dc.to_string();
+                    return Err(unavailable((dc, Unavailable::RequestNotUnderstood(status))));
                 }
                 Ok(Err(status)) => {
                     let refusal =
