@@ -10,11 +10,13 @@
 //! cargo bench --bench verify_ratio            # ROUNDS=20000 by default
 //! ROUNDS=5000 cargo bench --bench verify_ratio
 //! NO_REPLAY_CACHE=1 cargo bench --bench verify_ratio   # diagnosis only, see below
+//! NO_REFLECTION_GUARD=1 cargo bench --bench verify_ratio
 //! ```
 //!
-//! `NO_REPLAY_CACHE` runs the same with the server's replay cache switched off, to measure
-//! what that cache costs in time (the benchmark's clock is fixed, so every accepted logon
-//! stays in it: 3 × ROUNDS entries by the end). Not a configuration to deploy.
+//! `NO_REPLAY_CACHE` and `NO_REFLECTION_GUARD` run the same with the server's replay cache
+//! or reflection guard switched off, to measure what each costs in time (the benchmark's
+//! clock is fixed, so every accepted logon stays in the replay cache: 3 × ROUNDS entries by
+//! the end). Not configurations to deploy.
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -45,6 +47,12 @@ fn main() {
             c.replay = None;
         }
         eprintln!("replay cache off (NO_REPLAY_CACHE): diagnosis only");
+    }
+    if std::env::var_os("NO_REFLECTION_GUARD").is_some() {
+        if let Some(c) = std::sync::Arc::get_mut(&mut config) {
+            c.reflection_guard = None;
+        }
+        eprintln!("reflection guard off (NO_REFLECTION_GUARD): diagnosis only");
     }
     let [server, server_no_seal, _client, client_no_seal] = common::level3_bounds(&config);
     let hs_no_seal = client_no_seal.plus(server_no_seal);

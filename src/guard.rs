@@ -37,6 +37,7 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
@@ -48,6 +49,9 @@ struct ExpiringSet<const N: usize> {
     shards: [Padded<Mutex<Shard<N>>>; SHARDS],
     cap_per_shard: usize,
     salt: u64,
+    /// Set by the first insert: until then a lookup answers without hashing or locking (a
+    /// server's guard never sees a local client's answered challenge in most processes).
+    ever_inserted: AtomicBool,
 }
 
 /// A shard on cache lines of its own: two threads locking neighbouring shards must not
@@ -131,6 +135,7 @@ impl<const N: usize> ExpiringSet<N> {
             }),
             cap_per_shard,
             salt: u64::from_le_bytes(crate::crypto::random_bytes::<8>()),
+            ever_inserted: AtomicBool::new(false),
         }
     }
 
@@ -149,6 +154,8 @@ impl<const N: usize> ExpiringSet<N> {
     /// Inserts `key` valid until `expires`, forgetting the shard's oldest entries when it is
     /// full. False when `key` is already present and live at `now`. O(1) amortised.
     fn insert(&self, key: [u8; N], now: SystemTime, expires: SystemTime) -> bool {
+        // Before the key is in: a lookup that happens after this insert sees the flag.
+        self.ever_inserted.store(true, Ordering::Release);
         let mut shard = self.shard(&key);
         let key = Key(key);
         shard.expire(now);
@@ -184,6 +191,9 @@ impl<const N: usize> ExpiringSet<N> {
     }
 
     fn contains(&self, key: &[u8; N], now: SystemTime) -> bool {
+        if !self.ever_inserted.load(Ordering::Acquire) {
+            return false;
+        }
         self.shard(key)
             .live
             .get(&Key(*key))
@@ -216,8 +226,9 @@ impl<const N: usize> ExpiringSet<N> {
 /// let cache = ReplayCache::new(Duration::from_secs(300));
 /// let now = SystemTime::now();
 /// assert!(!cache.seen(&[7; 16], now));
-/// cache.remember([7; 16], now);
+/// assert!(cache.remember([7; 16], now));
 /// assert!(cache.seen(&[7; 16], now));
+/// assert!(!cache.remember([7; 16], now)); // a second acceptance of the same response
 /// ```
 #[derive(Debug)]
 pub struct ReplayCache {
@@ -243,8 +254,12 @@ impl ReplayCache {
 
     /// Remembers an accepted response's key until the retention has passed, or until its
     /// shard is full and it is the oldest there.
-    pub fn remember(&self, key: [u8; 16], now: SystemTime) {
-        self.seen.insert(key, now, later(now, self.retention));
+    /// False when it is already remembered: the same response accepted by another context
+    /// since this one asked [`Self::seen`] (a replay racing the original), which the caller
+    /// refuses.
+    #[must_use]
+    pub fn remember(&self, key: [u8; 16], now: SystemTime) -> bool {
+        self.seen.insert(key, now, later(now, self.retention))
     }
 }
 
@@ -339,7 +354,8 @@ mod tests {
         let c = ReplayCache::new(Duration::from_secs(10));
         let t = SystemTime::UNIX_EPOCH + Duration::from_secs(100);
         assert!(!c.seen(&[1; 16], t));
-        c.remember([1; 16], t);
+        assert!(c.remember([1; 16], t));
+        assert!(!c.remember([1; 16], t + Duration::from_secs(9)));
         assert!(c.seen(&[1; 16], t + Duration::from_secs(9)));
         assert!(!c.seen(&[1; 16], t + Duration::from_secs(30)));
     }

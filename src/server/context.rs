@@ -319,6 +319,9 @@ impl ServerContext {
         let found = verify_password(record.as_deref(), blocked, check);
         let (record, (session_base_key, verify)) = match (record, found) {
             (Some(record), Ok(found)) => (record, found),
+            // A response accepted before, sent again on another connection (so for another
+            // challenge): a replay, refused as one before a bad password is counted.
+            (_, Err(_)) if self.seen_before(&replay_key, now) => return Err(Refusal::Replay),
             (_, Err(PasswordRefusal::Blocked(refusal))) => return Err(refusal),
             (_, Err(PasswordRefusal::Stale(generations_old))) => {
                 return Err(Refusal::StaleCredentials { generations_old })
@@ -345,31 +348,47 @@ impl ServerContext {
         };
 
         // The password is right; now the integrity rules, which only a verified blob can tell.
-        let exported = exported_key(
-            flags,
-            verify,
-            session_base_key,
-            record.lm_hash.as_ref(),
-            &auth,
-            &pending.server_challenge,
-        )?;
-        let mic_verified = match &v2 {
-            Some(response) => {
-                self.check_v2_rules(pending, &auth, bytes, response, &exported, now)?
-            }
-            None => {
-                self.check_rules_without_blob(verify)?;
-                false
-            }
+        let integrity = || {
+            let exported = exported_key(
+                flags,
+                verify,
+                session_base_key,
+                record.lm_hash.as_ref(),
+                &auth,
+                &pending.server_challenge,
+            )?;
+            let mic_verified = match &v2 {
+                Some(response) => {
+                    self.check_v2_rules(pending, &auth, bytes, response, &exported, now)?
+                }
+                None => {
+                    self.check_rules_without_blob(verify)?;
+                    false
+                }
+            };
+            Ok((exported, mic_verified))
         };
+        // A replay that gets this far answered the same challenge (a repeated one): refused
+        // as a replay whichever rule it also breaks.
+        let (exported, mic_verified) = integrity().map_err(|refusal| {
+            if self.seen_before(&replay_key, now) {
+                Refusal::Replay
+            } else {
+                refusal
+            }
+        })?;
+        if let Some(cache) = &config.replay {
+            // Checked and remembered in one step: of two contexts verifying the same
+            // response at once (a replay racing the original), only the first accepts it.
+            if !cache.remember(replay_key, now) {
+                return Err(Refusal::Replay);
+            }
+        }
         if let (Some(lockout), Some(account)) = (&config.lockout, &account) {
             // Refused if a concurrent attempt locked the account while this one verified.
             lockout
                 .record_success(account, now)
                 .map_err(|l| Refusal::LockedOut { until: l.until })?;
-        }
-        if let Some(cache) = &config.replay {
-            cache.remember(replay_key, now);
         }
         Ok(Authenticated {
             user: record.user.clone(),
@@ -392,7 +411,7 @@ impl ServerContext {
 
     /// What is decided before any password is checked (shared by [`Self::accept`] and
     /// pass-through): the challenge's age, the message, the flags the client may use,
-    /// reflection, the level policy and replay.
+    /// reflection and the level policy. Replay is the caller's (see [`Self::seen_before`]).
     pub(super) fn screen<'a>(
         &self,
         pending: &Pending,
@@ -428,16 +447,7 @@ impl ServerContext {
             }
         }
         let verify = policy.judge_responses(&kinds).map_err(Refusal::Policy)?;
-        // A response already accepted once is a replay. Only accepted responses are
-        // remembered: an attacker who copies a logon first cannot make the real one "seen".
         let replay_key = replay_key(&auth);
-        if verify != Verify::Anonymous {
-            if let Some(cache) = &config.replay {
-                if cache.seen(&replay_key, now) {
-                    return Err(Refusal::Replay);
-                }
-            }
-        }
         Ok(Screened {
             auth,
             flags,
@@ -445,6 +455,23 @@ impl ServerContext {
             verify,
             replay_key,
         })
+    }
+
+    /// True when this server accepted the response with `key` before, within the replay
+    /// cache's retention: a replay. Only accepted responses are remembered, so an attacker
+    /// who copies a logon onto its own connection first cannot get the real one refused.
+    ///
+    /// When it is asked: a pass-through server asks before the DC (which would count a
+    /// replay as a bad password); a local verification asks only once the password is
+    /// refused, since a replay on another connection answers another challenge and cannot
+    /// verify. A logon accepted with a repeated challenge is caught when it is remembered.
+    /// Either way a replay is refused as one and never counted as a bad password, and an
+    /// accepted logon looks the cache up once.
+    pub(super) fn seen_before(&self, key: &[u8; 16], now: SystemTime) -> bool {
+        self.config
+            .replay
+            .as_ref()
+            .is_some_and(|cache| cache.seen(key, now))
     }
 
     /// An anonymous logon the policy accepts. It carries no blob: no MIC, channel bindings

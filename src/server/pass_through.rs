@@ -88,6 +88,10 @@ impl ServerContext {
             self.state = State::Done;
             return Ok(PassThroughStep::Accepted(Box::new(accepted)));
         }
+        // Before the DC is asked: it would count a replay as a bad password.
+        if self.seen_before(&replay_key, now) {
+            return Err(Refusal::Replay);
+        }
         let request = NetworkLogonRequest::new(
             pending.server_challenge,
             auth.lm_challenge_response,
@@ -188,11 +192,11 @@ impl ServerContext {
             }
         };
         if let Some(cache) = &config.replay {
-            // Seen while the DC was asked: the same response on two connections at once.
-            if cache.seen(&waiting.replay_key, now) {
+            // Remembered by another context while the DC was asked: the same response on
+            // two connections at once.
+            if !cache.remember(waiting.replay_key, now) {
                 return Err(Refusal::Replay);
             }
-            cache.remember(waiting.replay_key, now);
         }
         Ok(Authenticated {
             user: validation.account,

@@ -742,6 +742,50 @@ fn a_copied_logon_does_not_get_the_real_one_refused() {
 }
 
 #[test]
+fn a_replay_is_never_counted_as_a_bad_password() {
+    // The replay cache is asked only once the password is refused; a replay on another
+    // connection (another challenge) must still be refused as a replay, before the lockout
+    // counts it: five replays of alice's logon leave her failure count at zero.
+    let mut config = server_config(ServerPolicy::domain_controller(level(3)));
+    config.lockout = Some(lockout_tracker());
+    let config = Arc::new(config);
+    let (mut client, mut server, challenge) = challenged(&config, 3, PASSWORD);
+    let auth = client.authenticate(&challenge, t0()).unwrap();
+    assert!(server.accept(&auth, t0()).is_ok());
+    for _ in 0..5 {
+        let (_, mut replay_server, _) = challenged(&config, 3, PASSWORD);
+        assert_eq!(
+            replay_server.accept(&auth, t0()).unwrap_err(),
+            Refusal::Replay
+        );
+    }
+    let r = refusal(run(client_config(level(3), "wrong"), &config, t0()));
+    assert_eq!(r, Refusal::BadPassword { failures: 1 });
+}
+
+#[test]
+fn a_replay_under_a_repeated_challenge_is_refused_by_the_second_context() {
+    // A fixed entropy source gives every context the same challenge, so a copied
+    // AUTHENTICATE verifies on a second context. Both contexts are challenged before either
+    // accepts (two connections at once): the first accepts, the second refuses a replay
+    // when it would remember the response.
+    let mut config = server_config(ServerPolicy::domain_controller(level(3)));
+    config.reflection_guard = None;
+    config.entropy = Some(Arc::new(|out: &mut [u8]| out.fill(0x5a)));
+    let config = Arc::new(config);
+    let (mut client, mut first, challenge) = challenged(&config, 3, PASSWORD);
+    let (_, mut second, same_challenge) = challenged(&config, 3, PASSWORD);
+    let (a, b) = (
+        ChallengeMessage::decode(&challenge).unwrap(),
+        ChallengeMessage::decode(&same_challenge).unwrap(),
+    );
+    assert_eq!(a.server_challenge, b.server_challenge);
+    let auth = client.authenticate(&challenge, t0()).unwrap();
+    assert!(first.accept(&auth, t0()).is_ok());
+    assert_eq!(second.accept(&auth, t0()).unwrap_err(), Refusal::Replay);
+}
+
+#[test]
 fn client_refuses_a_challenge_that_strips_required_flags() {
     let mut policy = ServerPolicy::domain_controller(level(3));
     policy.offer_ess = false;
