@@ -364,8 +364,9 @@ impl<'a> SamInfo<'a> {
         w.unicode_string_header(self.logon_domain);
         w.pointer(self.domain_sid.is_some());
         w.bytes(&self.expansion);
+        // Each present body aligns itself; an absent one writes nothing, padding included
+        // (the decoder aligns only before a body that is there).
         for s in self.strings {
-            w.align(4);
             w.unicode_string_body(s);
         }
         if !self.groups.is_empty() {
@@ -375,9 +376,7 @@ impl<'a> SamInfo<'a> {
                 w.u32(g.attributes);
             }
         }
-        w.align(4);
         w.unicode_string_body(self.logon_server);
-        w.align(4);
         w.unicode_string_body(self.logon_domain);
         if let Some(sid) = &self.domain_sid {
             w.u32(ndr::len_u32(sid.sub_authorities.len()));
@@ -519,6 +518,33 @@ pub(crate) mod tests {
         let b = failure.encode();
         assert_eq!(b.len(), 16);
         assert_eq!(SamLogonExResponse::decode(&b).unwrap(), failure);
+    }
+
+    /// Found by the fuzz smoke in CI: the encoder padded to 4 bytes before every string body,
+    /// present or not. With an odd-length last body and an empty LogonDomainName, two bytes of
+    /// padding came before Authoritative (a `u8`), which the decoder does not expect; the
+    /// re-encoded response decoded with 4 trailing bytes.
+    #[test]
+    fn absent_string_bodies_write_no_padding() {
+        let mut info = sample(b"a\0l\0i\0c\0e\0", &[]);
+        info.logon_server = b"a\0l\0i\0c\0e\0";
+        info.domain_sid = None;
+        info.groups.clear();
+        info.strings = [b"a\0", &[], &[], &[], &[], &[]];
+        let resp = SamLogonExResponse {
+            validation_level: 2,
+            validation: Some(info),
+            authoritative: 6,
+            extra_flags: 1,
+            status: 0x1505,
+        };
+        let bytes = resp.encode();
+        let back = SamLogonExResponse::decode(&bytes).unwrap();
+        assert_eq!(back, resp);
+        assert_eq!(back.encode(), bytes);
+        // Authoritative right after "alice" (10 bytes), then 1 byte to align ExtraFlags.
+        let tail = [b'e', 0, 6, 0, 1, 0, 0, 0, 0x05, 0x15, 0, 0];
+        assert!(bytes.ends_with(&tail), "{bytes:02x?}");
     }
 
     #[test]
