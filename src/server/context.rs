@@ -357,15 +357,8 @@ impl ServerContext {
                 &auth,
                 &pending.server_challenge,
             )?;
-            let mic_verified = match &v2 {
-                Some(response) => {
-                    self.check_v2_rules(pending, &auth, bytes, response, &exported, now)?
-                }
-                None => {
-                    self.check_rules_without_blob(verify)?;
-                    false
-                }
-            };
+            let mic_verified =
+                self.check_integrity(pending, &auth, bytes, v2.as_ref(), verify, &exported, now)?;
             Ok((exported, mic_verified))
         };
         // A replay that gets this far answered the same challenge (a repeated one): refused
@@ -496,6 +489,29 @@ impl ServerContext {
             established,
             audit: self.config.policy.audit(&kinds),
         })
+    }
+
+    /// What a logon whose password is right must still pass, given its exported session key:
+    /// the NTLMv2 blob's rules ([`Self::check_v2_rules`]), or for a response without a blob
+    /// the policy's refusal of what it cannot show. True when a MIC was verified.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn check_integrity(
+        &self,
+        pending: &Pending,
+        auth: &AuthenticateMessage<'_>,
+        bytes: &[u8],
+        v2: Option<&NtlmV2Response<'_>>,
+        verify: Verify,
+        exported: &SessionKey,
+        now: SystemTime,
+    ) -> Result<bool, Refusal> {
+        match v2 {
+            Some(response) => self.check_v2_rules(pending, auth, bytes, response, exported, now),
+            None => {
+                self.check_rules_without_blob(verify)?;
+                Ok(false)
+            }
+        }
     }
 
     /// MIC, timestamp, echoed AV pairs, channel bindings and target name (MS-NLMP §3.2.5.1.2).

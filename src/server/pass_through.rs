@@ -182,15 +182,8 @@ impl ServerContext {
             &auth,
             &pending.server_challenge,
         )?;
-        let mic_verified = match &v2 {
-            Some(response) => {
-                self.check_v2_rules(pending, &auth, bytes, response, &exported, now)?
-            }
-            None => {
-                self.check_rules_without_blob(verify)?;
-                false
-            }
-        };
+        let mic_verified =
+            self.check_integrity(pending, &auth, bytes, v2.as_ref(), verify, &exported, now)?;
         if let Some(cache) = &config.replay {
             // Remembered by another context while the DC was asked: the same response on
             // two connections at once.
