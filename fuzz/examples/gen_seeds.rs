@@ -124,13 +124,21 @@ fn netlogon_seeds() {
     use ntlm::netlogon::credential::ChannelKey;
     use ntlm::netlogon::epm::{map_tower, EptMapResponse, Tower, EPM_SYNTAX};
     use ntlm::netlogon::logon::{GroupMembership, SamInfo, SamLogonExResponse, Sid};
-    use ntlm::netlogon::pdu::{AuthVerifier, Body, Pdu, Response, DREP_LE, PFC_FIRST_FRAG, PFC_LAST_FRAG};
+    use ntlm::netlogon::pdu::{
+        AuthVerifier, Body, Pdu, Response, DREP_LE, PFC_FIRST_FRAG, PFC_LAST_FRAG,
+    };
     use ntlm::netlogon::schannel::{NlAuthMessage, Schannel};
     use ntlm::netlogon::NETLOGON_SYNTAX;
 
     let mut conn = Association::new();
     write("netlogon_pdu", "bind_epm", &conn.bind(EPM_SYNTAX, None).1);
-    write("netlogon_pdu", "bind_schannel", &conn.bind(NETLOGON_SYNTAX, Some(b"\0\0\0\0\x03\0\0\0CORP\0WEB1\0")).1);
+    write(
+        "netlogon_pdu",
+        "bind_schannel",
+        &conn
+            .bind(NETLOGON_SYNTAX, Some(b"\0\0\0\0\x03\0\0\0CORP\0WEB1\0"))
+            .1,
+    );
     let mut client = Schannel::new(ChannelKey::from_bytes([0x42; 16]), true);
     let (_, frags) = conn.request(39, &[1; 40], Some(&mut client));
     write("netlogon_pdu", "request_sealed", &frags[0]);
@@ -143,8 +151,21 @@ fn netlogon_seeds() {
         flags: PFC_FIRST_FRAG | PFC_LAST_FRAG,
         drep: DREP_LE,
         call_id: 1,
-        body: Body::Response(Response { alloc_hint: 32, context_id: 0, cancel_count: 0, reserved: 0, stub: &stub }),
-        auth: Some(AuthVerifier { auth_type: 0x44, auth_level: 6, pad_length: 0, reserved: 0, context_id: 1, value: &value }),
+        body: Body::Response(Response {
+            alloc_hint: 32,
+            context_id: 0,
+            cancel_count: 0,
+            reserved: 0,
+            stub: &stub,
+        }),
+        auth: Some(AuthVerifier {
+            auth_type: 0x44,
+            auth_level: 6,
+            pad_length: 0,
+            reserved: 0,
+            context_id: 1,
+            value: &value,
+        }),
     }
     .encode();
     write("netlogon_pdu", "response_sealed", &response);
@@ -156,7 +177,16 @@ fn netlogon_seeds() {
     let mut seeds: Vec<(u8, &str, Vec<u8>)> = vec![(4, "tower", tower.clone())];
     let mut t = Tower::decode(&tower, 0).expect("tower");
     t.floors[3].rhs = &[0xc0, 0x00];
-    seeds.push((0, "ept_map", EptMapResponse { entry_handle: [0; 20], towers: vec![t], status: 0 }.encode()));
+    seeds.push((
+        0,
+        "ept_map",
+        EptMapResponse {
+            entry_handle: [0; 20],
+            towers: vec![t],
+            status: 0,
+        }
+        .encode(),
+    ));
     let info = SamInfo {
         times: [1, 2, 3, 4, 5, 6],
         strings: [b"a\0l\0i\0c\0e\0", &[], &[], &[], &[], &[]],
@@ -164,19 +194,75 @@ fn netlogon_seeds() {
         bad_password_count: 0,
         user_id: 1103,
         primary_group_id: 513,
-        groups: vec![GroupMembership { rid: 513, attributes: 7 }],
+        groups: vec![GroupMembership {
+            rid: 513,
+            attributes: 7,
+        }],
         user_flags: 0,
         user_session_key: [3; 16],
         logon_server: b"D\0C\0",
         logon_domain: b"C\0O\0R\0P\0",
-        domain_sid: Some(Sid { revision: 1, authority: [0, 0, 0, 0, 0, 5], sub_authorities: vec![21, 1, 2, 3] }),
+        domain_sid: Some(Sid {
+            revision: 1,
+            authority: [0, 0, 0, 0, 0, 5],
+            sub_authorities: vec![21, 1, 2, 3],
+        }),
         expansion: [0; 40],
     };
-    seeds.push((1, "sam_logon_ex", SamLogonExResponse { validation_level: 2, validation: Some(info), authoritative: 1, extra_flags: 0, status: 0 }.encode()));
-    seeds.push((1, "sam_logon_ex_refused", SamLogonExResponse { validation_level: 0, validation: None, authoritative: 1, extra_flags: 0, status: 0xc000_006a }.encode()));
-    seeds.push((2, "authenticate3", Authenticate3Response { server_credential: [1; 8], negotiate_flags: 0x612f_ffff, account_rid: 1103, status: 0 }.encode()));
-    seeds.push((3, "req_challenge", ReqChallengeResponse { server_challenge: [9; 8], status: 0 }.encode()));
-    seeds.push((5, "nl_auth", NlAuthMessage { message_type: 1, flags: 0, buffer: &[0; 4] }.encode()));
+    seeds.push((
+        1,
+        "sam_logon_ex",
+        SamLogonExResponse {
+            validation_level: 2,
+            validation: Some(info),
+            authoritative: 1,
+            extra_flags: 0,
+            status: 0,
+        }
+        .encode(),
+    ));
+    seeds.push((
+        1,
+        "sam_logon_ex_refused",
+        SamLogonExResponse {
+            validation_level: 0,
+            validation: None,
+            authoritative: 1,
+            extra_flags: 0,
+            status: 0xc000_006a,
+        }
+        .encode(),
+    ));
+    seeds.push((
+        2,
+        "authenticate3",
+        Authenticate3Response {
+            server_credential: [1; 8],
+            negotiate_flags: 0x612f_ffff,
+            account_rid: 1103,
+            status: 0,
+        }
+        .encode(),
+    ));
+    seeds.push((
+        3,
+        "req_challenge",
+        ReqChallengeResponse {
+            server_challenge: [9; 8],
+            status: 0,
+        }
+        .encode(),
+    ));
+    seeds.push((
+        5,
+        "nl_auth",
+        NlAuthMessage {
+            message_type: 1,
+            flags: 0,
+            buffer: &[0; 4],
+        }
+        .encode(),
+    ));
     seeds.push((6, "signature", value));
     for (which, name, bytes) in seeds {
         let mut seed = vec![which];

@@ -52,7 +52,10 @@ pub fn client_config(level: u8, password: &str) -> ClientConfig {
 }
 
 /// The NEGOTIATE a level-`level` client sends, and a server context that answered it.
-pub fn challenged_server(config: &Arc<ServerConfig>, level: u8) -> (Vec<u8>, Vec<u8>, ServerContext) {
+pub fn challenged_server(
+    config: &Arc<ServerConfig>,
+    level: u8,
+) -> (Vec<u8>, Vec<u8>, ServerContext) {
     let mut client = ClientContext::new(client_config(level, "Secret1"));
     let negotiate = client.negotiate().expect("negotiate");
     let mut server = ServerContext::new(config.clone());

@@ -8,7 +8,10 @@ use ntlm::wire::{AuthenticateMessage, NtlmV2Response};
 fuzz_target!(|data: &[u8]| {
     if let Ok(m) = AuthenticateMessage::decode(data) {
         let _ = classify(&m);
-        let _ = (m.user_name.to_string_lossy(), m.domain_name.to_string_lossy());
+        let _ = (
+            m.user_name.to_string_lossy(),
+            m.domain_name.to_string_lossy(),
+        );
         let _ = m.workstation.to_string_lossy();
         if let Some(at) = m.mic_offset() {
             assert!(at + 16 <= data.len());

@@ -10,7 +10,9 @@
 use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
-use ntlm::http::auth::{ClientAuth, ClientAuthOptions, ClientStep, ServerAuth, ServerAuthOptions, ServerDecision};
+use ntlm::http::auth::{
+    ClientAuth, ClientAuthOptions, ClientStep, ServerAuth, ServerAuthOptions, ServerDecision,
+};
 
 #[path = "common.rs"]
 mod common;
@@ -21,18 +23,27 @@ fn server(lines: &[&[u8]]) {
     let config = common::server_config();
     let mut server = ServerAuth::new(Arc::clone(&config), ServerAuthOptions::default());
     for line in lines.iter().take(MAX_STEPS) {
-        let values: &[&[u8]] = if line.is_empty() { &[] } else { std::slice::from_ref(line) };
+        let values: &[&[u8]] = if line.is_empty() {
+            &[]
+        } else {
+            std::slice::from_ref(line)
+        };
         match server.on_request(values, common::now()) {
             ServerDecision::Serve { principal, .. } => {
                 assert_eq!(principal.user, "alice");
                 assert_eq!(server.principal().map(|p| p.user.as_str()), Some("alice"));
             }
-            ServerDecision::Challenge { status, headers, .. } => {
+            ServerDecision::Challenge {
+                status, headers, ..
+            } => {
                 assert_eq!(status, 401);
                 assert!(!headers.is_empty());
                 for (name, value) in &headers {
                     assert_eq!(*name, "WWW-Authenticate");
-                    assert!(value.starts_with("NTLM") || value.starts_with("Negotiate"), "{value}");
+                    assert!(
+                        value.starts_with("NTLM") || value.starts_with("Negotiate"),
+                        "{value}"
+                    );
                 }
             }
         }
@@ -40,7 +51,10 @@ fn server(lines: &[&[u8]]) {
 }
 
 fn client(lines: &[&[u8]]) {
-    let mut client = ClientAuth::new(common::client_config(3, "Secret1"), ClientAuthOptions::default());
+    let mut client = ClientAuth::new(
+        common::client_config(3, "Secret1"),
+        ClientAuthOptions::default(),
+    );
     let mut stopped = false;
     for line in lines.iter().take(MAX_STEPS) {
         let (code, value) = line.split_first().unwrap_or((&b'2', &[]));
@@ -50,12 +64,19 @@ fn client(lines: &[&[u8]]) {
             b'7' => (407, true),
             _ => (200, true),
         };
-        let values: &[&[u8]] = if value.is_empty() { &[] } else { std::slice::from_ref(&value) };
+        let values: &[&[u8]] = if value.is_empty() {
+            &[]
+        } else {
+            std::slice::from_ref(&value)
+        };
         match client.on_response(status, values, kept_alive, common::now()) {
             Ok(ClientStep::Authorize { name, value }) => {
                 assert!(!stopped, "a stopped handshake went on");
                 assert!(name == "Authorization" || name == "Proxy-Authorization");
-                assert!(value.starts_with("NTLM ") || value.starts_with("Negotiate "), "{value}");
+                assert!(
+                    value.starts_with("NTLM ") || value.starts_with("Negotiate "),
+                    "{value}"
+                );
             }
             Ok(ClientStep::Done(_)) | Err(_) => stopped = true,
         }

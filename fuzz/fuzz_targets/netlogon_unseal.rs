@@ -6,7 +6,9 @@
 use libfuzzer_sys::fuzz_target;
 use ntlm::netlogon::channel::ResponseAssembler;
 use ntlm::netlogon::credential::ChannelKey;
-use ntlm::netlogon::pdu::{AuthVerifier, Body, Pdu, Response, DREP_LE, PFC_FIRST_FRAG, PFC_LAST_FRAG};
+use ntlm::netlogon::pdu::{
+    AuthVerifier, Body, Pdu, Response, DREP_LE, PFC_FIRST_FRAG, PFC_LAST_FRAG,
+};
 use ntlm::netlogon::schannel::Schannel;
 
 const KEY: [u8; 16] = [0x42; 16];
@@ -33,15 +35,30 @@ fuzz_target!(|data: &[u8]| {
         flags: PFC_FIRST_FRAG | PFC_LAST_FRAG,
         drep: DREP_LE,
         call_id: 5,
-        body: Body::Response(Response { alloc_hint: 0, context_id: 0, cancel_count: 0, reserved: 0, stub: &stub }),
-        auth: Some(AuthVerifier { auth_type: 0x44, auth_level: 6, pad_length: pad as u8, reserved: 0, context_id: 1, value: &value }),
+        body: Body::Response(Response {
+            alloc_hint: 0,
+            context_id: 0,
+            cancel_count: 0,
+            reserved: 0,
+            stub: &stub,
+        }),
+        auth: Some(AuthVerifier {
+            auth_type: 0x44,
+            auth_level: 6,
+            pad_length: pad as u8,
+            reserved: 0,
+            context_id: 1,
+            value: &value,
+        }),
     };
     let mut bytes = pdu.encode();
     // Bytes no check covers: the response's alloc_hint, context and cancel fields (before
     // 24), auth_reserved, and the signature's Flags and Reserved bytes ("ignored on
     // receipt", MS-NRPC §2.2.1.3.3).
     let sig_at = bytes.len() - value.len();
-    let ignored = |i: usize| i < 24 || i == sig_at - 5 || (sig_at + 6..sig_at + 8).contains(&i) || i >= sig_at + 32;
+    let ignored = |i: usize| {
+        i < 24 || i == sig_at - 5 || (sig_at + 6..sig_at + 8).contains(&i) || i >= sig_at + 32
+    };
     let flip = sig.first().map(|&b| usize::from(b) * 7 % bytes.len());
     if flip == Some(sig_at - 6) {
         // auth_pad_length is not signed either: a change is refused or cuts less than 16
@@ -54,10 +71,16 @@ fuzz_target!(|data: &[u8]| {
     } else if let Some(i) = flip.filter(|&i| !ignored(i)) {
         bytes[i] ^= sig.get(1).copied().unwrap_or(1) | 1;
         let mut asm = ResponseAssembler::new(5, 4096);
-        assert!(asm.push(&bytes, Some(&mut client)).is_err(), "altered byte {i} accepted");
+        assert!(
+            asm.push(&bytes, Some(&mut client)).is_err(),
+            "altered byte {i} accepted"
+        );
     } else {
         let mut asm = ResponseAssembler::new(5, 4096);
-        let out = asm.push(&bytes, Some(&mut client)).expect("genuine response").expect("last fragment");
+        let out = asm
+            .push(&bytes, Some(&mut client))
+            .expect("genuine response")
+            .expect("last fragment");
         assert_eq!(out, message.iter().copied().take(512).collect::<Vec<u8>>());
     }
 });

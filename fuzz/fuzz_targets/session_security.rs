@@ -47,7 +47,9 @@ fuzz_target!(|data: &[u8]| {
     let mut server = SessionSecurity::new(f, &key, Side::Server);
     let mut sealed = message.to_vec();
     let s = client.seal(&mut sealed);
-    server.unseal(&mut sealed, &s).expect("genuine sealed message");
+    server
+        .unseal(&mut sealed, &s)
+        .expect("genuine sealed message");
     assert_eq!(sealed, message);
     let s = server.sign(message);
     client.verify(message, &s).expect("genuine signature");
