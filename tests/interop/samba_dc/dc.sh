@@ -10,6 +10,9 @@ conf="$dir/etc/smb.conf"
 tool() { timeout 60 samba-tool "$@" -s "$conf" >/dev/null; }
 case "$cmd" in
 provision)
+    # RPC endpoints above Linux's ephemeral range (32768-60999): Samba's default range starts at
+    # 49152, where a client socket of an earlier test can hold the port samba wants
+    # (NT_STATUS_ADDRESS_ALREADY_ASSOCIATED, and samba exits).
     rm -rf "$dir"; mkdir -p "$dir"
     timeout 120 samba-tool domain provision --targetdir "$dir" \
         --realm CORP.EXAMPLE.COM --domain CORP --server-role dc --dns-backend NONE \
@@ -20,6 +23,7 @@ provision)
         --option "state directory=$dir/state" --option "cache directory=$dir/cache" \
         --option "private dir=$dir/private" --option "log file=$dir/log.%m" \
         --option "winbindd socket directory=$dir/winbindd" \
+        --option "rpc server dynamic port range = 61000-61999" \
         >"$dir/provision.log" 2>&1
     ;;
 start)
