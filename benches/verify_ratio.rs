@@ -17,6 +17,14 @@
 //! or reflection guard switched off, to measure what each costs in time (the benchmark's
 //! clock is fixed, so every accepted logon stays in the replay cache: 3 × ROUNDS entries by
 //! the end). Not configurations to deploy.
+//!
+//! `STEADY=N` models a long-running server instead: the replay cache starts with N entries
+//! spread over its retention window and the clock advances by retention / N per logon, so
+//! each accepted logon inserts one entry and expires the oldest, and the cache stays at N.
+//!
+//! ```text
+//! STEADY=60000 cargo bench --bench verify_ratio
+//! ```
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -54,6 +62,29 @@ fn main() {
         }
         eprintln!("reflection guard off (NO_REFLECTION_GUARD): diagnosis only");
     }
+    // STEADY=N: the cache holds N entries over its retention (as `ServerConfig::new` sets
+    // it: the challenge lifetime, at least 60 s), and the clock advances by retention / N
+    // per logon.
+    let steady: Option<u32> = std::env::var("STEADY").ok().and_then(|n| n.parse().ok());
+    let mut clock = common::now();
+    let step = match (steady, &config.replay) {
+        (Some(n), Some(cache)) if n > 0 => {
+            let retention = config
+                .policy
+                .challenge_lifetime
+                .max(std::time::Duration::from_secs(60));
+            let step = retention / n;
+            let start = clock - retention;
+            for i in 0..n {
+                let mut key = [0xa5u8; 16];
+                key[..4].copy_from_slice(&i.to_le_bytes());
+                let _ = cache.remember(key, start + step * (i + 1));
+            }
+            eprintln!("steady state: {n} entries, the clock advancing {step:?} per logon");
+            step
+        }
+        _ => std::time::Duration::ZERO,
+    };
     let [server, server_no_seal, _client, client_no_seal] = common::level3_bounds(&config);
     let hs_no_seal = client_no_seal.plus(server_no_seal);
     for (name, b) in [
@@ -70,12 +101,10 @@ fn main() {
             let class = (round + k) % CLASSES.len();
             let ns = match class {
                 0 | 2 => {
-                    let mut r = common::ready(&config, 3);
+                    clock += step;
+                    let mut r = common::ready_at(&config, 3, clock);
                     let start = Instant::now();
-                    let mut logon = r
-                        .server
-                        .accept(black_box(&r.authenticate), common::now())
-                        .unwrap();
+                    let mut logon = r.server.accept(black_box(&r.authenticate), clock).unwrap();
                     if class == 2 {
                         logon.established.security();
                     }
@@ -84,14 +113,15 @@ fn main() {
                     ns
                 }
                 4 => {
+                    clock += step;
                     let mut server = ServerContext::new(config.clone());
                     server.set_channel_bindings(&common::bindings());
                     let mut client = ClientContext::new(common::client_config(3));
                     let start = Instant::now();
                     let n = client.negotiate().unwrap();
-                    let ch = server.challenge(&n, common::now()).unwrap();
-                    let a = client.authenticate(&ch, common::now()).unwrap();
-                    let logon = server.accept(&a, common::now()).unwrap();
+                    let ch = server.challenge(&n, clock).unwrap();
+                    let a = client.authenticate(&ch, clock).unwrap();
+                    let logon = server.accept(&a, clock).unwrap();
                     let ns = start.elapsed();
                     black_box(logon);
                     ns

@@ -297,14 +297,18 @@ pub struct Ready {
 }
 
 pub fn ready(config: &Arc<ServerConfig>, lvl: u8) -> Ready {
+    ready_at(config, lvl, now())
+}
+
+/// [`ready`] with the CHALLENGE and AUTHENTICATE made at `at` (benchmarks with a clock that
+/// advances).
+pub fn ready_at(config: &Arc<ServerConfig>, lvl: u8, at: SystemTime) -> Ready {
     let mut client = ClientContext::new(client_config(lvl));
     let mut server = ServerContext::new(config.clone());
     server.set_channel_bindings(&bindings());
     let negotiate = client.negotiate().expect("negotiate");
-    let challenge = server.challenge(&negotiate, now()).expect("challenge");
-    let authenticate = client
-        .authenticate(&challenge, now())
-        .expect("authenticate");
+    let challenge = server.challenge(&negotiate, at).expect("challenge");
+    let authenticate = client.authenticate(&challenge, at).expect("authenticate");
     Ready {
         server,
         negotiate,
