@@ -32,8 +32,10 @@
 //! challenge is the oldest outstanding one: under a flood, the flood's own. The context that
 //! issued it can still complete its logon (the server does not need its entry to verify).
 //!
-//! Both are sharded sets of 8-or-16-byte keys with an expiry, so contexts on different cores
-//! rarely meet on a lock; the shard is chosen through a per-process random salt.
+//! Both are sharded, so contexts on different cores rarely meet on a lock; a peer cannot aim
+//! its values at one shard (the shard is chosen under a per-process random key). The replay
+//! cache keeps keyed fingerprints in two generations (see [`ReplayCache`]); the reflection guard's sets
+//! keep 8-byte challenges with an expiry each.
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
@@ -41,9 +43,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
+mod replay;
+pub use replay::ReplayCache;
+
 const SHARDS: usize = 16;
 
-/// A set of keys with an expiry, split over independently locked shards.
+/// A set of 8-byte keys with an expiry, split over independently locked shards.
 #[derive(Debug)]
 struct ExpiringSet<const N: usize> {
     shards: [Padded<Mutex<Shard<N>>>; SHARDS],
@@ -217,52 +222,6 @@ impl<const N: usize> ExpiringSet<N> {
     }
 }
 
-/// Remembers accepted responses for a while, so that the same one is refused if it comes
-/// again.
-///
-/// ```
-/// use ntlm::guard::ReplayCache;
-/// use std::time::{Duration, SystemTime};
-/// let cache = ReplayCache::new(Duration::from_secs(300));
-/// let now = SystemTime::now();
-/// assert!(!cache.seen(&[7; 16], now));
-/// assert!(cache.remember([7; 16], now));
-/// assert!(cache.seen(&[7; 16], now));
-/// assert!(!cache.remember([7; 16], now)); // a second acceptance of the same response
-/// ```
-#[derive(Debug)]
-pub struct ReplayCache {
-    seen: ExpiringSet<16>,
-    retention: Duration,
-}
-
-impl ReplayCache {
-    /// Keeps each response for `retention` (use the policy's challenge lifetime or longer),
-    /// or less under load: each of the 16 shards holds at most 16 384 responses, and a full
-    /// shard forgets its oldest to remember a new one.
-    pub fn new(retention: Duration) -> Self {
-        Self {
-            seen: ExpiringSet::new(1 << 14),
-            retention,
-        }
-    }
-
-    /// True when `key` was remembered and has not expired at `now`.
-    pub fn seen(&self, key: &[u8; 16], now: SystemTime) -> bool {
-        self.seen.contains(key, now)
-    }
-
-    /// Remembers an accepted response's key until the retention has passed, or until its
-    /// shard is full and it is the oldest there.
-    /// False when it is already remembered: the same response accepted by another context
-    /// since this one asked [`Self::seen`] (a replay racing the original), which the caller
-    /// refuses.
-    #[must_use]
-    pub fn remember(&self, key: [u8; 16], now: SystemTime) -> bool {
-        self.seen.insert(key, now, later(now, self.retention))
-    }
-}
-
 /// Challenges issued by this process's servers and answered by its clients.
 #[derive(Debug)]
 pub struct ReflectionGuard {
@@ -348,17 +307,6 @@ fn later(now: SystemTime, d: Duration) -> SystemTime {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn replay_expires() {
-        let c = ReplayCache::new(Duration::from_secs(10));
-        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(100);
-        assert!(!c.seen(&[1; 16], t));
-        assert!(c.remember([1; 16], t));
-        assert!(!c.remember([1; 16], t + Duration::from_secs(9)));
-        assert!(c.seen(&[1; 16], t + Duration::from_secs(9)));
-        assert!(!c.seen(&[1; 16], t + Duration::from_secs(30)));
-    }
 
     #[test]
     fn full_shards_evict_the_oldest_and_never_grow() {
