@@ -19,8 +19,9 @@
 //! the end). Not configurations to deploy.
 //!
 //! `STEADY=N` models a long-running server instead: the replay cache starts with N entries
-//! spread over its retention window and the clock advances by retention / N per logon, so
-//! each accepted logon inserts one entry and expires the oldest, and the cache stays at N.
+//! spread over its retention window and the clock advances by retention / N per logon, so N
+//! logons are accepted per retention window and the cache holds N to 2N (its two
+//! generations, see `ntlm::guard::ReplayCache`).
 //!
 //! ```text
 //! STEADY=60000 cargo bench --bench verify_ratio
@@ -62,9 +63,8 @@ fn main() {
         }
         eprintln!("reflection guard off (NO_REFLECTION_GUARD): diagnosis only");
     }
-    // STEADY=N: the cache holds N entries over its retention (as `ServerConfig::new` sets
-    // it: the challenge lifetime, at least 60 s), and the clock advances by retention / N
-    // per logon.
+    // STEADY=N: N entries over the cache's retention (as `ServerConfig::new` sets it: the
+    // challenge lifetime, at least 60 s), and the clock advances by retention / N per logon.
     let steady: Option<u32> = std::env::var("STEADY").ok().and_then(|n| n.parse().ok());
     let mut clock = common::now();
     let step = match (steady, &config.replay) {

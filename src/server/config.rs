@@ -21,9 +21,9 @@ pub struct ServerConfig {
     pub store: Arc<dyn CredentialStore>,
     /// Account lockout, when enabled.
     pub lockout: Option<Arc<LockoutTracker>>,
-    /// Replay detection (on by default; an accepted response is remembered for the
-    /// policy's challenge lifetime, at least 60 s, unless more than the cache holds crowd it
-    /// out first: see [`ReplayCache::new`]).
+    /// Replay detection (on by default; an accepted response is remembered for at least the
+    /// policy's challenge lifetime, at least 60 s, and at most twice that, unless more than
+    /// the cache holds crowd it out first: see [`ReplayCache::new`]).
     pub replay: Option<Arc<ReplayCache>>,
     /// Reflection detection (the process-wide guard by default).
     pub reflection_guard: Option<Arc<ReflectionGuard>>,
