@@ -317,6 +317,35 @@ mod tests {
     }
 
     #[test]
+    fn of_threads_remembering_the_same_responses_exactly_one_wins_each() {
+        // Four threads race to remember the same 20 000 responses (a replay racing the
+        // original on another connection): every response is accepted exactly once.
+        let cache = ReplayCache::new(Duration::from_secs(300));
+        let wins: Vec<Vec<u32>> = std::thread::scope(|scope| {
+            let threads: Vec<_> = (0..4)
+                .map(|t| {
+                    let cache = &cache;
+                    scope.spawn(move || {
+                        (0..20_000u32)
+                            .map(|i| (i + t * 5_000) % 20_000)
+                            .filter(|&i| {
+                                let mut k = [0u8; 16];
+                                k[..4].copy_from_slice(&i.to_le_bytes());
+                                cache.remember(k, at(1))
+                            })
+                            .collect()
+                    })
+                })
+                .collect();
+            threads.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let mut all: Vec<u32> = wins.into_iter().flatten().collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..20_000).collect::<Vec<_>>());
+        assert_eq!(cache.len(), 20_000);
+    }
+
+    #[test]
     fn tables_grow_and_keep_every_fingerprint() {
         let mut t = Table::default();
         for f in 1..=5_000u64 {

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use super::verify::{
     check_echo, check_response, ct_eq_16, exported_key, replay_key, verify_password, Mismatch,
-    NameScratch, PasswordRefusal,
+    NamePair, PasswordRefusal,
 };
 use super::{challenge, ChannelBindingFailure, MicFailure, Refusal, ServerConfig, ServerError};
 use crate::channel_bindings::ChannelBindings;
@@ -258,13 +258,8 @@ impl ServerContext {
             replay_key,
         } = self.screen(pending, bytes, now)?;
         // Names decoded into short stack buffers: verification allocates only its result.
-        let (mut user_buf, mut domain_buf) = (NameScratch::new(), NameScratch::new());
-        let user = user_buf
-            .decode(&auth.user_name)
-            .ok_or(Refusal::UnknownUser)?;
-        let domain = domain_buf
-            .decode(&auth.domain_name)
-            .ok_or(Refusal::UnknownUser)?;
+        let mut names = NamePair::new();
+        let (user, domain) = names.decode(&auth)?;
         if verify == Verify::Anonymous {
             return self.accept_anonymous(&auth, flags, kinds, domain);
         }

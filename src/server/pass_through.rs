@@ -22,7 +22,7 @@
 use std::time::SystemTime;
 
 use super::context::{Pending, Screened, State};
-use super::verify::{exported_key, NameScratch};
+use super::verify::{exported_key, NamePair};
 use super::{Authenticated, Refusal, ServerContext};
 use crate::classify::ResponseKinds;
 use crate::crypto::Side;
@@ -76,13 +76,8 @@ impl ServerContext {
             verify,
             replay_key,
         } = self.screen(&pending, authenticate, now)?;
-        let (mut user_buf, mut domain_buf) = (NameScratch::new(), NameScratch::new());
-        let user = user_buf
-            .decode(&auth.user_name)
-            .ok_or(Refusal::UnknownUser)?;
-        let domain = domain_buf
-            .decode(&auth.domain_name)
-            .ok_or(Refusal::UnknownUser)?;
+        let mut names = NamePair::new();
+        let (user, domain) = names.decode(&auth)?;
         if verify == Verify::Anonymous {
             let accepted = self.accept_anonymous(&auth, flags, kinds, domain)?;
             self.state = State::Done;

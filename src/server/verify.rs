@@ -135,6 +135,40 @@ impl NameScratch {
     }
 }
 
+/// Stack buffers for an AUTHENTICATE's user and domain names, decoded the same way for local
+/// verification and pass-through.
+pub(super) struct NamePair {
+    user: NameScratch,
+    domain: NameScratch,
+}
+
+impl NamePair {
+    /// Empty buffers; allocates nothing.
+    pub(super) fn new() -> Self {
+        Self {
+            user: NameScratch::new(),
+            domain: NameScratch::new(),
+        }
+    }
+
+    /// The user and domain names as UTF-8 (MS-NLMP §2.2.1.3); a name too long to decode is
+    /// refused as an unknown user.
+    pub(super) fn decode<'b>(
+        &'b mut self,
+        auth: &crate::wire::AuthenticateMessage<'_>,
+    ) -> Result<(&'b str, &'b str), Refusal> {
+        let user = self
+            .user
+            .decode(&auth.user_name)
+            .ok_or(Refusal::UnknownUser)?;
+        let domain = self
+            .domain
+            .decode(&auth.domain_name)
+            .ok_or(Refusal::UnknownUser)?;
+        Ok((user, domain))
+    }
+}
+
 /// Calls `f` with the domains NTOWFv2 is tried with, until it returns `Some`: as sent,
 /// uppercased, and empty (as Windows and Samba try them). `exhaustive` tries every variant
 /// even after a match (the first match is returned), so that the work does not tell which
