@@ -1,8 +1,8 @@
 //! The replay cache: accepted responses, remembered for a while, in a layout that costs an
 //! accepted logon one cache line of a shared table rather than four.
 //!
-//! Each response is kept as a 64-bit fingerprint, SipHash-1-3 of its 16-byte key under a
-//! per-cache random key (std's `RandomState`). Two different responses share a fingerprint
+//! Each response is kept as a 64-bit fingerprint: its 16-byte key hashed by std's
+//! `RandomState` (SipHash-1-3 today) under a per-cache random key. Two different responses share a fingerprint
 //! with probability about n / 2^63 for n remembered, and a peer, which does not know the key,
 //! cannot aim one response at another's fingerprint or at one shard or probe sequence.
 //!
@@ -12,6 +12,8 @@
 //! response is remembered for at least `retention` and at most twice that, with no
 //! per-entry expiry list to walk and no second hash lookup to expire the oldest. A full current
 //! generation is turned over early: the previous, oldest, generation is forgotten to make room.
+//! Both bounds assume a clock that does not go back; one that does makes responses stay longer
+//! (until their shard fills up), never shorter.
 
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Mutex;
@@ -50,7 +52,8 @@ impl ReplayCache {
     /// Keeps each response for at least `retention` (use the policy's challenge lifetime or
     /// longer) and at most twice that, or less under load: each of the 16 shards holds at most
     /// 16 384 responses (two generations of 8 192), and a shard whose current generation is
-    /// full forgets its older generation to take more.
+    /// full forgets its older generation to take more, so that under a flood a shard
+    /// guarantees its newest 8 192.
     pub fn new(retention: Duration) -> Self {
         Self::with_generation_capacity(retention, PER_GENERATION)
     }
@@ -76,9 +79,8 @@ impl ReplayCache {
     /// True when `key` was remembered and has not expired at `now`.
     pub fn seen(&self, key: &[u8; 16], now: SystemTime) -> bool {
         let fingerprint = self.fingerprint(key);
-        let mut shard = self.shard(fingerprint);
-        shard.turn_over(now, self.retention);
-        shard.current.contains(fingerprint) || shard.previous.contains(fingerprint)
+        self.shard(fingerprint)
+            .seen(fingerprint, now, self.retention)
     }
 
     /// Remembers an accepted response's key for at least the retention, unless its shard
@@ -89,17 +91,8 @@ impl ReplayCache {
     #[must_use]
     pub fn remember(&self, key: [u8; 16], now: SystemTime) -> bool {
         let fingerprint = self.fingerprint(&key);
-        let mut shard = self.shard(fingerprint);
-        shard.turn_over(now, self.retention);
-        if shard.previous.contains(fingerprint) {
-            return false;
-        }
-        if shard.current.len >= self.per_generation {
-            // Full before its time: the older generation is forgotten to make room. Its
-            // responses leave early; the current ones still get their whole retention.
-            shard.swap_generations(now);
-        }
-        shard.current.insert(fingerprint)
+        self.shard(fingerprint)
+            .remember(fingerprint, now, self.retention, self.per_generation)
     }
 
     /// Responses currently remembered (both generations, expired ones not yet turned over
@@ -149,6 +142,32 @@ struct Shard {
 }
 
 impl Shard {
+    fn seen(&mut self, fingerprint: u64, now: SystemTime, retention: Duration) -> bool {
+        self.turn_over(now, retention);
+        self.current.contains(fingerprint) || self.previous.contains(fingerprint)
+    }
+
+    /// Inserts `fingerprint` into the current generation; false when either generation
+    /// already holds it. Looked up in both before a full generation is turned over, so a
+    /// response held in it is never taken for a new one.
+    fn remember(
+        &mut self,
+        fingerprint: u64,
+        now: SystemTime,
+        retention: Duration,
+        per_generation: usize,
+    ) -> bool {
+        if self.seen(fingerprint, now, retention) {
+            return false;
+        }
+        if self.current.len >= per_generation {
+            // Full before its time: the older generation is forgotten to make room. Its
+            // responses leave early; the current ones still get their whole retention.
+            self.swap_generations(now);
+        }
+        self.current.insert(fingerprint)
+    }
+
     /// Turns the generations over when the current one is `retention` old. The current
     /// generation's responses were all inserted in `[since, since + retention)`; the new one
     /// starts at `since + retention`, so a response is dropped, at the second turn-over after
@@ -207,8 +226,7 @@ impl Table {
         if self.slots.is_empty() {
             return Err(0);
         }
-        // The low bits: a table has at most 2^15 slots here, below the shard's bits.
-        let mut i = usize::try_from(fingerprint).unwrap_or(0) & mask;
+        let mut i = probe_start(fingerprint) & mask;
         // At most half full, so an empty slot ends every probe within the table's size.
         for _ in 0..self.slots.len() {
             match self.slots[i] {
@@ -227,14 +245,19 @@ impl Table {
         }
         match self.find(fingerprint) {
             Ok(_) => false,
-            Err(i) => {
-                // `grow` keeps an empty slot, so `find` always ends on one here.
-                if let Some(slot) = self.slots.get_mut(i) {
+            Err(i) => match self.slots.get_mut(i) {
+                Some(slot) => {
                     *slot = fingerprint;
                     self.len += 1;
+                    true
                 }
-                true
-            }
+                // No empty slot: cannot happen while the table is at most half full, but
+                // never forget a response over it.
+                None => {
+                    self.grow();
+                    self.insert(fingerprint)
+                }
+            },
         }
     }
 
@@ -244,7 +267,7 @@ impl Table {
         let old = std::mem::replace(&mut self.slots, vec![0; size]);
         let mask = size - 1;
         for f in old.into_iter().filter(|&f| f != 0) {
-            let mut i = usize::try_from(f).unwrap_or(0) & mask;
+            let mut i = probe_start(f) & mask;
             while self.slots[i] != 0 {
                 i = (i + 1) & mask;
             }
@@ -259,6 +282,13 @@ impl Table {
             self.len = 0;
         }
     }
+}
+
+/// Where a fingerprint's probe starts, before masking to the table's size: its low bits (a
+/// table has at most 2^14 slots; the shard is chosen by bits 59–62). Truncated, never
+/// refused, where `usize` has 32 bits.
+fn probe_start(fingerprint: u64) -> usize {
+    fingerprint as usize
 }
 
 #[cfg(test)]
@@ -343,6 +373,53 @@ mod tests {
         all.sort_unstable();
         assert_eq!(all, (0..20_000).collect::<Vec<_>>());
         assert_eq!(cache.len(), 20_000);
+    }
+
+    fn fresh_shard() -> Shard {
+        Shard {
+            current: Table::with_slots(FIRST_SLOTS),
+            previous: Table::with_slots(FIRST_SLOTS),
+            current_since: None,
+        }
+    }
+
+    const R: Duration = Duration::from_secs(10);
+
+    #[test]
+    fn a_response_in_a_full_generation_is_still_refused() {
+        let mut shard = fresh_shard();
+        for f in 1..=4u64 {
+            assert!(shard.remember(f | 1 << 63, at(0), R, 4));
+        }
+        // The current generation is full: the same response again must not pass as new
+        // through the early turn-over.
+        assert!(!shard.remember(1 | 1 << 63, at(1), R, 4));
+        assert!(!shard.remember(4 | 1 << 63, at(1), R, 4));
+    }
+
+    #[test]
+    fn an_early_turn_over_gives_the_current_responses_their_whole_retention() {
+        let mut shard = fresh_shard();
+        for f in 1..=3u64 {
+            assert!(shard.remember(f | 1 << 63, at(0), R, 4));
+        }
+        assert!(shard.remember(4 | 1 << 63, at(9), R, 4));
+        // Full: this one turns the generations over at 9.
+        assert!(shard.remember(5 | 1 << 63, at(9), R, 4));
+        // Response 4 came at 9, so it must still be held at 18.
+        assert!(shard.seen(4 | 1 << 63, at(18), R));
+    }
+
+    #[test]
+    fn a_generation_never_holds_more_than_its_share_nor_grows_past_it() {
+        let per_generation = 64;
+        let mut shard = fresh_shard();
+        for f in 1..=1_000u64 {
+            assert!(shard.remember(f << 8 | 1 << 63, at(0), R, per_generation));
+            assert!(shard.current.len <= per_generation);
+            assert!(shard.current.slots.len() <= 2 * per_generation);
+            assert!(shard.previous.slots.len() <= 2 * per_generation);
+        }
     }
 
     #[test]
