@@ -40,7 +40,6 @@ const FIRST_SLOTS: usize = 64;
 /// assert!(cache.seen(&[7; 16], now));
 /// assert!(!cache.remember([7; 16], now)); // a second acceptance of the same response
 /// ```
-#[derive(Debug)]
 pub struct ReplayCache {
     shards: [Padded<Mutex<Shard>>; SHARDS],
     hasher: RandomState,
@@ -129,6 +128,16 @@ impl ReplayCache {
         self.shards[index]
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// A summary: the fingerprints themselves (up to 4 MiB of them) are not listed.
+impl core::fmt::Debug for ReplayCache {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ReplayCache")
+            .field("retention", &self.retention)
+            .field("remembered", &self.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -312,6 +321,14 @@ mod tests {
         assert!(c.seen(&[1; 16], at(15)));
         assert!(!c.seen(&[1; 16], at(20)));
         assert!(c.remember([1; 16], at(21)));
+    }
+
+    #[test]
+    fn debug_is_a_summary() {
+        let c = ReplayCache::new(Duration::from_secs(10));
+        assert!(c.remember([3; 16], at(0)));
+        let shown = format!("{c:?}");
+        assert_eq!(shown, "ReplayCache { retention: 10s, remembered: 1, .. }");
     }
 
     #[test]
