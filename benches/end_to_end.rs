@@ -16,8 +16,8 @@ use ntlm::{NegotiateFlags as F, SessionKey};
 #[path = "common/mod.rs"]
 mod common;
 use common::{
-    blocks, client_v2, client_v2_no_seal, ess_session_setup, hmac, hmac_keyed, run_bound,
-    server_v2, server_v2_no_seal, Bound, BoundScratch,
+    blocks, client_v2_no_seal, hmac, hmac_keyed, run_bound, server_v2, server_v2_no_seal, Bound,
+    BoundScratch,
 };
 
 fn bench(c: &mut Criterion) {
@@ -42,37 +42,36 @@ fn bench(c: &mut Criterion) {
     );
     let server3 = server_v2(user_domain, blob, three);
     let server3_no_seal = server_v2_no_seal(user_domain, blob, three);
-    let client3 = client_v2(password, user_domain, blob, three, cb_len);
 
-    // ---- level 0 and 2 handshakes (domain-controller server at the same level)
+    // ---- level 0, 2 and 3 handshakes (domain-controller server at the same level). The
+    // benchmarks never sign or seal, so neither side sets up session security (it is made on
+    // first use), and the bounds leave it out. (Until 2026-12-02 they counted it, which made
+    // the handshake ratios look better than they were.)
     // L0: NTLMv1 + LM response, KEY_EXCH, no ESS: client NTOWFv1, LMOWFv1 (needed for the
     // LM response), NTLMv1 and LM responses (DESL = 3 DES each), SessionBaseKey = MD4(NT
-    // hash), RC4 of the session key, one RC4 seal handle; the server NTLMv1 (3 DES), MD4,
-    // RC4 of the session key, its RC4 handle.
+    // hash), RC4 of the session key; the server NTLMv1 (3 DES), MD4, RC4 of the session key.
     let hs0 = Bound {
         md4: [blocks(password), blocks(16), blocks(16), 0],
         des: 2 + 3 + 3 + 3,
-        rc4_init: 4,
+        rc4_init: 2,
         rc4_bytes: 32,
         ..Bound::default()
     };
     // L2: NTLMv1 with ESS: each side MD5(SC ‖ CC) + DESL, MD4 SessionBaseKey, KXKEY =
-    // HMAC(base, SC ‖ LM[0..8]), RC4 of the session key, ESS session set-up; the client also
-    // NTOWFv1 (no LMOWFv1: level 2 never sends an LM response).
+    // HMAC(base, SC ‖ LM[0..8]), RC4 of the session key; the client also NTOWFv1 (no
+    // LMOWFv1: level 2 never sends an LM response).
     let ess_side = Bound {
         md4: [blocks(16), 0, 0, 0],
         md5: blocks(16) + hmac(16),
         des: 3,
         rc4_init: 1,
         rc4_bytes: 16,
-    }
-    .plus(ess_session_setup());
+    };
     let hs2 = ess_side.plus(ess_side).plus(Bound {
         md4: [blocks(password), 0, 0, 0],
         ..Bound::default()
     });
-    let hs3 = client3.plus(server3);
-    // Level 3 for HTTP: neither side sets up sign/seal (2 × ess_session_setup fewer).
+    // L3 (HTTP use).
     let hs3_no_seal =
         client_v2_no_seal(password, user_domain, blob, three, cb_len).plus(server3_no_seal);
 
@@ -85,12 +84,11 @@ fn bench(c: &mut Criterion) {
     };
 
     for (name, b) in [
-        ("server_verify_v2", server3),
+        ("server_verify_v2/sealing", server3),
         ("server_verify_v2/no_seal", server3_no_seal),
-        ("handshake/L3/no_seal", hs3_no_seal),
         ("handshake/L0", hs0),
         ("handshake/L2", hs2),
-        ("handshake/L3", hs3),
+        ("handshake/L3", hs3_no_seal),
         ("seal_unseal/1KiB", seal(1024)),
         ("seal_unseal/64KiB", seal(65536)),
     ] {
@@ -98,18 +96,7 @@ fn bench(c: &mut Criterion) {
     }
 
     let mut g = c.benchmark_group("end_to_end");
-    g.bench_function("server_verify_v2", |b| {
-        b.iter_batched(
-            || common::ready(&config3, 3),
-            |mut r| {
-                r.server
-                    .accept(black_box(&r.authenticate), common::now())
-                    .unwrap()
-            },
-            BatchSize::SmallInput,
-        )
-    });
-    // HTTP use: the same logon, against the bound without session security.
+    // HTTP use: the logon, against the bound without session security.
     g.bench_function("server_verify_v2/no_seal", |b| {
         b.iter_batched(
             || common::ready(&config3, 3),
@@ -138,7 +125,7 @@ fn bench(c: &mut Criterion) {
     });
     // The same verification as a straight line of crate calls (decode, NTOWFv2, keyed
     // NTProofStr + SessionBaseKey, key exchange, MIC, session security): what the server
-    // context costs beyond the protocol's own work.
+    // context costs beyond the protocol's own work. Against the sealing bound.
     let nt_hash = crypto::ntowf_v1(common::PASSWORD);
     g.bench_function("server_verify_v2/core_only", |b| {
         b.iter_batched(
@@ -212,12 +199,11 @@ fn bench(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("bound");
     for (name, bound) in [
-        ("server_verify_v2", server3),
+        ("server_verify_v2/sealing", server3),
         ("server_verify_v2/no_seal", server3_no_seal),
-        ("handshake/L3/no_seal", hs3_no_seal),
         ("handshake/L0", hs0),
         ("handshake/L2", hs2),
-        ("handshake/L3", hs3),
+        ("handshake/L3", hs3_no_seal),
         ("seal_unseal/1KiB", seal(1024)),
         ("seal_unseal/64KiB", seal(65536)),
     ] {
