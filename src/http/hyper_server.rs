@@ -324,6 +324,10 @@ pub fn text(status: StatusCode, body: String) -> Response<Full<Bytes>> {
 
 /// Reads a body up to `limit` bytes; `None` when it is larger or broken.
 async fn read_body(body: Incoming, limit: usize) -> Option<Bytes> {
+    if ::hyper::body::Body::is_end_stream(&body) {
+        // A request without a body (most GETs): nothing to collect.
+        return Some(Bytes::new());
+    }
     Limited::new(body, limit)
         .collect()
         .await
@@ -351,7 +355,8 @@ fn report(
     handshakes: u64,
 ) {
     let mut current = handshake.lock().unwrap_or_else(PoisonError::into_inner);
-    let peer_text = peer.to_string();
+    // Formatted only for an event: a request on an authenticated connection logs nothing.
+    let peer_text = || peer.to_string();
     match decision {
         ServerDecision::Serve {
             principal,
@@ -359,7 +364,7 @@ fn report(
             ..
         } => {
             let span = current.take().unwrap_or_else(tracing::Span::none);
-            span.in_scope(|| log_accepted(&peer_text, principal, handshakes));
+            span.in_scope(|| log_accepted(&peer_text(), principal, handshakes));
             (options.events)(ServerEvent::Authenticated {
                 peer,
                 principal: principal.clone(),
@@ -372,15 +377,17 @@ fn report(
             ..
         } => {
             let span = current.take().unwrap_or_else(tracing::Span::none);
-            span.in_scope(|| log_refused(&peer_text, refusal, values, options.auth.max_header_len));
+            span.in_scope(|| {
+                log_refused(&peer_text(), refusal, values, options.auth.max_header_len)
+            });
         }
         ServerDecision::Challenge { .. } if values.is_empty() => {
-            tracing::debug!(peer = %peer_text, "no credentials: challenge with the offered schemes");
+            tracing::debug!(peer = %peer_text(), "no credentials: challenge with the offered schemes");
         }
         ServerDecision::Challenge { .. } => {
             let span = current.clone().unwrap_or_else(tracing::Span::none);
             span.in_scope(
-                || tracing::debug!(peer = %peer_text, "handshake continues: challenge sent"),
+                || tracing::debug!(peer = %peer_text(), "handshake continues: challenge sent"),
             );
         }
     }
@@ -394,7 +401,11 @@ async fn respond(
     req: Request<Incoming>,
 ) -> Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
-    let name = options.auth.target.authorization_header();
+    // The standard header's constant: looked up without parsing its name on every request.
+    let name = match options.auth.target {
+        super::auth::Target::Server => ::hyper::header::AUTHORIZATION,
+        super::auth::Target::Proxy => ::hyper::header::PROXY_AUTHORIZATION,
+    };
     let values: Vec<Vec<u8>> = parts
         .headers
         .get_all(name)
@@ -629,9 +640,14 @@ impl Slots {
     }
 
     fn set(&self, id: u64, phase: Phase) {
+        // Only when a connection became idle decides eviction (a busy one is never evicted):
+        // no clock read when a request starts.
+        let since = (phase != Phase::Busy).then(Instant::now);
         if let Some(state) = self.table().get_mut(&id) {
             state.phase = phase;
-            state.since = Instant::now();
+            if let Some(since) = since {
+                state.since = since;
+            }
         }
     }
 
