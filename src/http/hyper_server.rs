@@ -540,19 +540,19 @@ async fn serve_tracked<IO>(
     let auth = Arc::new(Mutex::new(auth));
     let handshake = Arc::new(Mutex::new(None));
     let header_read_timeout = options.header_read_timeout;
-    let service_slot = slot.as_ref().map(|s| (s.id, s.slots.clone()));
+    let service_slot = slot.as_ref().map(|s| s.state.clone());
     let service = service_fn(move |req| {
         let auth = auth.clone();
         let handshake = handshake.clone();
         let options = options.clone();
         let slot = service_slot.clone();
         async move {
-            if let Some((id, slots)) = &slot {
-                slots.set(*id, Phase::Busy);
+            if let Some(state) = &slot {
+                state.set(Phase::Busy);
             }
             let response = respond(&auth, &handshake, &options, peer, req).await;
-            if let Some((id, slots)) = &slot {
-                slots.set(*id, Phase::Idle);
+            if let Some(state) = &slot {
+                state.set(Phase::Idle);
             }
             Ok::<_, Infallible>(response)
         }
@@ -590,13 +590,13 @@ enum Phase {
     Idle,
 }
 
+/// Where one connection is, and whether it was told to go: its own lock, so that marking
+/// it busy or idle on each request takes neither the table's lock nor a lookup.
 #[derive(Debug)]
 struct SlotState {
-    peer: SocketAddr,
     phase: Phase,
     since: Instant,
     evicted: Option<Phase>,
-    evict: Arc<Notify>,
 }
 
 /// One served connection's entry in [`Slots`]; removed when the connection ends.
@@ -604,12 +604,40 @@ struct SlotState {
 struct Slot {
     id: u64,
     slots: Arc<Slots>,
+    state: Arc<SlotCell>,
     evict: Arc<Notify>,
+}
+
+/// A connection's [`SlotState`], shared by its [`Slot`] and the table.
+#[derive(Debug)]
+struct SlotCell {
+    peer: SocketAddr,
+    state: Mutex<SlotState>,
+    evict: Arc<Notify>,
+}
+
+impl SlotCell {
+    fn lock(&self) -> std::sync::MutexGuard<'_, SlotState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn set(&self, phase: Phase) {
+        // Only when a connection became idle decides eviction (a busy one is never evicted):
+        // no clock read when a request starts.
+        let since = (phase != Phase::Busy).then(Instant::now);
+        let mut state = self.lock();
+        state.phase = phase;
+        if let Some(since) = since {
+            state.since = since;
+        }
+    }
 }
 
 impl Slot {
     fn evicted_phase(&self) -> Option<Phase> {
-        self.slots.table().get(&self.id).and_then(|s| s.evicted)
+        self.state.lock().evicted
     }
 }
 
@@ -623,13 +651,13 @@ impl Drop for Slot {
 /// The connections being served.
 #[derive(Debug, Default)]
 struct Slots {
-    table: Mutex<HashMap<u64, SlotState>>,
+    table: Mutex<HashMap<u64, Arc<SlotCell>>>,
     next: std::sync::atomic::AtomicU64,
     freed: Notify,
 }
 
 impl Slots {
-    fn table(&self) -> std::sync::MutexGuard<'_, HashMap<u64, SlotState>> {
+    fn table(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<SlotCell>>> {
         self.table
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -639,52 +667,43 @@ impl Slots {
         self.table().len()
     }
 
-    fn set(&self, id: u64, phase: Phase) {
-        // Only when a connection became idle decides eviction (a busy one is never evicted):
-        // no clock read when a request starts.
-        let since = (phase != Phase::Busy).then(Instant::now);
-        if let Some(state) = self.table().get_mut(&id) {
-            state.phase = phase;
-            if let Some(since) = since {
-                state.since = since;
-            }
-        }
-    }
-
     fn open(self: &Arc<Self>, peer: SocketAddr) -> Slot {
         let id = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let evict = Arc::new(Notify::new());
-        self.table().insert(
-            id,
-            SlotState {
-                peer,
+        let state = Arc::new(SlotCell {
+            peer,
+            state: Mutex::new(SlotState {
                 phase: Phase::Fresh,
                 since: Instant::now(),
                 evicted: None,
-                evict: evict.clone(),
-            },
-        );
+            }),
+            evict: evict.clone(),
+        });
+        self.table().insert(id, state.clone());
         Slot {
             id,
             slots: self.clone(),
+            state,
             evict,
         }
     }
 
     /// Closes the connection idle the longest (not `except`, not busy, not already
-    /// evicted). O(connections), only when the server is full.
+    /// evicted). O(connections), only when the server is full. Locks the table, then each
+    /// connection's state in turn (a request marking its connection takes only the latter).
     fn evict_oldest(&self, except: u64) -> Option<ServerEvent> {
-        let mut table = self.table();
-        let state = table
-            .iter_mut()
-            .filter(|(id, s)| **id != except && s.evicted.is_none() && s.phase != Phase::Busy)
-            .map(|(_, s)| s)
-            .min_by_key(|s| s.since)?;
+        let table = self.table();
+        let (cell, mut state) = table
+            .iter()
+            .filter(|(id, _)| **id != except)
+            .map(|(_, cell)| (cell, cell.lock()))
+            .filter(|(_, s)| s.evicted.is_none() && s.phase != Phase::Busy)
+            .min_by_key(|(_, s)| s.since)?;
         state.evicted = Some(state.phase);
         // A permit is stored if the connection is not waiting on it yet.
-        state.evict.notify_one();
+        cell.evict.notify_one();
         Some(ServerEvent::Evicted {
-            peer: state.peer,
+            peer: cell.peer,
             idle: state.since.elapsed(),
             never_sent_a_request: state.phase == Phase::Fresh,
         })
@@ -856,8 +875,8 @@ mod tests {
         let idle = slots.open(peer);
         std::thread::sleep(Duration::from_millis(2));
         let fresh = slots.open(peer);
-        slots.set(oldest_busy.id, Phase::Busy);
-        slots.set(idle.id, Phase::Idle);
+        oldest_busy.state.set(Phase::Busy);
+        idle.state.set(Phase::Idle);
         // `idle` was set after `fresh` opened: `fresh` is now the one idle the longest.
         assert!(matches!(
             slots.evict_oldest(u64::MAX),
