@@ -569,7 +569,7 @@ async fn serve_tracked<IO>(
     tokio::pin!(connection);
     tokio::select! {
         _ = connection.as_mut() => return,
-        _ = slot.evict.notified() => {}
+        _ = slot.state.evict.notified() => {}
     }
     if slot.evicted_phase() == Some(Phase::Idle) {
         // Between keep-alive requests: hyper closes an idle connection at once and lets a
@@ -605,7 +605,6 @@ struct Slot {
     id: u64,
     slots: Arc<Slots>,
     state: Arc<SlotCell>,
-    evict: Arc<Notify>,
 }
 
 /// A connection's [`SlotState`], shared by its [`Slot`] and the table.
@@ -613,7 +612,8 @@ struct Slot {
 struct SlotCell {
     peer: SocketAddr,
     state: Mutex<SlotState>,
-    evict: Arc<Notify>,
+    /// Tells the connection to close (a permit is kept if it is not waiting yet).
+    evict: Notify,
 }
 
 impl SlotCell {
@@ -669,7 +669,6 @@ impl Slots {
 
     fn open(self: &Arc<Self>, peer: SocketAddr) -> Slot {
         let id = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let evict = Arc::new(Notify::new());
         let state = Arc::new(SlotCell {
             peer,
             state: Mutex::new(SlotState {
@@ -677,14 +676,13 @@ impl Slots {
                 since: Instant::now(),
                 evicted: None,
             }),
-            evict: evict.clone(),
+            evict: Notify::new(),
         });
         self.table().insert(id, state.clone());
         Slot {
             id,
             slots: self.clone(),
             state,
-            evict,
         }
     }
 
@@ -816,7 +814,7 @@ pub async fn serve(listener: TcpListener, options: ServerOptions) -> std::io::Re
                         tokio::time::timeout(options.handshake_timeout, acceptor.accept(stream));
                     let outcome = tokio::select! {
                         outcome = handshake => outcome,
-                        _ = slot.evict.notified() => return,
+                        _ = slot.state.evict.notified() => return,
                     };
                     match outcome {
                         Ok(Ok(tls_stream)) => {
